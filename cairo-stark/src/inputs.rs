@@ -1,0 +1,183 @@
+//! Input groups: the field elements a program runs on.
+//!
+//! The text form is a CSV of values separated by commas and/or line breaks, each a non-negative
+//! decimal number or a `0x` hexadecimal number below the Stark prime. Blank lines and a trailing
+//! separator are allowed; an empty file is an empty input group.
+
+use lambdaworks_math::field::traits::IsPrimeField;
+use lambdaworks_math::unsigned_integer::element::UnsignedInteger;
+
+use crate::Felt;
+
+type Modulus =
+    lambdaworks_math::field::fields::fft_friendly::stark_252_prime_field::Stark252PrimeField;
+
+/// Why an input CSV was refused; positions are 1-based as a person counts them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    #[error("line {line}, value {column}: {value:?} is not a decimal or 0x-hex number")]
+    NotANumber {
+        line: usize,
+        column: usize,
+        value: String,
+    },
+    #[error("line {line}, value {column}: {value:?} is not below the Stark prime")]
+    OutOfField {
+        line: usize,
+        column: usize,
+        value: String,
+    },
+    #[error("line {line}, value {column}: empty value between separators")]
+    EmptyValue { line: usize, column: usize },
+    #[error("the input is not UTF-8 text")]
+    NotText,
+}
+
+/// Parses an input group from its CSV bytes.
+pub fn parse_csv(bytes: &[u8]) -> Result<Vec<Felt>, InputError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| InputError::NotText)?;
+    let mut values = Vec::new();
+    for (line_index, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').collect();
+        let last = fields.len() - 1;
+        for (column_index, field) in fields.into_iter().enumerate() {
+            let (line, column) = (line_index + 1, column_index + 1);
+            let field = field.trim();
+            if field.is_empty() {
+                if column_index == last && column_index > 0 {
+                    continue; // trailing comma
+                }
+                return Err(InputError::EmptyValue { line, column });
+            }
+            values.push(parse_felt(field).map_err(|kind| kind.at(line, column, field))?);
+        }
+    }
+    Ok(values)
+}
+
+/// Writes an input group in the canonical CSV form (one decimal value per line).
+pub fn to_csv(values: &[Felt]) -> String {
+    values
+        .iter()
+        .map(|v| format!("{}\n", v.representative()))
+        .collect()
+}
+
+enum FeltError {
+    NotANumber,
+    OutOfField,
+}
+
+impl FeltError {
+    fn at(self, line: usize, column: usize, value: &str) -> InputError {
+        let value = value.chars().take(80).collect();
+        match self {
+            FeltError::NotANumber => InputError::NotANumber {
+                line,
+                column,
+                value,
+            },
+            FeltError::OutOfField => InputError::OutOfField {
+                line,
+                column,
+                value,
+            },
+        }
+    }
+}
+
+fn parse_felt(text: &str) -> Result<Felt, FeltError> {
+    let number = if let Some(hex) = text
+        .strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+    {
+        if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(FeltError::NotANumber);
+        }
+        let significant = hex.trim_start_matches('0');
+        if significant.len() > 64 {
+            return Err(FeltError::OutOfField);
+        }
+        UnsignedInteger::<4>::from_hex(if significant.is_empty() { "0" } else { significant })
+            .map_err(|_| FeltError::NotANumber)?
+    } else {
+        if !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(FeltError::NotANumber);
+        }
+        UnsignedInteger::<4>::from_dec_str(text).map_err(|_| FeltError::OutOfField)?
+    };
+    if number >= Modulus::modulus_minus_one() + UnsignedInteger::from_u64(1) {
+        return Err(FeltError::OutOfField);
+    }
+    Ok(Felt::from(&number))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_hex_commas_and_lines_all_parse() {
+        let values = parse_csv(b"1, 2,0x10\n\n 3,\n").unwrap();
+        let expected: Vec<Felt> = [1u64, 2, 16, 3].iter().map(|&v| Felt::from(v)).collect();
+        assert_eq!(values, expected);
+    }
+
+    #[test]
+    fn empty_file_is_an_empty_group() {
+        assert_eq!(parse_csv(b"").unwrap(), Vec::<Felt>::new());
+        assert_eq!(parse_csv(b"\n \n").unwrap(), Vec::<Felt>::new());
+    }
+
+    #[test]
+    fn prime_minus_one_is_accepted_and_prime_is_refused() {
+        let p_minus_1 = "3618502788666131213697322783095070105623107215331596699973092056135872020480";
+        let p = "3618502788666131213697322783095070105623107215331596699973092056135872020481";
+        assert_eq!(parse_csv(p_minus_1.as_bytes()).unwrap(), vec![-Felt::one()]);
+        assert!(matches!(
+            parse_csv(p.as_bytes()),
+            Err(InputError::OutOfField { .. })
+        ));
+        let hex_p = "0x800000000000011000000000000000000000000000000000000000000000001";
+        assert!(matches!(
+            parse_csv(hex_p.as_bytes()),
+            Err(InputError::OutOfField { .. })
+        ));
+        assert!(matches!(
+            parse_csv(format!("0x1{}", "0".repeat(64)).as_bytes()),
+            Err(InputError::OutOfField { .. })
+        ));
+    }
+
+    #[test]
+    fn garbage_is_located() {
+        assert_eq!(
+            parse_csv(b"1\n2,x3"),
+            Err(InputError::NotANumber {
+                line: 2,
+                column: 2,
+                value: "x3".into()
+            })
+        );
+        assert!(matches!(
+            parse_csv(b"-1"),
+            Err(InputError::NotANumber { .. })
+        ));
+        assert!(matches!(
+            parse_csv(b"1,,2"),
+            Err(InputError::EmptyValue { line: 1, column: 2 })
+        ));
+        assert!(matches!(parse_csv(b"0x"), Err(InputError::NotANumber { .. })));
+        assert_eq!(parse_csv(&[0xff, 0xfe]), Err(InputError::NotText));
+    }
+
+    #[test]
+    fn canonical_csv_round_trips() {
+        let values = parse_csv(b"5,0xff,0").unwrap();
+        assert_eq!(parse_csv(to_csv(&values).as_bytes()).unwrap(), values);
+    }
+}

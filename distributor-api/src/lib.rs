@@ -1,0 +1,1 @@
+//! The program-distributor protocol: one definition for the server and both CLIs.
