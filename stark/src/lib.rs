@@ -6,3 +6,8 @@
 mod air;
 
 pub use air::{Air, AuxTraceBuilder, BoundaryConstraint, Frame, TraceTable, TransitionConstraint};
+
+/// The Stark-252 prime field element every part of the crate computes with.
+pub type Felt = lambdaworks_math::field::element::FieldElement<
+    lambdaworks_math::field::fields::fft_friendly::stark_252_prime_field::Stark252PrimeField,
+>;
