@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Compiles Cairo 0 sources in proof mode with cairo-lang from PyPI, installed once into
+# .venv-cairo at the repository root. Each X.cairo becomes X.json beside it.
+#   scripts/cairo-compile.sh path/to/a.cairo [more.cairo ...]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${CAIRO_VENV:-$ROOT/.venv-cairo}"
+CAIRO_LANG_VERSION=0.14.0.1
+
+if [ $# -eq 0 ]; then
+    echo "usage: $0 FILE.cairo [FILE.cairo ...]" >&2
+    exit 2
+fi
+if [ ! -x "$VENV/bin/cairo-compile" ]; then
+    echo "installing cairo-lang $CAIRO_LANG_VERSION into $VENV (once)" >&2
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet "cairo-lang==$CAIRO_LANG_VERSION"
+fi
+for source in "$@"; do
+    output="${source%.cairo}.json"
+    "$VENV/bin/cairo-compile" "$source" --output "$output" --proof_mode --no_debug_info
+    echo "compiled $source -> $output" >&2
+done
