@@ -59,7 +59,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<Felt>, InputError> {
     Ok(values)
 }
 
-/// Writes an input group in the canonical CSV form (one decimal value per line).
+/// Writes an input group in the canonical CSV form: one `0x`-hex value per line.
 pub fn to_csv(values: &[Felt]) -> String {
     values
         .iter()
@@ -91,10 +91,7 @@ impl FeltError {
 }
 
 fn parse_felt(text: &str) -> Result<Felt, FeltError> {
-    let number = if let Some(hex) = text
-        .strip_prefix("0x")
-        .or_else(|| text.strip_prefix("0X"))
-    {
+    let number = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(FeltError::NotANumber);
         }
@@ -102,8 +99,12 @@ fn parse_felt(text: &str) -> Result<Felt, FeltError> {
         if significant.len() > 64 {
             return Err(FeltError::OutOfField);
         }
-        UnsignedInteger::<4>::from_hex(if significant.is_empty() { "0" } else { significant })
-            .map_err(|_| FeltError::NotANumber)?
+        UnsignedInteger::<4>::from_hex(if significant.is_empty() {
+            "0"
+        } else {
+            significant
+        })
+        .map_err(|_| FeltError::NotANumber)?
     } else {
         if !text.bytes().all(|b| b.is_ascii_digit()) {
             return Err(FeltError::NotANumber);
@@ -135,7 +136,8 @@ mod tests {
 
     #[test]
     fn prime_minus_one_is_accepted_and_prime_is_refused() {
-        let p_minus_1 = "3618502788666131213697322783095070105623107215331596699973092056135872020480";
+        let p_minus_1 =
+            "3618502788666131213697322783095070105623107215331596699973092056135872020480";
         let p = "3618502788666131213697322783095070105623107215331596699973092056135872020481";
         assert_eq!(parse_csv(p_minus_1.as_bytes()).unwrap(), vec![-Felt::one()]);
         assert!(matches!(
@@ -171,7 +173,10 @@ mod tests {
             parse_csv(b"1,,2"),
             Err(InputError::EmptyValue { line: 1, column: 2 })
         ));
-        assert!(matches!(parse_csv(b"0x"), Err(InputError::NotANumber { .. })));
+        assert!(matches!(
+            parse_csv(b"0x"),
+            Err(InputError::NotANumber { .. })
+        ));
         assert_eq!(parse_csv(&[0xff, 0xfe]), Err(InputError::NotText));
     }
 

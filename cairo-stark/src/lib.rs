@@ -1,16 +1,188 @@
 //! Prove that a compiled Cairo 0 program, run on exactly these inputs, produced exactly these
 //! outputs; and check such proofs.
 //!
-//! The crate has four rooms:
+//! # The statement
+//! A verified proof establishes: *there is a Cairo execution (Cairo paper, eprint 2021/1063) of
+//! the caller's bytecode, with `[n, x1..xn]` (the caller's input group) stored right after it,
+//! that starts at `__start__` with the proof-mode initial stack `[fp, 0, builtin bases]`, reaches
+//! `__end__` for the first time after exactly `steps` steps with the claimed final `ap`, whose
+//! `main` returned the claimed final builtin pointers, and whose output segment holds exactly
+//! the returned outputs; every range-check builtin cell it used holds a value below 2^128.*
+//! The program and inputs come from the verifier's caller, never from the proof: the verifier
+//! rebuilds the public memory (bytecode, inputs, initial stack, final pointers, outputs) itself
+//! and the memory argument of the AIR pins those cells.
+//!
+//! # Rooms
 //! - [`program`] and [`inputs`]: validation of what organizations upload (a compiled proof-mode
 //!   program, a CSV of field elements). Used by the server at its edge and by both CLIs.
-//! - `vm`: runs the program in cairo-vm (proof mode) with the inputs appended to its bytecode.
-//! - `air`: the Cairo AIR (Cairo paper, eprint 2021/1063, section 9).
-//! The generic STARK machinery lives in the `stark` crate and knows nothing about Cairo.
+//! - [`vm`]: runs the program in cairo-vm (proof mode) with the inputs appended to its bytecode.
+//! - [`statement`]: the claim a proof makes and the public memory derived from it.
+//! - [`air`]: the Cairo AIR (one step per row, 59 columns, degree 3).
+//! - [`format`](mod@format): the versioned proof file.
 //!
+//! The generic STARK machinery lives in the `stark` crate and knows nothing about Cairo.
 //! No I/O beyond the bytes the caller hands in.
 
+pub mod air;
+pub mod format;
 pub mod inputs;
 pub mod program;
+pub mod statement;
+pub mod vm;
 
-pub use stark::Felt;
+pub use format::{FormatError, ProofFile};
+pub use program::{CompiledProgram, ProgramError};
+pub use stark::{Felt, HashFunction, ProofOptions};
+pub use statement::{Claim, Statement, StatementError};
+pub use vm::{execute, execute_with_limit, Execution, ExecutionError};
+
+use air::CairoAir;
+
+/// Stages of [`prove_with_progress`], reported as they start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProvePhase {
+    /// Building the main trace (decoding, sorting the memory and range checks).
+    Trace {
+        rows: usize,
+    },
+    /// Running the STARK prover (commitments, composition, FRI, queries).
+    Stark {
+        rows: usize,
+    },
+    Done,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProveError {
+    #[error("cannot build the trace: {0}")]
+    Trace(#[from] air::TraceError),
+    #[error("invalid proof options: {0}")]
+    Options(#[from] stark::InvalidOptions),
+    #[error("the STARK prover failed: {0}")]
+    Stark(#[from] stark::ProvingError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("{0}")]
+    Format(#[from] FormatError),
+    #[error("the proof is for another program (program hash differs)")]
+    OtherProgram,
+    #[error("the proof is for another input group")]
+    OtherInputs,
+    #[error("the proof's claim is invalid: {0}")]
+    Claim(#[from] StatementError),
+    #[error("the proof does not verify: {0}")]
+    Stark(#[from] stark::VerificationError),
+}
+
+/// A proof, ready to be written out with [`Proof::to_bytes`].
+#[derive(Clone, Debug)]
+pub struct Proof {
+    pub file: ProofFile,
+}
+
+impl Proof {
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.file.to_bytes()
+    }
+
+    pub fn outputs(&self) -> &[Felt] {
+        &self.file.claim.outputs
+    }
+
+    pub fn steps(&self) -> u64 {
+        self.file.claim.steps
+    }
+
+    pub fn trace_length(&self) -> usize {
+        1 << self.file.claim.log_trace_length
+    }
+}
+
+/// What a successful verification establishes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// The values the program wrote to its output builtin.
+    pub outputs: Vec<Felt>,
+    pub steps: u64,
+    pub trace_length: usize,
+    pub options: ProofOptions,
+    /// Conjectured security of the proof, in bits.
+    pub security_bits: u32,
+}
+
+/// Proves `execution` with `options`.
+pub fn prove(execution: &Execution, options: &ProofOptions) -> Result<Proof, ProveError> {
+    prove_with_progress(execution, options, |_| {})
+}
+
+/// Like [`prove`], calling `progress` as each phase starts.
+pub fn prove_with_progress(
+    execution: &Execution,
+    options: &ProofOptions,
+    mut progress: impl FnMut(ProvePhase),
+) -> Result<Proof, ProveError> {
+    options.validate()?;
+    // An estimate: the trace may grow further to fit range-check cells or memory holes.
+    progress(ProvePhase::Trace {
+        rows: (execution.steps + 1)
+            .next_power_of_two()
+            .max(1 << statement::MIN_LOG_TRACE_LENGTH),
+    });
+    let (statement, trace) = air::build_main_trace(execution, 0)?;
+    let rows = statement.trace_length();
+    progress(ProvePhase::Stark { rows });
+    let claim = statement.claim.clone();
+    let air = CairoAir::new(statement);
+    let stark = stark::prove(&air, trace, options)?;
+    progress(ProvePhase::Done);
+    Ok(Proof {
+        file: ProofFile {
+            options: *options,
+            program_hash: program_hash(&execution.bytecode),
+            inputs: execution.inputs.clone(),
+            claim,
+            stark,
+        },
+    })
+}
+
+/// Verifies `proof_bytes` for the caller's `program` and `inputs`, accepting only proofs of at
+/// least `min_security_bits` conjectured bits. Returns the outputs the proof establishes.
+pub fn verify(
+    proof_bytes: &[u8],
+    program: &CompiledProgram,
+    inputs: &[Felt],
+    min_security_bits: u32,
+) -> Result<Verified, VerifyError> {
+    let file = ProofFile::from_bytes(proof_bytes)?;
+    if file.program_hash != program.hash() {
+        return Err(VerifyError::OtherProgram);
+    }
+    if file.inputs != inputs {
+        return Err(VerifyError::OtherInputs);
+    }
+    let statement = Statement::new(program, inputs, file.claim.clone())?;
+    let trace_length = statement.trace_length();
+    let air = CairoAir::new(statement);
+    let policy = stark::VerificationPolicy::with_min_security_bits(min_security_bits);
+    stark::verify(&air, &file.stark, &policy)?;
+    Ok(Verified {
+        outputs: file.claim.outputs,
+        steps: file.claim.steps,
+        trace_length,
+        options: file.options,
+        security_bits: file.options.conjectured_security_bits(trace_length),
+    })
+}
+
+/// Keccak-256 over the bytecode words (32 bytes big-endian each).
+pub(crate) fn program_hash(bytecode: &[Felt]) -> [u8; 32] {
+    use sha3::Digest;
+    let mut hasher = sha3::Keccak256::new();
+    for word in bytecode {
+        hasher.update(word.to_bytes_be());
+    }
+    hasher.finalize().into()
+}

@@ -39,6 +39,32 @@ impl CompiledProgram {
         if !is_label("__main__.__start__") || !is_label("__main__.__end__") {
             return Err(ProgramError::NotProofMode);
         }
+        // Proof mode ends in `__end__: jmp rel 0`; the AIR's step count relies on it.
+        let end = program
+            .get_identifier("__main__.__end__")
+            .and_then(|i| i.pc)
+            .unwrap_or(usize::MAX);
+        let word = |i: usize| -> Option<u64> {
+            match program.iter_data().nth(i)? {
+                cairo_vm::types::relocatable::MaybeRelocatable::Int(f) => {
+                    crate::vm::felt_to_u64(&crate::vm::felt_from_vm(f))
+                }
+                _ => None,
+            }
+        };
+        if word(end) != Some(0x0107_8001_7fff_7fff) || word(end.saturating_add(1)) != Some(0) {
+            return Err(ProgramError::NotProofMode);
+        }
+        if program.iter_data().any(|word| {
+            matches!(
+                word,
+                cairo_vm::types::relocatable::MaybeRelocatable::RelocatableValue(_)
+            )
+        }) {
+            return Err(ProgramError::Parse(
+                "the bytecode holds a relocatable value".into(),
+            ));
+        }
         if let Some(unsupported) = program
             .iter_builtins()
             .find(|b| !SUPPORTED_BUILTINS.contains(b))
@@ -58,5 +84,59 @@ impl CompiledProgram {
     /// Number of words of bytecode (instructions and immediates).
     pub fn bytecode_len(&self) -> usize {
         self.program.data_len()
+    }
+
+    /// The bytecode as field elements, in memory order (address 1 holds the first word).
+    ///
+    /// Compiled programs hold integers only; a relocatable word (never produced by
+    /// `cairo-compile`) is refused at parse time, so this cannot fail.
+    pub fn bytecode(&self) -> Vec<crate::Felt> {
+        self.program
+            .iter_data()
+            .map(|word| match word {
+                cairo_vm::types::relocatable::MaybeRelocatable::Int(felt) => {
+                    crate::vm::felt_from_vm(felt)
+                }
+                cairo_vm::types::relocatable::MaybeRelocatable::RelocatableValue(_) => {
+                    crate::Felt::zero()
+                }
+            })
+            .collect()
+    }
+
+    /// Offset (from the program start) of the proof-mode entry point `__start__`.
+    pub fn start_offset(&self) -> usize {
+        self.label_pc("__main__.__start__").unwrap_or(0)
+    }
+
+    /// Offset of `__end__`, the `jmp rel 0` the run stops at.
+    pub fn end_offset(&self) -> usize {
+        self.label_pc("__main__.__end__").unwrap_or(0)
+    }
+
+    /// The builtins the program declares, in declaration order (the order of its initial
+    /// stack and of its return values).
+    pub fn builtins(&self) -> Vec<BuiltinName> {
+        self.program.iter_builtins().copied().collect()
+    }
+
+    /// Name of a label placed right after the last instruction, where the input group lands;
+    /// `None` when the program has no such label (it then cannot read its inputs).
+    pub fn inputs_label(&self) -> Option<String> {
+        let end = self.bytecode_len();
+        self.program
+            .iter_identifiers()
+            .find(|(_, id)| id.type_.as_deref() == Some("label") && id.pc == Some(end))
+            .map(|(name, _)| name.to_string())
+    }
+
+    /// Keccak-256 of the bytecode (each word as 32 big-endian bytes): a short name for the
+    /// program in proof files and logs. Verification always uses the bytecode itself.
+    pub fn hash(&self) -> [u8; 32] {
+        crate::program_hash(&self.bytecode())
+    }
+
+    fn label_pc(&self, name: &str) -> Option<usize> {
+        self.program.get_identifier(name).and_then(|i| i.pc)
     }
 }

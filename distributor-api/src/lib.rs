@@ -1,1 +1,26 @@
 //! The program-distributor protocol: one definition for the server and both CLIs.
+//!
+//! - [`ErrorCode`]: every error the server answers with, and its HTTP status.
+//! - [`Envelope`]: the `{"status": …}` wrapper around every JSON answer.
+//! - [`types`]: request and response bodies.
+//! - [`archive`]: the tar layouts the server hands out.
+//! - [`Client`]: a typed async HTTP client covering every endpoint.
+//!
+//! The endpoint paths live in [`paths`], so the client and the server's route table cannot drift
+//! apart silently (the server's tests compare both with its OpenAPI document).
+
+pub mod archive;
+mod client;
+mod envelope;
+mod error_code;
+pub mod paths;
+pub mod types;
+
+pub use archive::Reservation;
+pub use client::{Client, ClientError};
+pub use envelope::{Envelope, ErrorBody};
+pub use error_code::ErrorCode;
+pub use types::*;
+
+/// Name of the header that carries the basic token on protected routes.
+pub const TOKEN_HEADER: &str = "token";

@@ -1,1 +1,95 @@
-fn main() {}
+//! `program-distributor [--config PATH]`: runs the server.
+//!
+//! Settings come from the config file (`--config`, `CONFIG_FILE`, or `src/config/dev.json`),
+//! overridden by environment variables; with neither, the server starts on SQLite and a local
+//! directory under `.data/distributor`, listening on 127.0.0.1:8080.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use program_distributor::configuration;
+use program_distributor::startup::Application;
+
+const USAGE: &str = "usage: program-distributor [--config PATH]\n\n\
+Runs the program-distributor HTTP server. See API.md for the configuration file and the\n\
+environment variables that override it.";
+
+fn main() -> ExitCode {
+    program_distributor::telemetry::init("info");
+    let config = match parse_args() {
+        Ok(Some(config)) => config,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let env = |name: &str| std::env::var(name).ok();
+    let path = configuration::config_path(config, &env);
+    if let Some(path) = &path {
+        tracing::info!(config = %path.display(), "reading the config file");
+    } else {
+        tracing::info!("no config file: using environment variables and defaults");
+    }
+    let settings = match configuration::load(path.as_deref(), &env) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        let app = match Application::build(settings.clone()).await {
+            Ok(app) => app,
+            Err(error) => {
+                eprintln!("error: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!(
+            address = %settings.server.address,
+            port = app.port(),
+            "program-distributor listening"
+        );
+        match app.run_until_stopped().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("error: the server stopped: {error}");
+                ExitCode::FAILURE
+            }
+        }
+    })
+}
+
+/// `Ok(None)` for `--help`.
+fn parse_args() -> Result<Option<Option<PathBuf>>, String> {
+    let mut args = std::env::args().skip(1);
+    let mut config = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "-c" | "--config" => {
+                let path = args.next().ok_or("--config needs a path")?;
+                config = Some(PathBuf::from(path));
+            }
+            other => match other.strip_prefix("--config=") {
+                Some(path) => config = Some(PathBuf::from(path)),
+                None => return Err(format!("unknown argument `{other}`")),
+            },
+        }
+    }
+    Ok(Some(config))
+}

@@ -1,0 +1,231 @@
+//! Prover benchmark: proves Fibonacci runs sized to fill 2^k trace rows and prints a table.
+//!
+//! ```text
+//! cargo run --release -p cairo-stark --bin bench -- [--min-log 10] [--max-log 20] [--fast]
+//! ```
+//!
+//! Each size runs in a child process so that its peak RSS (VmHWM) is its own. Figures, not
+//! assertions; the last column compares rows/s with the old lambdaworks Cairo prover measured
+//! on this machine class (issue 3) where a reference exists.
+
+use std::process::Command;
+use std::time::Instant;
+
+use cairo_stark::{execute, prove, verify, CompiledProgram, Felt, ProofOptions};
+
+const FIBONACCI: &[u8] = include_bytes!("../../tests/programs/fibonacci.json");
+
+/// Old lambdaworks Cairo prover, 100-bit options: (log2 rows, prove seconds).
+const REFERENCE: [(u32, f64); 4] = [(16, 11.3), (17, 20.3), (18, 54.2), (19, 135.7)];
+
+struct Args {
+    min_log: u32,
+    max_log: u32,
+    fast: bool,
+    single: Option<u32>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        min_log: 10,
+        max_log: 20,
+        fast: false,
+        single: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| -> Result<u32, String> {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("{name} needs a number"))
+        };
+        match arg.as_str() {
+            "--min-log" => args.min_log = value("--min-log")?,
+            "--max-log" => args.max_log = value("--max-log")?,
+            "--single" => args.single = Some(value("--single")?),
+            "--fast" => args.fast = true,
+            "-h" | "--help" => {
+                println!(
+                    "usage: bench [--min-log K] [--max-log K] [--fast]\n\
+                     Proves Fibonacci runs of 2^K trace rows for K in min..=max (default 10..=20).\n\
+                     --fast uses insecure test options instead of the default 100-bit ones."
+                );
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other:?} (try --help)")),
+        }
+    }
+    if args.min_log < 8 || args.max_log > 24 || args.min_log > args.max_log {
+        return Err("sizes must satisfy 8 <= min-log <= max-log <= 24".into());
+    }
+    Ok(args)
+}
+
+fn options(fast: bool) -> ProofOptions {
+    if fast {
+        ProofOptions::insecure_for_tests()
+    } else {
+        ProofOptions::default()
+    }
+}
+
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// The Fibonacci input that makes a run of just under `2^log_rows` steps.
+fn input_for(program: &CompiledProgram, log_rows: u32) -> Result<u64, String> {
+    let steps = |n: u64| -> Result<u64, String> {
+        execute(program, &[Felt::from(1u64), Felt::from(n)])
+            .map(|e| e.steps as u64)
+            .map_err(|e| e.to_string())
+    };
+    let (s1, s2) = (steps(10)?, steps(20)?);
+    let per_iteration = (s2 - s1) / 10;
+    let fixed = s1 - 10 * per_iteration;
+    let target = (1u64 << log_rows) * 15 / 16;
+    Ok(target.saturating_sub(fixed) / per_iteration)
+}
+
+fn run_single(log_rows: u32, fast: bool) -> Result<(), String> {
+    let program = CompiledProgram::parse(FIBONACCI).map_err(|e| e.to_string())?;
+    let n = input_for(&program, log_rows)?;
+    let inputs = [Felt::from(1u64), Felt::from(n)];
+    let options = options(fast);
+    let execution = execute(&program, &inputs).map_err(|e| e.to_string())?;
+    let start = Instant::now();
+    let proof = prove(&execution, &options).map_err(|e| e.to_string())?;
+    let prove_s = start.elapsed().as_secs_f64();
+    let bytes = proof.to_bytes();
+    let start = Instant::now();
+    let rows = proof.trace_length();
+    let verified = verify(
+        &bytes,
+        &program,
+        &inputs,
+        options.conjectured_security_bits(rows),
+    )
+    .map_err(|e| e.to_string())?;
+    let verify_ms = start.elapsed().as_secs_f64() * 1e3;
+    // steps rows prove_s verify_ms bytes rss_mb bits
+    println!(
+        "RESULT {} {} {:.3} {:.2} {} {:.0} {}",
+        verified.steps,
+        rows,
+        prove_s,
+        verify_ms,
+        bytes.len(),
+        peak_rss_mb(),
+        verified.security_bits
+    );
+    Ok(())
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Some(k) = args.single {
+        if let Err(e) = run_single(k, args.fast) {
+            eprintln!("bench: size 2^{k}: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    let exe = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("bench: cannot find own executable: {e}");
+            std::process::exit(1);
+        }
+    };
+    let opts = options(args.fast);
+    println!(
+        "options: blowup {}, {} queries, {} grinding bits, folding {}, {:?}; {} threads",
+        opts.blowup_factor,
+        opts.num_queries,
+        opts.grinding_bits,
+        opts.fri_folding_factor,
+        opts.hash,
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!(
+        "{:>9} {:>9} {:>9} {:>10} {:>10} {:>11} {:>10} {:>5} {:>9} {:>10}",
+        "steps",
+        "rows",
+        "prove s",
+        "rows/s",
+        "verify ms",
+        "proof bytes",
+        "peak MB",
+        "bits",
+        "B/row",
+        "vs old"
+    );
+    for k in args.min_log..=args.max_log {
+        let mut cmd = Command::new(&exe);
+        cmd.args(["--single", &k.to_string()]);
+        if args.fast {
+            cmd.arg("--fast");
+        }
+        let output = match cmd.output() {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("bench: cannot run size 2^{k}: {e}");
+                continue;
+            }
+        };
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let Some(line) = stdout.lines().find_map(|l| l.strip_prefix("RESULT ")) else {
+            eprintln!(
+                "bench: size 2^{k} failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+            continue;
+        };
+        let f: Vec<f64> = line
+            .split_whitespace()
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        if f.len() != 7 {
+            eprintln!("bench: size 2^{k}: unreadable result {line:?}");
+            continue;
+        }
+        let (steps, rows, prove_s, verify_ms, bytes, rss, bits) =
+            (f[0], f[1], f[2], f[3], f[4], f[5], f[6]);
+        let rows_per_s = rows / prove_s;
+        let log_rows = rows.log2().round() as u32;
+        let versus = REFERENCE
+            .iter()
+            .find(|(l, _)| *l == log_rows)
+            .map_or("-".to_string(), |(_, s)| {
+                format!("{:.2}x", rows_per_s / (rows / s))
+            });
+        println!(
+            "{:>9} {:>9} {:>9.2} {:>10.0} {:>10.1} {:>11} {:>10.0} {:>5} {:>9.0} {:>10}",
+            steps,
+            rows,
+            prove_s,
+            rows_per_s,
+            verify_ms,
+            bytes,
+            rss,
+            bits,
+            rss * 1024.0 * 1024.0 / rows,
+            versus
+        );
+    }
+}

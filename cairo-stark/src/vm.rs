@@ -1,0 +1,335 @@
+//! Running a compiled program on an input group in cairo-vm (proof mode, layout `small`).
+//!
+//! The input group `[x1..xn]` is bound by appending `[n, x1..xn]` to the program segment right
+//! after the last instruction (`vm.load_data` after `initialize()`): the program finds it through
+//! a label at the very end of its code, and the cells belong to the public program memory the
+//! verifier rebuilds. The run stops at `__end__` (the proof-mode `jmp rel 0`); no padding steps
+//! are executed here, the AIR pads the trace itself.
+//!
+//! What comes out is an [`Execution`]: the register trace, the relocated memory and the facts
+//! the statement is made of (segments, builtin pointers, outputs, step count).
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use cairo_vm::hint_processor::builtin_hint_processor::builtin_hint_processor_definition::BuiltinHintProcessor;
+use cairo_vm::types::builtin_name::BuiltinName;
+use cairo_vm::types::layout_name::LayoutName;
+use cairo_vm::types::relocatable::{MaybeRelocatable, Relocatable};
+use cairo_vm::vm::errors::vm_errors::VirtualMachineError;
+use cairo_vm::vm::runners::cairo_runner::{CairoRunner, RunResources};
+use lambdaworks_math::unsigned_integer::element::UnsignedInteger;
+
+use crate::program::{CompiledProgram, SUPPORTED_BUILTINS};
+use crate::Felt;
+
+/// Default bound on the number of Cairo steps of one run (the prover's memory grows linearly
+/// with it; 2^20 steps need a 2^21-row trace).
+pub const DEFAULT_MAX_STEPS: usize = (1 << 20) - 1;
+
+/// Largest input group accepted (the cells are appended to the program segment).
+pub const MAX_INPUTS: usize = 1 << 22;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecutionError {
+    #[error("the program failed in cairo-vm: {0}")]
+    ProgramFailed(String),
+    #[error("the program did not reach `__end__` within {0} steps")]
+    StepLimit(usize),
+    #[error("the program uses the `{0}` builtin; only `output` and `range_check` are supported")]
+    UnsupportedBuiltin(String),
+    #[error("too many inputs: {0} (at most {MAX_INPUTS})")]
+    TooManyInputs(usize),
+    #[error("cairo-vm produced an execution the prover cannot use: {0}")]
+    Unusable(String),
+}
+
+/// Registers before one step (relocated addresses).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Registers {
+    pub pc: u64,
+    pub ap: u64,
+    pub fp: u64,
+}
+
+/// A relocated builtin segment `[base, stop)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    pub base: u64,
+    pub stop: u64,
+}
+
+/// One finished run.
+#[derive(Clone, Debug)]
+pub struct Execution {
+    /// The program's bytecode (without the inputs).
+    pub bytecode: Vec<Felt>,
+    pub inputs: Vec<Felt>,
+    /// Declared builtins in declaration order.
+    pub builtins: Vec<BuiltinName>,
+    /// `trace[t]` holds the registers before step `t`; `trace[steps]` is the final state
+    /// (pc at `__end__`).
+    pub trace: Vec<Registers>,
+    /// Relocated memory: `memory[a]` is the value at address `a` (address 0 is never used).
+    pub memory: Vec<Option<Felt>>,
+    pub steps: usize,
+    /// Base of the execution segment; the initial `ap = fp = execution_base + 2`.
+    pub execution_base: u64,
+    pub start_pc: u64,
+    pub end_pc: u64,
+    pub output: Option<Segment>,
+    pub range_check: Option<Segment>,
+    /// The values written to the output builtin.
+    pub outputs: Vec<Felt>,
+}
+
+impl Execution {
+    pub fn initial_ap(&self) -> u64 {
+        self.execution_base + 2
+    }
+
+    pub fn final_registers(&self) -> Registers {
+        self.trace[self.steps]
+    }
+
+    /// The public memory of this run, as the verifier rebuilds it: bytecode and `[n, inputs]`,
+    /// the initial stack, the final builtin pointers and the outputs.
+    pub fn public_memory(&self) -> Vec<(u64, Felt)> {
+        let pointers: Vec<(u64, u64)> = self
+            .builtins
+            .iter()
+            .map(|b| {
+                let segment = match *b {
+                    BuiltinName::output => self.output,
+                    BuiltinName::range_check => self.range_check,
+                    _ => None,
+                };
+                segment.map_or((0, 0), |s| (s.base, s.stop))
+            })
+            .collect();
+        crate::statement::public_memory_cells(
+            &self.bytecode,
+            &self.inputs,
+            &pointers,
+            self.final_registers().ap,
+            self.output.map_or(0, |s| s.base),
+            &self.outputs,
+        )
+    }
+}
+
+/// Converts a cairo-vm felt (same Montgomery form as lambdaworks).
+pub(crate) fn felt_from_vm(felt: &cairo_vm::Felt252) -> Felt {
+    Felt::from_raw(UnsignedInteger::from_limbs(felt.to_raw()))
+}
+
+fn felt_to_vm(felt: &Felt) -> cairo_vm::Felt252 {
+    cairo_vm::Felt252::from_raw(felt.to_raw().limbs)
+}
+
+/// Runs `program` on `inputs` with at most [`DEFAULT_MAX_STEPS`] steps.
+pub fn execute(program: &CompiledProgram, inputs: &[Felt]) -> Result<Execution, ExecutionError> {
+    execute_with_limit(program, inputs, DEFAULT_MAX_STEPS)
+}
+
+/// Runs `program` on `inputs`, failing if `__end__` is not reached within `max_steps` steps.
+pub fn execute_with_limit(
+    program: &CompiledProgram,
+    inputs: &[Felt],
+    max_steps: usize,
+) -> Result<Execution, ExecutionError> {
+    if inputs.len() > MAX_INPUTS {
+        return Err(ExecutionError::TooManyInputs(inputs.len()));
+    }
+    if let Some(b) = program
+        .builtins()
+        .iter()
+        .find(|b| !SUPPORTED_BUILTINS.contains(b))
+    {
+        return Err(ExecutionError::UnsupportedBuiltin(b.to_str().to_string()));
+    }
+    // cairo-vm is not written for hostile programs; a panic inside it must not take the caller
+    // (a server, a donor's client) down with it.
+    catch_unwind(AssertUnwindSafe(|| run(program, inputs, max_steps))).unwrap_or_else(|_| {
+        Err(ExecutionError::ProgramFailed(
+            "cairo-vm panicked while running the program".into(),
+        ))
+    })
+}
+
+fn failed(e: impl std::fmt::Display) -> ExecutionError {
+    ExecutionError::ProgramFailed(e.to_string())
+}
+
+fn unusable(what: impl Into<String>) -> ExecutionError {
+    ExecutionError::Unusable(what.into())
+}
+
+fn run(
+    program: &CompiledProgram,
+    inputs: &[Felt],
+    max_steps: usize,
+) -> Result<Execution, ExecutionError> {
+    let vm_program = program.vm_program();
+    let mut runner =
+        CairoRunner::new(vm_program, LayoutName::small, None, true, true, true).map_err(failed)?;
+    let end = runner.initialize(false).map_err(failed)?;
+
+    let mut appended = Vec::with_capacity(inputs.len() + 1);
+    appended.push(MaybeRelocatable::from(cairo_vm::Felt252::from(
+        inputs.len() as u64,
+    )));
+    appended.extend(inputs.iter().map(|x| MaybeRelocatable::from(felt_to_vm(x))));
+    let inputs_start = Relocatable::from((0, program.bytecode_len()));
+    runner
+        .vm
+        .load_data(inputs_start, &appended)
+        .map_err(failed)?;
+
+    let mut hints = BuiltinHintProcessor::new(HashMap::new(), RunResources::new(max_steps));
+    match runner.run_until_pc(end, &mut hints) {
+        Ok(()) => {}
+        Err(VirtualMachineError::UnfinishedExecution) => {
+            return Err(ExecutionError::StepLimit(max_steps))
+        }
+        Err(e) => return Err(failed(e)),
+    }
+    if runner.vm.get_pc() != end {
+        return Err(ExecutionError::StepLimit(max_steps));
+    }
+    let final_pc = runner.vm.get_pc();
+    let final_ap = runner.vm.get_ap();
+    let final_fp = runner.vm.get_fp();
+    runner
+        .end_run(true, false, &mut hints, false)
+        .map_err(failed)?;
+    runner.relocate(true, true).map_err(failed)?;
+
+    let table = runner.vm.segments.relocate_segments().map_err(failed)?;
+    let relocate = |r: Relocatable| -> Result<u64, ExecutionError> {
+        let base = usize::try_from(r.segment_index)
+            .ok()
+            .and_then(|i| table.get(i))
+            .ok_or_else(|| unusable("a register points into a temporary segment"))?;
+        Ok((base + r.offset) as u64)
+    };
+
+    let memory: Vec<Option<Felt>> = runner
+        .relocated_memory
+        .iter()
+        .map(|cell| cell.as_ref().map(felt_from_vm))
+        .collect();
+    let relocated_trace = runner
+        .relocated_trace
+        .as_ref()
+        .ok_or_else(|| unusable("no trace was recorded"))?;
+    let mut trace: Vec<Registers> = relocated_trace
+        .iter()
+        .map(|e| Registers {
+            pc: e.pc as u64,
+            ap: e.ap as u64,
+            fp: e.fp as u64,
+        })
+        .collect();
+    let steps = trace.len();
+    trace.push(Registers {
+        pc: relocate(final_pc)?,
+        ap: relocate(final_ap)?,
+        fp: relocate(final_fp)?,
+    });
+    if steps == 0 {
+        return Err(unusable("the program ran no step"));
+    }
+
+    let program_base = *table
+        .first()
+        .ok_or_else(|| unusable("no program segment"))? as u64;
+    let execution_base = *table
+        .get(1)
+        .ok_or_else(|| unusable("no execution segment"))? as u64;
+    if program_base != 1 {
+        return Err(unusable("the program segment does not start at address 1"));
+    }
+    let expected_execution_base = 1 + program.bytecode_len() as u64 + 1 + inputs.len() as u64;
+    if execution_base != expected_execution_base {
+        return Err(unusable(format!(
+            "the execution segment starts at {execution_base}, expected {expected_execution_base} (the program wrote past its bytecode and inputs)"
+        )));
+    }
+
+    // The program's builtins: bases from the runners, stops from the final stack, where main's
+    // return values sit in declaration order just below the final ap.
+    let builtins = program.builtins();
+    let final_ap_rel = trace[steps].ap;
+    let read_u64 = |addr: u64| -> Result<u64, ExecutionError> {
+        memory
+            .get(addr as usize)
+            .and_then(|c| c.as_ref())
+            .and_then(felt_to_u64)
+            .ok_or_else(|| unusable(format!("no pointer at address {addr}")))
+    };
+    let mut output = None;
+    let mut range_check = None;
+    for (i, name) in builtins.iter().enumerate() {
+        let runner_base = runner
+            .vm
+            .builtin_runners
+            .iter()
+            .find(|b| b.name() == *name)
+            .map(|b| b.base())
+            .ok_or_else(|| ExecutionError::UnsupportedBuiltin(name.to_str().to_string()))?;
+        let base = *table
+            .get(runner_base)
+            .ok_or_else(|| unusable("builtin segment was not relocated"))?
+            as u64;
+        let stop_addr = (final_ap_rel as usize + i)
+            .checked_sub(builtins.len())
+            .ok_or_else(|| unusable("final ap below the builtin pointers"))?;
+        let stop = read_u64(stop_addr as u64)?;
+        if stop < base {
+            return Err(unusable(format!(
+                "the {} pointer moved backwards",
+                name.to_str()
+            )));
+        }
+        let segment = Some(Segment { base, stop });
+        match *name {
+            BuiltinName::output => output = segment,
+            BuiltinName::range_check => range_check = segment,
+            other => return Err(ExecutionError::UnsupportedBuiltin(other.to_str().into())),
+        }
+    }
+    let outputs = match output {
+        Some(seg) => (seg.base..seg.stop)
+            .map(|a| {
+                memory
+                    .get(a as usize)
+                    .copied()
+                    .flatten()
+                    .ok_or_else(|| unusable(format!("output cell {a} was never written")))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
+
+    Ok(Execution {
+        bytecode: program.bytecode(),
+        inputs: inputs.to_vec(),
+        builtins,
+        trace,
+        memory,
+        steps,
+        execution_base,
+        start_pc: 1 + program.start_offset() as u64,
+        end_pc: 1 + program.end_offset() as u64,
+        output,
+        range_check,
+        outputs,
+    })
+}
+
+/// The value as a `u64` when it is one.
+pub(crate) fn felt_to_u64(x: &Felt) -> Option<u64> {
+    let limbs = x.representative().limbs;
+    (limbs[0] == 0 && limbs[1] == 0 && limbs[2] == 0).then_some(limbs[3])
+}

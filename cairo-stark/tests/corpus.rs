@@ -1,0 +1,113 @@
+//! Honest proofs of the corpus verify and return the program's outputs.
+
+mod common;
+
+use cairo_stark::{execute, prove, verify, Felt, ProofOptions};
+use common::*;
+
+fn prove_and_verify(name: &str, inputs: &[Felt], expected: &[Felt]) {
+    let program = if name == "guest" {
+        guest()
+    } else {
+        program(name)
+    };
+    let execution = execute(&program, inputs).unwrap();
+    assert_eq!(execution.outputs, expected, "{name}: cairo-vm outputs");
+    let proof = prove(&execution, &fast_options()).unwrap();
+    let bytes = proof.to_bytes();
+    let verified = verify(
+        &bytes,
+        &program,
+        inputs,
+        fast_security(proof.trace_length()),
+    )
+    .unwrap();
+    assert_eq!(verified.outputs, expected, "{name}: verified outputs");
+    assert_eq!(verified.steps, execution.steps as u64);
+}
+
+#[test]
+fn loop_fibonacci_verifies() {
+    prove_and_verify(
+        "fibonacci",
+        &felts(&[10, 1, 0, 20]),
+        &felts(&[55, 1, 0, 6765]),
+    );
+}
+
+#[test]
+fn recursion_factorial_verifies() {
+    prove_and_verify("factorial_recursive", &felts(&[10]), &felts(&[3628800]));
+}
+
+#[test]
+fn calls_and_asserts_verify() {
+    prove_and_verify(
+        "calls_and_asserts",
+        &felts(&[1, 2, 3, 4, 5, 6]),
+        &felts(&[3, 32]),
+    );
+}
+
+#[test]
+fn range_check_builtin_program_verifies() {
+    let big = 1u64 << 40;
+    let sum = 1 + 5 + 9 + 100 + big;
+    prove_and_verify(
+        "range_checks",
+        &felts(&[1, 5, 9, 100, big]),
+        &felts(&[big, sum / 7, sum % 7]),
+    );
+}
+
+#[test]
+fn many_outputs_verify() {
+    let inputs: Vec<u64> = (0..50).collect();
+    let mut expected: Vec<u64> = inputs.iter().map(|x| x * x + 1).collect();
+    expected.push(50);
+    prove_and_verify("many_outputs", &felts(&inputs), &felts(&expected));
+}
+
+#[test]
+fn empty_inputs_verify() {
+    prove_and_verify("no_inputs", &[], &felts(&[1024]));
+}
+
+#[test]
+fn program_without_builtins_verifies() {
+    prove_and_verify("no_builtins", &felts(&[50, 25, 25]), &[]);
+}
+
+#[test]
+fn guest_template_verifies() {
+    prove_and_verify("guest", &felts(&[3, 4, 5]), &felts(&[3, 12]));
+}
+
+#[test]
+fn large_input_group_verifies() {
+    let inputs: Vec<u64> = (0..1000).map(|i| i * 7919 % 10007).collect();
+    let mut expected: Vec<u64> = inputs.iter().map(|x| x * x + 1).collect();
+    expected.push(1000);
+    prove_and_verify("many_outputs", &felts(&inputs), &felts(&expected));
+}
+
+#[test]
+fn large_field_values_as_inputs_verify() {
+    // -1 (p - 1) and other values near the prime: squares wrap modulo p.
+    let minus_one = -Felt::one();
+    let inputs = vec![minus_one, Felt::from(2u64), minus_one - Felt::from(5u64)];
+    let mut expected: Vec<Felt> = inputs.iter().map(|x| x * x + Felt::one()).collect();
+    expected.push(Felt::from(3u64));
+    prove_and_verify("many_outputs", &inputs, &expected);
+}
+
+#[test]
+fn default_options_give_100_bits_and_verify() {
+    let program = guest();
+    let inputs = felts(&[7, 8]);
+    let execution = execute(&program, &inputs).unwrap();
+    let proof = prove(&execution, &ProofOptions::default()).unwrap();
+    let verified = verify(&proof.to_bytes(), &program, &inputs, 100).unwrap();
+    assert!(verified.security_bits >= 100);
+    assert_eq!(verified.outputs, felts(&[2, 15]));
+}

@@ -1,0 +1,411 @@
+//! A typed async client for every endpoint.
+
+use reqwest::multipart::{Form, Part};
+use reqwest::{Method, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::archive::{ArchiveError, Reservation};
+use crate::envelope::Envelope;
+use crate::paths::{self, fill};
+use crate::types::*;
+use crate::{ErrorCode, TOKEN_HEADER};
+
+/// What can go wrong talking to the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The server answered with an error envelope.
+    #[error("{code} (HTTP {status}): {message}")]
+    Api {
+        status: u16,
+        code: ErrorCode,
+        message: String,
+    },
+    /// The server could not be reached, or the connection broke.
+    #[error("could not talk to the server: {0}")]
+    Http(#[from] reqwest::Error),
+    /// The server answered something that is not this protocol.
+    #[error("unexpected answer from the server (HTTP {status}): {detail}")]
+    UnexpectedResponse { status: u16, detail: String },
+    /// A tar the server sent could not be read.
+    #[error("the server sent a bad archive: {0}")]
+    Archive(#[from] ArchiveError),
+}
+
+impl ClientError {
+    /// The error code, when the server sent one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ClientError::Api { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+/// A client of one program-distributor server, optionally logged in (carrying a basic token).
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base_url: String,
+    token: Option<String>,
+}
+
+impl Client {
+    /// A client of the server at `base_url` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(base_url: impl Into<String>) -> Self {
+        Self::with_http_client(reqwest::Client::new(), base_url)
+    }
+
+    /// Same, sharing an existing reqwest client (connection pool).
+    pub fn with_http_client(http: reqwest::Client, base_url: impl Into<String>) -> Self {
+        let base_url = base_url.into().trim_end_matches('/').to_string();
+        Client {
+            http,
+            base_url,
+            token: None,
+        }
+    }
+
+    /// A copy of this client that sends `token` in the `token` header.
+    pub fn with_token(&self, token: impl Into<String>) -> Self {
+        Client {
+            token: Some(token.into()),
+            ..self.clone()
+        }
+    }
+
+    /// A copy of this client without a token.
+    pub fn anonymous(&self) -> Self {
+        Client {
+            token: None,
+            ..self.clone()
+        }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// The underlying reqwest client, for requests this client does not model.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// A request to `path` (already filled) with the token header when there is one.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let builder = self
+            .http
+            .request(method, format!("{}{}", self.base_url, path));
+        match &self.token {
+            Some(token) => builder.header(TOKEN_HEADER, token),
+            None => builder,
+        }
+    }
+
+    // ---- account ----
+
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        json(self.request(Method::GET, paths::HEALTH)).await
+    }
+
+    /// The server's OpenAPI document.
+    pub async fn openapi(&self) -> Result<serde_json::Value, ClientError> {
+        let response = self.request(Method::GET, paths::OPENAPI).send().await?;
+        let response = ok_or_error(response).await?;
+        Ok(response.json().await?)
+    }
+
+    pub async fn register(&self, request: &RegisterRequest) -> Result<(), ClientError> {
+        json(self.request(Method::POST, paths::REGISTER).json(request)).await
+    }
+
+    pub async fn login(&self, request: &LoginRequest) -> Result<LoginResponse, ClientError> {
+        json(self.request(Method::POST, paths::LOGIN).json(request)).await
+    }
+
+    /// A new basic token for a refresh token.
+    pub async fn refresh_token(&self, refresh_token: &str) -> Result<Token, ClientError> {
+        let body = RefreshTokenRequest {
+            refresh_token: refresh_token.to_string(),
+        };
+        json(self.request(Method::POST, paths::REFRESH_TOKEN).json(&body)).await
+    }
+
+    /// Logs out: deletes the refresh token with that id.
+    pub async fn logout(&self, token_id: Uuid) -> Result<(), ClientError> {
+        let body = DeleteRefreshTokenRequest { token_id };
+        json(
+            self.request(Method::DELETE, paths::REFRESH_TOKEN)
+                .json(&body),
+        )
+        .await
+    }
+
+    pub async fn organizations(&self, page: &PageQuery) -> Result<OrganizationsPage, ClientError> {
+        json(self.request(Method::GET, paths::ORGANIZATIONS).query(page)).await
+    }
+
+    // ---- programs ----
+
+    pub async fn all_programs(&self, page: &PageQuery) -> Result<ProgramsPage, ClientError> {
+        json(self.request(Method::GET, paths::PROGRAMS_ALL).query(page)).await
+    }
+
+    /// The caller's programs (needs a token).
+    pub async fn my_programs(&self, page: &PageQuery) -> Result<ProgramsPage, ClientError> {
+        json(self.request(Method::GET, paths::PROGRAMS_MINE).query(page)).await
+    }
+
+    pub async fn organization_programs(
+        &self,
+        organization_id: Uuid,
+        page: &PageQuery,
+    ) -> Result<ProgramsPage, ClientError> {
+        let path = fill(paths::ORGANIZATION_PROGRAMS, &[&organization_id]);
+        json(self.request(Method::GET, &path).query(page)).await
+    }
+
+    /// The guest-code template (a tar).
+    pub async fn template(&self) -> Result<Vec<u8>, ClientError> {
+        bytes(self.request(Method::GET, paths::TEMPLATE)).await
+    }
+
+    /// Uploads a program: `tar` holds `program.json` (at its root or in one top-level folder).
+    pub async fn upload_program(
+        &self,
+        tar: Vec<u8>,
+        data: &UploadProgramData,
+    ) -> Result<Uuid, ClientError> {
+        let form = form(tar, "program.tar", "application/x-tar", data)?;
+        let response: UploadProgramResponse = json(
+            self.request(Method::POST, paths::PROGRAM_UPLOAD)
+                .multipart(form),
+        )
+        .await?;
+        Ok(response.program_id)
+    }
+
+    /// The program's tar as uploaded.
+    pub async fn program_archive(&self, program_id: Uuid) -> Result<Vec<u8>, ClientError> {
+        bytes(self.request(Method::GET, &fill(paths::PROGRAM, &[&program_id]))).await
+    }
+
+    /// Deletes the caller's program with its input groups and proofs.
+    pub async fn delete_program(&self, program_id: Uuid) -> Result<(), ClientError> {
+        json(self.request(Method::DELETE, &fill(paths::PROGRAM, &[&program_id]))).await
+    }
+
+    /// Input group counts by state (owner only).
+    pub async fn program_status(&self, program_id: Uuid) -> Result<ProgramStatus, ClientError> {
+        json(self.request(Method::GET, &fill(paths::PROGRAM_STATUS, &[&program_id]))).await
+    }
+
+    // ---- input groups ----
+
+    /// Uploads an input group (a CSV of field elements) to the caller's program.
+    pub async fn upload_inputs(
+        &self,
+        program_id: Uuid,
+        csv: Vec<u8>,
+        data: &UploadInputsData,
+    ) -> Result<Uuid, ClientError> {
+        let form = form(csv, "inputs.csv", "text/csv", data)?;
+        let path = fill(paths::INPUTS, &[&program_id]);
+        let response: UploadInputsResponse =
+            json(self.request(Method::POST, &path).multipart(form)).await?;
+        Ok(response.input_group_id)
+    }
+
+    /// The CSV of one input group: the one named, or else the oldest unproven one.
+    pub async fn input_group_csv(
+        &self,
+        program_id: Uuid,
+        input_group_id: Option<Uuid>,
+    ) -> Result<Vec<u8>, ClientError> {
+        let mut request = self.request(Method::GET, &fill(paths::INPUTS, &[&program_id]));
+        if let Some(id) = input_group_id {
+            request = request.query(&[("input_group_id", id)]);
+        }
+        bytes(request).await
+    }
+
+    /// The input groups of the caller's program.
+    pub async fn input_groups(
+        &self,
+        program_id: Uuid,
+        page: &PageQuery,
+    ) -> Result<InputGroupsPage, ClientError> {
+        let path = fill(paths::INPUT_GROUPS, &[&program_id]);
+        json(self.request(Method::GET, &path).query(page)).await
+    }
+
+    pub async fn delete_input_group(
+        &self,
+        program_id: Uuid,
+        input_group_id: Uuid,
+    ) -> Result<(), ClientError> {
+        let path = fill(paths::INPUT_GROUP, &[&program_id, &input_group_id]);
+        json(self.request(Method::DELETE, &path)).await
+    }
+
+    /// Reserves one input group of the program and returns the work: program, inputs, metadata.
+    pub async fn reserve(&self, program_id: Uuid) -> Result<Reservation, ClientError> {
+        let tar = self.reserve_raw(program_id).await?;
+        Ok(Reservation::from_tar(&tar)?)
+    }
+
+    /// Same as [`Client::reserve`], returning the tar as sent.
+    pub async fn reserve_raw(&self, program_id: Uuid) -> Result<Vec<u8>, ClientError> {
+        bytes(self.request(Method::GET, &fill(paths::RESERVATION, &[&program_id]))).await
+    }
+
+    // ---- proofs ----
+
+    /// Uploads the proof of an input group (no token needed: donors are anonymous).
+    pub async fn upload_proof(
+        &self,
+        proof: Vec<u8>,
+        data: &UploadProofData,
+    ) -> Result<(), ClientError> {
+        let form = form(proof, "proof.bin", "application/octet-stream", data)?;
+        json(
+            self.request(Method::POST, paths::PROOF_UPLOAD)
+                .multipart(form),
+        )
+        .await
+    }
+
+    /// The caller's programs that have proofs waiting for verification.
+    pub async fn programs_with_proofs(
+        &self,
+        page: &PageQuery,
+    ) -> Result<ProgramsPage, ClientError> {
+        json(
+            self.request(Method::GET, paths::PROGRAMS_WITH_PROOFS)
+                .query(page),
+        )
+        .await
+    }
+
+    /// The input groups of the caller's program whose proofs wait for verification.
+    pub async fn proven_input_groups(
+        &self,
+        program_id: Uuid,
+        page: &PageQuery,
+    ) -> Result<InputGroupsPage, ClientError> {
+        let path = fill(paths::PROVEN_INPUT_GROUPS, &[&program_id]);
+        json(self.request(Method::GET, &path).query(page)).await
+    }
+
+    /// Downloads a proof (owner only).
+    pub async fn proof(
+        &self,
+        program_id: Uuid,
+        input_group_id: Uuid,
+    ) -> Result<Vec<u8>, ClientError> {
+        bytes(self.request(
+            Method::GET,
+            &fill(paths::PROOF, &[&program_id, &input_group_id]),
+        ))
+        .await
+    }
+
+    /// Confirms a proof: it is deleted and the input group stays proven.
+    pub async fn confirm_proof(
+        &self,
+        program_id: Uuid,
+        input_group_id: Uuid,
+    ) -> Result<(), ClientError> {
+        let path = fill(paths::PROOF, &[&program_id, &input_group_id]);
+        json(self.request(Method::DELETE, &path)).await
+    }
+
+    /// Rejects a proof: it is deleted and the input group is offered again at once.
+    pub async fn reject_proof(
+        &self,
+        program_id: Uuid,
+        input_group_id: Uuid,
+    ) -> Result<(), ClientError> {
+        let path = fill(paths::PROOF, &[&program_id, &input_group_id]);
+        json(self.request(Method::PATCH, &path)).await
+    }
+}
+
+fn form<T: Serialize>(
+    file: Vec<u8>,
+    file_name: &'static str,
+    mime: &str,
+    data: &T,
+) -> Result<Form, ClientError> {
+    let data = serde_json::to_string(data).map_err(|e| ClientError::UnexpectedResponse {
+        status: 0,
+        detail: format!("could not encode the request: {e}"),
+    })?;
+    let part = Part::bytes(file).file_name(file_name).mime_str(mime)?;
+    Ok(Form::new().part("file", part).text("data", data))
+}
+
+/// Sends a request whose answer is a JSON envelope and returns its `data`.
+async fn json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, ClientError> {
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let body = response.bytes().await?;
+    match serde_json::from_slice::<Envelope<T>>(&body) {
+        Ok(Envelope::Success { data }) if status < 400 => Ok(data),
+        Ok(Envelope::Error(error)) => Err(ClientError::Api {
+            status,
+            code: error.error_code,
+            message: error.error_message,
+        }),
+        Ok(Envelope::Success { .. }) => Err(unexpected(status, "a success body")),
+        Err(e) => Err(
+            match serde_json::from_slice::<Envelope<serde_json::Value>>(&body) {
+                Ok(Envelope::Error(error)) => ClientError::Api {
+                    status,
+                    code: error.error_code,
+                    message: error.error_message,
+                },
+                _ => unexpected(status, &format!("{e}: {}", snippet(&body))),
+            },
+        ),
+    }
+}
+
+/// Sends a request whose answer is a file and returns its bytes.
+async fn bytes(request: RequestBuilder) -> Result<Vec<u8>, ClientError> {
+    let response = ok_or_error(request.send().await?).await?;
+    Ok(response.bytes().await?.to_vec())
+}
+
+/// Turns an error status into [`ClientError::Api`] (reading the envelope).
+async fn ok_or_error(response: Response) -> Result<Response, ClientError> {
+    let status = response.status().as_u16();
+    if status < 400 {
+        return Ok(response);
+    }
+    let body = response.bytes().await?;
+    match serde_json::from_slice::<Envelope<serde_json::Value>>(&body) {
+        Ok(Envelope::Error(error)) => Err(ClientError::Api {
+            status,
+            code: error.error_code,
+            message: error.error_message,
+        }),
+        _ => Err(unexpected(status, &snippet(&body))),
+    }
+}
+
+fn unexpected(status: u16, detail: &str) -> ClientError {
+    ClientError::UnexpectedResponse {
+        status,
+        detail: detail.to_string(),
+    }
+}
+
+fn snippet(body: &[u8]) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned()
+}

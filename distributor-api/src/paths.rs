@@ -1,0 +1,54 @@
+//! Endpoint paths, in the server's route syntax (`{name}` is a path segment).
+
+pub const HEALTH: &str = "/health";
+pub const OPENAPI: &str = "/openapi.json";
+
+pub const REGISTER: &str = "/account/register";
+pub const LOGIN: &str = "/account/login";
+pub const REFRESH_TOKEN: &str = "/account/refresh-token";
+pub const ORGANIZATIONS: &str = "/account/organizations";
+
+pub const PROGRAMS_ALL: &str = "/program/all";
+pub const PROGRAMS_MINE: &str = "/program/mine";
+pub const TEMPLATE: &str = "/program/template";
+pub const PROGRAM_UPLOAD: &str = "/program/upload";
+pub const PROGRAMS_WITH_PROOFS: &str = "/program/proofs";
+pub const PROOF_UPLOAD: &str = "/program/proof";
+pub const INPUT_GROUPS: &str = "/program/inputs/all/{program_id}";
+pub const INPUTS: &str = "/program/inputs/{program_id}";
+pub const INPUT_GROUP: &str = "/program/input/{program_id}/{input_group_id}";
+pub const RESERVATION: &str = "/program/program-and-inputs/{program_id}";
+pub const ORGANIZATION_PROGRAMS: &str = "/program/organization/{organization_id}";
+pub const PROOF: &str = "/program/proof/{program_id}/{input_group_id}";
+pub const PROVEN_INPUT_GROUPS: &str = "/program/proofs/{program_id}";
+pub const PROGRAM_STATUS: &str = "/program/status/{program_id}";
+pub const PROGRAM: &str = "/program/{program_id}";
+
+/// Fills the `{…}` segments of `template` with `values`, in order.
+pub fn fill(template: &str, values: &[&(dyn std::fmt::Display + Sync)]) -> String {
+    let mut out = String::with_capacity(template.len() + 40);
+    let mut values = values.iter();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find('}')
+            .map_or(rest.len(), |e| start + e + 1);
+        match values.next() {
+            Some(v) => out.push_str(&v.to_string()),
+            None => out.push_str(&rest[start..end]),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fill_replaces_segments_in_order() {
+        assert_eq!(super::fill(super::PROOF, &[&"a", &7]), "/program/proof/a/7");
+        assert_eq!(super::fill(super::HEALTH, &[]), "/health");
+    }
+}

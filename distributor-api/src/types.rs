@@ -1,0 +1,203 @@
+//! Request and response bodies, exactly as they travel.
+//!
+//! Ids are UUIDs (hyphenated strings on the wire); timestamps are RFC 3339 in UTC.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// `POST /account/register`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    pub username: String,
+    pub password: String,
+    /// The organization's public name.
+    pub name: String,
+    /// The organization's public description.
+    pub description: String,
+}
+
+/// `POST /account/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// A token and its id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    pub token_id: Uuid,
+    pub token: String,
+}
+
+/// Answer of `POST /account/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// Short-lived JWT for the `token` header.
+    pub basic_token: Token,
+    /// Long-lived token that buys new basic tokens; its id logs out.
+    pub refresh_token: Token,
+}
+
+/// `POST /account/refresh-token`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshTokenRequest {
+    pub refresh_token: String,
+}
+
+/// `DELETE /account/refresh-token` (log out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteRefreshTokenRequest {
+    pub token_id: Uuid,
+}
+
+/// Query of the paginated listings. `limit` is 1..=50 (default 10), `page` is 1-based (default 1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageQuery {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<i64>,
+    /// Prefix of the name (only on `/account/organizations` and `/program/all`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_filter: Option<String>,
+}
+
+impl PageQuery {
+    pub fn new(limit: i64, page: i64) -> Self {
+        PageQuery {
+            limit: Some(limit),
+            page: Some(page),
+            name_filter: None,
+        }
+    }
+
+    pub fn with_name_filter(mut self, prefix: impl Into<String>) -> Self {
+        self.name_filter = Some(prefix.into());
+        self
+    }
+}
+
+/// A registered organization (public).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    pub organization_id: Uuid,
+    pub name: String,
+    pub description: String,
+}
+
+/// Answer of `GET /account/organizations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationsPage {
+    pub organizations: Vec<Organization>,
+    /// How many there are in all (without pagination).
+    pub total_elements_amount: i64,
+}
+
+/// A published program (public).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Program {
+    pub organization_id: Uuid,
+    pub program_id: Uuid,
+    pub name: String,
+    pub description: String,
+    /// Seconds a reservation of one of its input groups lasts.
+    pub input_lock_timeout: i64,
+}
+
+/// Answer of the program listings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramsPage {
+    pub programs: Vec<Program>,
+    pub total_elements_amount: i64,
+}
+
+/// An input group of a program (owner only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputGroup {
+    pub input_group_id: Uuid,
+    pub program_id: Uuid,
+    pub name: String,
+    /// When it was last handed out, if ever (cleared when a proof is rejected).
+    pub last_reserved: Option<DateTime<Utc>>,
+    /// When a proof of it was accepted, if it is proven.
+    pub proven_datetime: Option<DateTime<Utc>>,
+}
+
+/// Answer of the input group listings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputGroupsPage {
+    pub program_input_groups: Vec<InputGroup>,
+    pub total_elements_amount: i64,
+}
+
+/// The `data` field of `POST /program/upload`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadProgramData {
+    pub name: String,
+    pub description: String,
+    /// Seconds a reservation lasts (1..=604800).
+    pub execution_timeout: i64,
+}
+
+/// Answer of `POST /program/upload`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadProgramResponse {
+    pub program_id: Uuid,
+}
+
+/// The `data` field of `POST /program/inputs/{program_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadInputsData {
+    pub name: String,
+}
+
+/// Answer of `POST /program/inputs/{program_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadInputsResponse {
+    pub input_group_id: Uuid,
+}
+
+/// The `data` field of `POST /program/proof`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadProofData {
+    pub organization_id: Uuid,
+    pub program_id: Uuid,
+    pub input_group_id: Uuid,
+}
+
+/// `metadata.json` inside the reservation tar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservationMetadata {
+    pub organization_id: Uuid,
+    pub program_id: Uuid,
+    pub input_group_id: Uuid,
+    pub input_group_name: String,
+    /// Until when the input group is reserved for this caller.
+    pub lock_expires_at: DateTime<Utc>,
+}
+
+/// Answer of `GET /program/status/{program_id}`: the input groups by state. The four states
+/// partition `total`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProgramStatus {
+    pub program_id: Uuid,
+    pub total: i64,
+    /// Waiting for a donor (never reserved, or the reservation expired, or a proof was rejected).
+    pub uploaded: i64,
+    /// Reserved by a donor right now.
+    pub reserved: i64,
+    /// Proven, the proof waits for the organization's verification.
+    pub proven: i64,
+    /// Proven and confirmed by the organization (the proof was deleted).
+    pub confirmed: i64,
+}
+
+/// Answer of `GET /health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    /// `"ok"` when the database and the object storage answer.
+    pub status: String,
+    pub version: String,
+}

@@ -1,0 +1,159 @@
+//! `prove` and `verify`: the same proving as the work loop, on local files, without a server.
+
+use std::path::Path;
+use std::time::Instant;
+
+use cairo_stark::CompiledProgram;
+use tokio::sync::watch;
+
+use crate::cli::{ProveArgs, VerifyArgs};
+use crate::exit::{AppError, Exit};
+use crate::output::{Event, Reporter};
+use crate::resources::{available_memory, CpuShare};
+use crate::signals::StopLevel;
+use crate::supervisor::{self, Controls, Flow, Outcome, Progress, WorkerJob};
+use crate::worker::{felt_to_decimal, FailureKind, WorkerEvent};
+
+pub async fn prove(
+    args: &ProveArgs,
+    reporter: &Reporter,
+    stop: &mut watch::Receiver<StopLevel>,
+) -> Result<(), AppError> {
+    let started = Instant::now();
+    let controls = Controls {
+        share: CpuShare::from_option(args.resources.cpus)?,
+        pause_when_busy: args.resources.pause_when_busy,
+    };
+    for (what, path) in [("program", &args.program), ("inputs", &args.inputs)] {
+        if !path.is_file() {
+            return Err(AppError::local(format!(
+                "the {what} file {} does not exist or is not a file",
+                path.display()
+            )));
+        }
+    }
+    let job = WorkerJob {
+        program: &args.program,
+        inputs: &args.inputs,
+        output: &args.output,
+        memory_limit: available_memory().map(|m| m / 10 * 9),
+    };
+    // Nothing is reserved offline: the first Ctrl-C stops at once.
+    let outcome = supervisor::run(job, controls, None, stop, StopLevel::Now, |progress| {
+        report_progress(reporter, progress);
+        Flow::Continue
+    })
+    .await?;
+    match outcome {
+        Outcome::Proved(WorkerEvent::Proved {
+            steps,
+            rows,
+            prove_secs,
+            worker_secs,
+            proof_bytes,
+            outputs,
+        }) => {
+            let secs = started.elapsed().as_secs_f64();
+            reporter.event(&Event::ProofWritten {
+                path: args.output.display().to_string(),
+                steps,
+                rows,
+                proof_bytes,
+                secs,
+                worker_secs,
+                prove_secs,
+                overhead_pct: overhead_pct(secs, worker_secs),
+                outputs,
+            });
+            Ok(())
+        }
+        Outcome::Proved(_) => Err(AppError::local("the proving worker reported nonsense")),
+        Outcome::Failed { kind, message } => Err(failure(kind, message)),
+        Outcome::Stopped | Outcome::Abandoned(_) => Err(AppError::new(
+            Exit::Interrupted,
+            "stopped before the proof was done; no proof was written",
+        )),
+        Outcome::DeadlinePassed => Err(AppError::local("the proving worker ran out of time")),
+        Outcome::Crashed(message) => Err(AppError::new(Exit::BadJob, message)),
+    }
+}
+
+/// Share of `secs` not spent inside the worker, in percent.
+pub fn overhead_pct(secs: f64, worker_secs: f64) -> f64 {
+    if secs <= 0.0 {
+        return 0.0;
+    }
+    ((secs - worker_secs).max(0.0) / secs * 100.0).min(100.0)
+}
+
+/// The exit code and message of a job the worker could not do.
+pub fn failure(kind: FailureKind, message: String) -> AppError {
+    match kind {
+        FailureKind::Memory => AppError::new(Exit::NoMemory, message)
+            .with_hint("close other programs, or prove a smaller job"),
+        FailureKind::Io => AppError::local(message),
+        FailureKind::Program => AppError::new(Exit::BadJob, message)
+            .with_hint("the program must be the JSON written by `cairo-compile --proof_mode`"),
+        FailureKind::Inputs => AppError::new(Exit::BadJob, message),
+        FailureKind::Execution | FailureKind::Prove => AppError::new(Exit::BadJob, message),
+    }
+}
+
+/// Shows the worker's progress on the current job's display.
+pub fn report_progress(reporter: &Reporter, progress: Progress) {
+    let event = match progress {
+        Progress::Worker(WorkerEvent::Executed {
+            steps,
+            rows,
+            execute_secs,
+            ..
+        }) => Event::Executed {
+            steps,
+            rows,
+            secs: execute_secs,
+        },
+        Progress::Worker(WorkerEvent::Phase { phase, rows }) => Event::Proving { phase, rows },
+        Progress::Paused { others_pct } => Event::Paused {
+            others_cpu_pct: others_pct,
+        },
+        Progress::Resumed => Event::Resumed,
+        Progress::Worker(_) => return,
+    };
+    reporter.event(&event);
+}
+
+pub fn verify(args: &VerifyArgs, reporter: &Reporter) -> Result<(), AppError> {
+    let proof = read(&args.proof, "proof")?;
+    let program = CompiledProgram::parse(&read(&args.program, "program")?)
+        .map_err(|e| AppError::new(Exit::BadJob, format!("{}: {e}", args.program.display())))?;
+    let inputs = cairo_stark::inputs::parse_csv(&read(&args.inputs, "inputs")?).map_err(|e| {
+        AppError::new(
+            Exit::BadJob,
+            format!("{} is not a valid input CSV: {e}", args.inputs.display()),
+        )
+    })?;
+    let verified =
+        cairo_stark::verify(&proof, &program, &inputs, args.min_security_bits).map_err(|e| {
+            AppError::new(
+                Exit::NotVerified,
+                format!("{} does not verify: {e}", args.proof.display()),
+            )
+            .with_hint("do not trust its outputs; prove the job again")
+        })?;
+    reporter.event(&Event::Verified {
+        steps: verified.steps,
+        trace_rows: verified.trace_length as u64,
+        security_bits: verified.security_bits,
+        outputs: verified.outputs.iter().map(felt_to_decimal).collect(),
+    });
+    Ok(())
+}
+
+fn read(path: &Path, what: &str) -> Result<Vec<u8>, AppError> {
+    std::fs::read(path).map_err(|e| {
+        AppError::local(format!(
+            "cannot read the {what} file {}: {e}",
+            path.display()
+        ))
+    })
+}

@@ -1,0 +1,449 @@
+//! What the client says, for people and for scripts.
+//!
+//! Everything the client reports is an [`Event`]. With `--json` each event is one JSON object
+//! on stdout. Otherwise results (one summary line per job, listings) go to stdout, and progress
+//! (a spinner with the stage, elapsed time and steps/s, drawn only on a terminal), waits and
+//! warnings to stderr; `-q` keeps only warnings and errors.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::resources::human_bytes;
+use crate::worker::Phase;
+
+/// How a job of the work loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobResult {
+    /// The server took the proof.
+    Accepted,
+    /// The server refused the proof.
+    Rejected,
+    /// The job could not be done (bad program or inputs, the run or the prover failed).
+    Failed,
+    /// Given up because its reservation would expire first.
+    Dropped,
+    /// Not attempted: not enough memory.
+    Skipped,
+    /// Given up on a second Ctrl-C.
+    Interrupted,
+}
+
+impl JobResult {
+    fn as_str(self) -> &'static str {
+        match self {
+            JobResult::Accepted => "accepted",
+            JobResult::Rejected => "rejected",
+            JobResult::Failed => "failed",
+            JobResult::Dropped => "dropped",
+            JobResult::Skipped => "skipped",
+            JobResult::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// Everything the client reports.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// An input group is reserved and downloaded.
+    Reserved {
+        program_id: Uuid,
+        program_name: Option<String>,
+        input_group_id: Uuid,
+        input_group_name: String,
+        lock_expires_at: DateTime<Utc>,
+        /// Size of the downloaded job (program, inputs, metadata) and how long it took.
+        download_bytes: u64,
+        download_secs: f64,
+    },
+    /// The program ran.
+    Executed {
+        steps: u64,
+        rows: u64,
+        secs: f64,
+    },
+    /// A proving phase started.
+    Proving {
+        phase: Phase,
+        rows: u64,
+    },
+    /// Proving is paused because the rest of the machine is busy.
+    Paused {
+        others_cpu_pct: f64,
+    },
+    Resumed,
+    /// The proof is being sent.
+    Uploading {
+        proof_bytes: u64,
+    },
+    /// One job of the work loop is over.
+    Job {
+        result: JobResult,
+        program_id: Uuid,
+        input_group_id: Uuid,
+        input_group_name: String,
+        steps: Option<u64>,
+        secs: f64,
+        steps_per_sec: Option<f64>,
+        message: Option<String>,
+    },
+    /// No program has work; asking again later.
+    NoWork {
+        programs: usize,
+        retry_in_secs: f64,
+    },
+    /// A request failed in a way that may pass; trying again later.
+    Retrying {
+        what: String,
+        error: String,
+        attempt: u32,
+        retry_in_secs: f64,
+    },
+    /// A program is left out of the rotation (it was refused or is gone).
+    ProgramSkipped {
+        program_id: Uuid,
+        error: String,
+    },
+    /// Ctrl-C (or SIGTERM) was received.
+    Stopping {
+        now: bool,
+    },
+    /// The work loop ended.
+    Summary {
+        jobs: u64,
+        accepted: u64,
+        rejected: u64,
+        failed: u64,
+        dropped: u64,
+        skipped: u64,
+    },
+    /// `prove` wrote a proof.
+    ProofWritten {
+        path: String,
+        steps: u64,
+        rows: u64,
+        proof_bytes: u64,
+        secs: f64,
+        worker_secs: f64,
+        prove_secs: f64,
+        /// Share of the command's wall time spent outside the worker's own work, in percent.
+        overhead_pct: f64,
+        outputs: Vec<String>,
+    },
+    /// `verify` accepted a proof.
+    Verified {
+        steps: u64,
+        trace_rows: u64,
+        security_bits: u32,
+        outputs: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Human,
+    Json,
+    Quiet,
+}
+
+/// Prints events in the chosen mode; cheap to clone (the signal handler holds one).
+#[derive(Clone)]
+pub struct Reporter {
+    mode: Mode,
+    job: Arc<Mutex<Option<JobDisplay>>>,
+}
+
+struct JobDisplay {
+    bar: ProgressBar,
+    label: String,
+    steps: Option<u64>,
+}
+
+impl Reporter {
+    pub fn new(json: bool, quiet: bool) -> Self {
+        let mode = if json {
+            Mode::Json
+        } else if quiet {
+            Mode::Quiet
+        } else {
+            Mode::Human
+        };
+        Reporter {
+            mode,
+            job: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Prints any serializable value as one JSON line (listings in `--json` mode).
+    pub fn json_line<T: Serialize>(&self, value: &T) {
+        if let Ok(line) = serde_json::to_string(value) {
+            self.out(&line);
+        }
+    }
+
+    /// A line of results on stdout (not in quiet mode).
+    pub fn result_line(&self, line: &str) {
+        if self.mode == Mode::Human {
+            self.out(line);
+        }
+    }
+
+    pub fn event(&self, event: &Event) {
+        match self.mode {
+            Mode::Json => self.json_line(event),
+            Mode::Quiet => self.quiet(event),
+            Mode::Human => self.human(event),
+        }
+    }
+
+    fn quiet(&self, event: &Event) {
+        match event {
+            Event::Retrying { .. } | Event::ProgramSkipped { .. } => self.human(event),
+            _ => {}
+        }
+    }
+
+    fn human(&self, event: &Event) {
+        match event {
+            Event::Reserved {
+                program_id,
+                program_name,
+                input_group_name,
+                lock_expires_at,
+                download_bytes,
+                download_secs,
+                ..
+            } => {
+                let program = program_name.clone().unwrap_or_else(|| short_id(program_id));
+                let label = format!("{program}/{input_group_name}");
+                let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+                if let Ok(style) =
+                    ProgressStyle::with_template("{spinner} {prefix:.bold} [{elapsed}] {wide_msg}")
+                {
+                    bar.set_style(style);
+                }
+                bar.set_prefix(label.clone());
+                bar.set_message(format!(
+                    "downloaded {} in {download_secs:.1}s, reserved until {}; executing",
+                    human_bytes(*download_bytes),
+                    lock_expires_at.format("%H:%M:%S UTC")
+                ));
+                bar.enable_steady_tick(Duration::from_millis(120));
+                self.set_job(Some(JobDisplay {
+                    bar,
+                    label,
+                    steps: None,
+                }));
+            }
+            Event::Executed { steps, secs, .. } => {
+                self.with_job(|job| {
+                    job.steps = Some(*steps);
+                    job.bar
+                        .set_message(format!("executed {steps} steps in {secs:.2}s; proving"));
+                });
+            }
+            Event::Proving { phase, rows } => {
+                self.with_job(|job| {
+                    let elapsed = job.bar.elapsed().as_secs_f64();
+                    let steps = job.steps.unwrap_or(0);
+                    job.bar.set_message(format!(
+                        "proving ({}, {rows} rows): {steps} steps, {}",
+                        phase.as_str(),
+                        rate(steps, elapsed)
+                    ));
+                });
+            }
+            Event::Paused { others_cpu_pct } => {
+                let message =
+                    format!("paused: the rest of the machine uses {others_cpu_pct:.0}% of the CPU");
+                if !self.with_job(|job| job.bar.set_message(message.clone())) {
+                    self.err(&message);
+                }
+            }
+            Event::Resumed => {
+                if !self.with_job(|job| job.bar.set_message("resumed proving")) {
+                    self.err("resumed proving");
+                }
+            }
+            Event::Uploading { proof_bytes } => {
+                self.with_job(|job| {
+                    job.bar.set_message(format!(
+                        "uploading the proof ({})",
+                        human_bytes(*proof_bytes)
+                    ));
+                });
+            }
+            Event::Job {
+                result,
+                input_group_name,
+                program_id,
+                steps,
+                secs,
+                steps_per_sec,
+                message,
+                ..
+            } => {
+                let label = self
+                    .take_job()
+                    .map(|job| {
+                        job.bar.finish_and_clear();
+                        job.label
+                    })
+                    .unwrap_or_else(|| format!("{}/{input_group_name}", short_id(program_id)));
+                let mut line = format!("{:<9} {label}  {secs:.1}s", result.as_str());
+                if let Some(steps) = steps {
+                    line.push_str(&format!("  {steps} steps"));
+                }
+                if let Some(speed) = steps_per_sec {
+                    line.push_str(&format!("  {speed:.0} steps/s"));
+                }
+                if let Some(message) = message {
+                    line.push_str(&format!("  ({message})"));
+                }
+                self.out(&line);
+            }
+            Event::NoWork {
+                programs,
+                retry_in_secs,
+            } => self.err(&format!(
+                "no work available on {programs} program{}; asking again in {}",
+                if *programs == 1 { "" } else { "s" },
+                secs(*retry_in_secs)
+            )),
+            Event::Retrying {
+                what,
+                error,
+                attempt,
+                retry_in_secs,
+            } => self.err(&format!(
+                "warning: {what} failed (attempt {attempt}): {error}; retrying in {}",
+                secs(*retry_in_secs)
+            )),
+            Event::ProgramSkipped { program_id, error } => self.err(&format!(
+                "warning: leaving program {program_id} out: {error}"
+            )),
+            Event::Stopping { now: false } => {
+                self.err("stopping after the current job (press Ctrl-C again to stop at once)")
+            }
+            Event::Stopping { now: true } => self.err("stopping now"),
+            Event::Summary {
+                jobs,
+                accepted,
+                rejected,
+                failed,
+                dropped,
+                skipped,
+            } => self.err(&format!(
+                "{jobs} job{}: {accepted} accepted, {rejected} rejected, {failed} failed, \
+                 {dropped} dropped, {skipped} skipped",
+                if *jobs == 1 { "" } else { "s" }
+            )),
+            Event::ProofWritten {
+                path,
+                steps,
+                rows,
+                proof_bytes,
+                secs,
+                prove_secs,
+                overhead_pct,
+                outputs,
+                ..
+            } => {
+                self.out(&format!(
+                    "proved {steps} steps ({rows} rows) in {secs:.2}s ({}; proving {prove_secs:.2}s, \
+                     client overhead {overhead_pct:.1}%): {path} ({})",
+                    rate(*steps, *secs),
+                    human_bytes(*proof_bytes)
+                ));
+                self.out(&format!("outputs: {}", outputs.join(", ")));
+            }
+            Event::Verified {
+                steps,
+                trace_rows,
+                security_bits,
+                outputs,
+            } => {
+                self.out(&format!(
+                    "valid proof: {steps} steps ({trace_rows} rows), {security_bits} bits of conjectured security"
+                ));
+                self.out(&format!("outputs: {}", outputs.join(", ")));
+            }
+        }
+    }
+
+    fn set_job(&self, job: Option<JobDisplay>) {
+        let mut slot = self.job.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(old) = slot.take() {
+            old.bar.finish_and_clear();
+        }
+        *slot = job;
+    }
+
+    fn take_job(&self) -> Option<JobDisplay> {
+        self.job.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+
+    /// Runs `f` on the current job's display; false when there is none.
+    fn with_job(&self, f: impl FnOnce(&mut JobDisplay)) -> bool {
+        let mut slot = self.job.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.as_mut() {
+            Some(job) => {
+                f(job);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn out(&self, line: &str) {
+        self.suspended(|| {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        });
+    }
+
+    fn err(&self, line: &str) {
+        self.suspended(|| eprintln!("{line}"));
+    }
+
+    /// Prints around the spinner so that the two do not garble each other.
+    fn suspended(&self, f: impl FnOnce()) {
+        let slot = self.job.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.as_ref() {
+            Some(job) => job.bar.suspend(f),
+            None => f(),
+        }
+    }
+}
+
+fn rate(steps: u64, secs: f64) -> String {
+    if secs <= 0.0 {
+        return "- steps/s".to_string();
+    }
+    format!("{:.0} steps/s", steps as f64 / secs)
+}
+
+fn secs(value: f64) -> String {
+    if value < 10.0 {
+        format!("{value:.1}s")
+    } else {
+        format!("{value:.0}s")
+    }
+}
+
+/// The first block of a UUID, enough to tell programs apart on screen.
+pub fn short_id(id: &Uuid) -> String {
+    id.to_string().chars().take(8).collect()
+}

@@ -1,0 +1,611 @@
+//! `run`: the work loop. Reserve an input group, prove it in the worker, upload the proof,
+//! repeat; taking the chosen programs in turn, waiting when there is no work, retrying what the
+//! network breaks and reporting (then skipping) what the server refuses.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use distributor_api::{Client, ClientError, ErrorCode, UploadProofData};
+use tokio::sync::watch;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::cli::RunArgs;
+use crate::exit::{AppError, Exit};
+use crate::offline::report_progress;
+use crate::output::{Event, JobResult, Reporter};
+use crate::resources::{available_memory, CpuShare};
+use crate::server::{self, describe, find_organization, is_transient, Reserved};
+use crate::signals::StopLevel;
+use crate::supervisor::{self, Controls, Flow, Outcome, Progress, WorkerJob};
+use crate::worker::{FailureKind, WorkerEvent};
+
+/// Time kept free at the end of a reservation to upload the proof.
+const UPLOAD_MARGIN: Duration = Duration::from_secs(3);
+/// Shortest wait between attempts, whatever --retry-delay says.
+const MIN_DELAY_SECS: f64 = 0.01;
+
+/// Which programs to work on.
+#[derive(Debug, Clone)]
+enum Selection {
+    Ids(Vec<Uuid>),
+    Organization(Uuid),
+    All,
+}
+
+#[derive(Debug, Clone)]
+struct Target {
+    id: Uuid,
+    name: Option<String>,
+}
+
+/// Waits that double up to a cap.
+struct Backoff {
+    initial: f64,
+    max: f64,
+    next: f64,
+}
+
+impl Backoff {
+    fn new(initial: f64, max: f64) -> Self {
+        let initial = initial.max(MIN_DELAY_SECS);
+        Backoff {
+            initial,
+            max: max.max(initial),
+            next: initial,
+        }
+    }
+
+    fn next_delay(&mut self) -> f64 {
+        let delay = self.next;
+        self.next = (self.next * 2.0).min(self.max);
+        delay
+    }
+
+    fn reset(&mut self) {
+        self.next = self.initial;
+    }
+}
+
+/// Proving speed seen so far in this session, to tell early that a job cannot finish in time.
+#[derive(Default)]
+struct ProveRate {
+    secs_per_row: Option<f64>,
+}
+
+impl ProveRate {
+    fn learn(&mut self, rows: u64, secs: f64) {
+        if rows == 0 {
+            return;
+        }
+        let seen = secs / rows as f64;
+        self.secs_per_row = Some(match self.secs_per_row {
+            Some(old) => 0.5 * old + 0.5 * seen,
+            None => seen,
+        });
+    }
+
+    /// A low estimate (proving is n log n, smaller jobs flatter it; better to try than to give
+    /// up on a job that would have fit).
+    fn predict(&self, rows: u64) -> Option<Duration> {
+        self.secs_per_row
+            .map(|s| Duration::from_secs_f64((s * rows as f64 * 0.8).min(1e9)))
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    jobs: u64,
+    accepted: u64,
+    rejected: u64,
+    failed: u64,
+    dropped: u64,
+    skipped: u64,
+}
+
+impl Counts {
+    fn add(&mut self, result: JobResult) {
+        match result {
+            JobResult::Accepted => self.accepted += 1,
+            JobResult::Rejected => self.rejected += 1,
+            JobResult::Failed | JobResult::Interrupted => self.failed += 1,
+            JobResult::Dropped => self.dropped += 1,
+            JobResult::Skipped => self.skipped += 1,
+        }
+    }
+}
+
+struct WorkLoop<'a> {
+    client: &'a Client,
+    args: &'a RunArgs,
+    reporter: &'a Reporter,
+    stop: &'a mut watch::Receiver<StopLevel>,
+    controls: Controls,
+    selection: Selection,
+    targets: Vec<Target>,
+    excluded: HashSet<Uuid>,
+    next: usize,
+    failures: u32,
+    network_backoff: Backoff,
+    rate: ProveRate,
+    counts: Counts,
+}
+
+pub async fn run(
+    client: &Client,
+    args: &RunArgs,
+    reporter: &Reporter,
+    stop: &mut watch::Receiver<StopLevel>,
+) -> Result<Exit, AppError> {
+    let controls = Controls {
+        share: CpuShare::from_option(args.resources.cpus)?,
+        pause_when_busy: args.resources.pause_when_busy,
+    };
+    let selection = if !args.programs.is_empty() {
+        let mut seen = HashSet::new();
+        Selection::Ids(
+            args.programs
+                .iter()
+                .copied()
+                .filter(|id| seen.insert(*id))
+                .collect(),
+        )
+    } else if let Some(organization) = &args.organization {
+        Selection::Organization(find_organization(client, organization).await?)
+    } else {
+        Selection::All
+    };
+    let mut work = WorkLoop {
+        client,
+        args,
+        reporter,
+        stop,
+        controls,
+        selection,
+        targets: Vec::new(),
+        excluded: HashSet::new(),
+        next: 0,
+        failures: 0,
+        network_backoff: Backoff::new(args.retry_delay, args.max_backoff),
+        rate: ProveRate::default(),
+        counts: Counts::default(),
+    };
+    let result = work.run().await;
+    let counts = &work.counts;
+    if counts.jobs > 0 || result.is_ok() {
+        reporter.event(&Event::Summary {
+            jobs: counts.jobs,
+            accepted: counts.accepted,
+            rejected: counts.rejected,
+            failed: counts.failed,
+            dropped: counts.dropped,
+            skipped: counts.skipped,
+        });
+    }
+    result?;
+    Ok(if counts.accepted == counts.jobs {
+        Exit::Success
+    } else {
+        Exit::JobsFailed
+    })
+}
+
+impl WorkLoop<'_> {
+    async fn run(&mut self) -> Result<(), AppError> {
+        let mut no_work = Backoff::new(self.args.retry_delay, self.args.max_backoff);
+        let mut idle_streak = 0usize;
+        if !self.load_targets().await? {
+            return Ok(());
+        }
+        loop {
+            if self.stopping(StopLevel::AfterJob) {
+                return Ok(());
+            }
+            if self.args.jobs.is_some_and(|n| self.counts.jobs >= n) {
+                return Ok(());
+            }
+            if self.targets.is_empty() {
+                if let Selection::Ids(_) = self.selection {
+                    return Err(AppError::new(
+                        Exit::Refused,
+                        "none of the programs given can be worked on (see the warnings above)",
+                    )
+                    .with_hint("list the programs with `executor-client programs`"));
+                }
+            }
+            if idle_streak >= self.targets.len() {
+                // A whole round without work.
+                let delay = no_work.next_delay();
+                self.reporter.event(&Event::NoWork {
+                    programs: self.targets.len(),
+                    retry_in_secs: delay,
+                });
+                if self.wait(delay, StopLevel::AfterJob).await {
+                    return Ok(());
+                }
+                idle_streak = 0;
+                if !matches!(self.selection, Selection::Ids(_)) && !self.load_targets().await? {
+                    return Ok(());
+                }
+                continue;
+            }
+
+            let index = self.next % self.targets.len();
+            let target = self.targets[index].clone();
+            match server::reserve(self.client, target.id).await {
+                Ok(reserved) => {
+                    self.failures = 0;
+                    self.network_backoff.reset();
+                    no_work.reset();
+                    idle_streak = 0;
+                    self.next = index + 1;
+                    self.counts.jobs += 1;
+                    let result = self.job(&target, reserved).await?;
+                    self.counts.add(result);
+                }
+                Err(error) if error.code() == Some(ErrorCode::NoInputGroupAvailable) => {
+                    self.failures = 0;
+                    idle_streak += 1;
+                    self.next = index + 1;
+                }
+                Err(error) if is_transient(&error) => {
+                    let what = format!("reserving a job of program {}", target.id);
+                    if self.retry_later(&what, &error).await? {
+                        return Ok(());
+                    }
+                }
+                Err(error) => {
+                    self.failures = 0;
+                    self.reporter.event(&Event::ProgramSkipped {
+                        program_id: target.id,
+                        error: describe(&error, self.client.base_url()),
+                    });
+                    self.excluded.insert(target.id);
+                    self.targets.remove(index);
+                    self.next = index;
+                }
+            }
+        }
+    }
+
+    /// (Re)loads the programs to work on; false if asked to stop meanwhile.
+    async fn load_targets(&mut self) -> Result<bool, AppError> {
+        let organization = match &self.selection {
+            Selection::Ids(ids) => {
+                self.targets = ids
+                    .iter()
+                    .filter(|id| !self.excluded.contains(id))
+                    .map(|&id| Target { id, name: None })
+                    .collect();
+                return Ok(true);
+            }
+            Selection::Organization(id) => Some(*id),
+            Selection::All => None,
+        };
+        loop {
+            match server::programs(self.client, organization).await {
+                Ok(programs) => {
+                    self.failures = 0;
+                    self.targets = programs
+                        .into_iter()
+                        .filter(|p| !self.excluded.contains(&p.program_id))
+                        .map(|p| Target {
+                            id: p.program_id,
+                            name: Some(p.name),
+                        })
+                        .collect();
+                    return Ok(true);
+                }
+                Err(error) if is_transient(&error) => {
+                    if self.retry_later("listing the programs", &error).await? {
+                        return Ok(false);
+                    }
+                }
+                Err(error) => return Err(server::app_error(error, self.client.base_url())),
+            }
+        }
+    }
+
+    /// Counts a transient failure and waits before the next attempt; gives up (exit code 3)
+    /// past --max-retries. True if asked to stop meanwhile.
+    async fn retry_later(&mut self, what: &str, error: &ClientError) -> Result<bool, AppError> {
+        self.failures += 1;
+        let message = describe(error, self.client.base_url());
+        if let Some(max) = self.args.max_retries {
+            if self.failures > max {
+                return Err(AppError::new(
+                    Exit::Unreachable,
+                    format!(
+                        "giving up after {} failure{} in a row: {what}: {message}",
+                        self.failures,
+                        if self.failures == 1 { "" } else { "s" }
+                    ),
+                )
+                .with_hint(
+                    "check that the server is running and that --server / \
+                     PROGRAM_DISTRIBUTOR_URL point at it; raise --max-retries to wait longer",
+                ));
+            }
+        }
+        let delay = self.network_backoff.next_delay();
+        self.reporter.event(&Event::Retrying {
+            what: what.to_string(),
+            error: message,
+            attempt: self.failures,
+            retry_in_secs: delay,
+        });
+        Ok(self.wait(delay, StopLevel::AfterJob).await)
+    }
+
+    /// Sleeps `secs`; true if the stop level reaches `level` meanwhile.
+    async fn wait(&mut self, secs: f64, level: StopLevel) -> bool {
+        let sleep = tokio::time::sleep(Duration::from_secs_f64(secs));
+        let interrupted = tokio::select! {
+            _ = sleep => false,
+            Ok(_) = self.stop.wait_for(|l| *l >= level) => true,
+        };
+        interrupted || self.stopping(level)
+    }
+
+    fn stopping(&self, level: StopLevel) -> bool {
+        *self.stop.borrow() >= level
+    }
+
+    async fn job(&mut self, target: &Target, reserved: Reserved) -> Result<JobResult, AppError> {
+        let started = Instant::now();
+        let lock_end = started + reserved.lock_left;
+        let upload_by = lock_end.checked_sub(UPLOAD_MARGIN).unwrap_or(started);
+        let reservation = reserved.reservation;
+        let meta = reservation.metadata.clone();
+        self.reporter.event(&Event::Reserved {
+            program_id: meta.program_id,
+            program_name: target.name.clone(),
+            input_group_id: meta.input_group_id,
+            input_group_name: meta.input_group_name.clone(),
+            lock_expires_at: meta.lock_expires_at,
+            download_bytes: reserved.bytes,
+            download_secs: reserved.secs,
+        });
+        let mut steps = None;
+        let finish = |result: JobResult, steps: Option<u64>, message: Option<String>| {
+            let secs = started.elapsed().as_secs_f64();
+            self.reporter.event(&Event::Job {
+                result,
+                program_id: meta.program_id,
+                input_group_id: meta.input_group_id,
+                input_group_name: meta.input_group_name.clone(),
+                steps,
+                secs,
+                steps_per_sec: steps.filter(|_| secs > 0.0).map(|s| s as f64 / secs),
+                message,
+            });
+            result
+        };
+
+        let dir = tempfile::Builder::new()
+            .prefix("executor-job-")
+            .tempdir()
+            .map_err(|e| AppError::local(format!("cannot create a temporary directory: {e}")))?;
+        let program = dir.path().join("program.json");
+        let inputs = dir.path().join("inputs.csv");
+        let proof = dir.path().join("proof.bin");
+        for (path, bytes) in [
+            (&program, &reservation.program_json),
+            (&inputs, &reservation.inputs_csv),
+        ] {
+            std::fs::write(path, bytes)
+                .map_err(|e| AppError::local(format!("cannot write {}: {e}", path.display())))?;
+        }
+        drop(reservation);
+        let job = WorkerJob {
+            program: &program,
+            inputs: &inputs,
+            output: &proof,
+            memory_limit: available_memory().map(|m| m / 10 * 9),
+        };
+        let rate = &self.rate;
+        let reporter = self.reporter;
+        let outcome = supervisor::run(
+            job,
+            self.controls,
+            Some(upload_by),
+            self.stop,
+            StopLevel::Now,
+            |progress| {
+                if let Progress::Worker(WorkerEvent::Executed { steps: s, rows, .. }) = &progress {
+                    steps = Some(*s);
+                    let left = upload_by.saturating_duration_since(Instant::now());
+                    if let Some(needed) = rate.predict(*rows) {
+                        if needed > left {
+                            return Flow::Abandon(format!(
+                                "proving {rows} rows takes about {:.0}s at this CPU share, but the \
+                                 reservation leaves {:.0}s",
+                                needed.as_secs_f64(),
+                                left.as_secs_f64()
+                            ));
+                        }
+                    }
+                }
+                report_progress(reporter, progress);
+                Flow::Continue
+            },
+        )
+        .await?;
+
+        let expiry = meta.lock_expires_at.format("%H:%M:%S UTC");
+        let (proof_bytes, rows, prove_secs) = match outcome {
+            Outcome::Proved(WorkerEvent::Proved {
+                steps: s,
+                rows,
+                prove_secs,
+                proof_bytes,
+                ..
+            }) => {
+                steps = Some(s);
+                (proof_bytes, rows, prove_secs)
+            }
+            Outcome::Proved(_) => {
+                return Ok(finish(
+                    JobResult::Failed,
+                    steps,
+                    Some("the worker reported nonsense".into()),
+                ))
+            }
+            Outcome::Failed {
+                kind: FailureKind::Memory,
+                message,
+            } => return Ok(finish(JobResult::Skipped, steps, Some(message))),
+            Outcome::Failed { kind, message } => {
+                return Ok(finish(
+                    JobResult::Failed,
+                    steps,
+                    Some(format!("{} failed: {message}", kind.as_str())),
+                ))
+            }
+            Outcome::Crashed(message) => {
+                return Ok(finish(JobResult::Failed, steps, Some(message)))
+            }
+            Outcome::DeadlinePassed => {
+                return Ok(finish(
+                    JobResult::Dropped,
+                    steps,
+                    Some(format!(
+                        "its reservation ends at {expiry}, before the proof could be done and \
+                         uploaded; not uploaded late"
+                    )),
+                ))
+            }
+            Outcome::Abandoned(reason) => {
+                return Ok(finish(JobResult::Dropped, steps, Some(reason)))
+            }
+            Outcome::Stopped => {
+                finish(
+                    JobResult::Interrupted,
+                    steps,
+                    Some("stopped at once".into()),
+                );
+                return Err(AppError::new(
+                    Exit::Interrupted,
+                    format!(
+                        "stopped at once; input group {} goes back to the pool when its \
+                         reservation ends at {expiry}",
+                        meta.input_group_name
+                    ),
+                ));
+            }
+        };
+        self.rate.learn(rows, prove_secs);
+        if Instant::now() >= upload_by {
+            return Ok(finish(
+                JobResult::Dropped,
+                steps,
+                Some(format!(
+                    "proved too late: the reservation ends at {expiry}; not uploaded"
+                )),
+            ));
+        }
+        let bytes = std::fs::read(&proof).map_err(|e| {
+            AppError::local(format!("cannot read the proof {}: {e}", proof.display()))
+        })?;
+        self.reporter.event(&Event::Uploading { proof_bytes });
+        let data = UploadProofData {
+            organization_id: meta.organization_id,
+            program_id: meta.program_id,
+            input_group_id: meta.input_group_id,
+        };
+        loop {
+            match self.client.upload_proof(bytes.clone(), &data).await {
+                Ok(()) => {
+                    self.failures = 0;
+                    self.network_backoff.reset();
+                    return Ok(finish(JobResult::Accepted, steps, None));
+                }
+                Err(error) if is_transient(&error) => {
+                    if Instant::now() + Duration::from_secs_f64(self.network_backoff.next)
+                        >= lock_end
+                    {
+                        return Ok(finish(
+                            JobResult::Dropped,
+                            steps,
+                            Some(format!(
+                                "could not upload before the reservation ended at {expiry}: {}",
+                                describe(&error, self.client.base_url())
+                            )),
+                        ));
+                    }
+                    let what = format!("uploading the proof of {}", meta.input_group_name);
+                    // A first Ctrl-C does not stop the upload of a finished job; a second does.
+                    self.failures += 1;
+                    if let Some(max) = self.args.max_retries {
+                        if self.failures > max {
+                            finish(
+                                JobResult::Failed,
+                                steps,
+                                Some(describe(&error, self.client.base_url())),
+                            );
+                            return Err(AppError::new(
+                                Exit::Unreachable,
+                                format!(
+                                    "giving up after {} failures in a row: {what}: {}",
+                                    self.failures,
+                                    describe(&error, self.client.base_url())
+                                ),
+                            ));
+                        }
+                    }
+                    let delay = self.network_backoff.next_delay();
+                    self.reporter.event(&Event::Retrying {
+                        what,
+                        error: describe(&error, self.client.base_url()),
+                        attempt: self.failures,
+                        retry_in_secs: delay,
+                    });
+                    if self.wait(delay, StopLevel::Now).await {
+                        finish(
+                            JobResult::Interrupted,
+                            steps,
+                            Some("stopped at once".into()),
+                        );
+                        return Err(AppError::new(Exit::Interrupted, "stopped at once"));
+                    }
+                }
+                Err(error) => {
+                    let message = match &error {
+                        ClientError::Api { code, message, .. } => format!("{code}: {message}"),
+                        other => describe(other, self.client.base_url()),
+                    };
+                    return Ok(finish(
+                        JobResult::Rejected,
+                        steps,
+                        Some(format!("the server refused the proof: {message}")),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap_and_resets() {
+        let mut backoff = Backoff::new(1.0, 5.0);
+        let delays: Vec<f64> = (0..5).map(|_| backoff.next_delay()).collect();
+        assert_eq!(delays, vec![1.0, 2.0, 4.0, 5.0, 5.0]);
+        backoff.reset();
+        assert_eq!(backoff.next_delay(), 1.0);
+        let mut zero = Backoff::new(0.0, 0.0);
+        assert!(zero.next_delay() > 0.0, "a zero delay would spin");
+    }
+
+    #[test]
+    fn the_prove_rate_learns_from_finished_jobs() {
+        let mut rate = ProveRate::default();
+        assert_eq!(rate.predict(1024), None);
+        rate.learn(1024, 2.048);
+        let predicted = rate.predict(2048).unwrap().as_secs_f64();
+        assert!((predicted - 3.2768).abs() < 1e-6, "{predicted}");
+    }
+}

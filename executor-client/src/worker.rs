@@ -1,0 +1,332 @@
+//! The proving worker: the same binary started with the hidden `prove-worker` subcommand.
+//!
+//! Proving runs in its own process so that the client can hold it to the donor's CPU share
+//! (pausing and resuming it with SIGSTOP/SIGCONT), run it at the lowest scheduling priority
+//! without slowing its own network work, and kill it at once on a second Ctrl-C. The worker
+//! reads the program and inputs from files, writes the proof file, and reports on stdout, one
+//! [`WorkerEvent`] JSON object per line. It knows nothing about the server.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use cairo_stark::{CompiledProgram, ProofOptions, ProvePhase};
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+use crate::resources::{estimated_prover_memory, human_bytes};
+
+/// Arguments of `executor-client prove-worker` (internal).
+#[derive(Debug, Clone, Args)]
+pub struct WorkerArgs {
+    #[arg(long)]
+    pub program: PathBuf,
+    #[arg(long)]
+    pub inputs: PathBuf,
+    /// Where to write the proof (written to a temporary name, then renamed).
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Proving threads.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Refuse (with a `memory` failure) a job estimated to need more bytes than this.
+    #[arg(long)]
+    pub memory_limit: Option<u64>,
+}
+
+/// What the worker reports, one JSON object per line on stdout.
+///
+/// Externally tagged (`{"executed":{...}}`): cairo-vm turns on serde_json's
+/// `arbitrary_precision`, with which numbers inside internally tagged enums do not deserialize.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerEvent {
+    /// The program ran to `__end__`.
+    Executed {
+        steps: u64,
+        /// Rows of the trace the prover will build (a power of two).
+        rows: u64,
+        execute_secs: f64,
+        estimated_memory: u64,
+    },
+    /// A proving phase started.
+    Phase { phase: Phase, rows: u64 },
+    /// The proof file is written.
+    Proved {
+        steps: u64,
+        rows: u64,
+        /// Wall time spent proving (after execution), including time the worker was paused.
+        prove_secs: f64,
+        /// Wall time from the worker's start to the proof file written.
+        worker_secs: f64,
+        proof_bytes: u64,
+        /// The program's outputs, as decimal strings.
+        outputs: Vec<String>,
+    },
+    /// The job cannot be done; the worker exits with a non-zero status after this.
+    Failed { kind: FailureKind, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Building the main trace.
+    Trace,
+    /// Commitments, composition, FRI, queries.
+    Stark,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Trace => "trace",
+            Phase::Stark => "stark",
+        }
+    }
+}
+
+/// Why a job could not be proven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// The program is not a compiled proof-mode program this prover supports.
+    Program,
+    /// The input CSV does not parse.
+    Inputs,
+    /// The program failed or did not finish in cairo-vm.
+    Execution,
+    /// The job needs more memory than the machine has free.
+    Memory,
+    /// The prover failed.
+    Prove,
+    /// Reading or writing a file failed.
+    Io,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Program => "program",
+            FailureKind::Inputs => "inputs",
+            FailureKind::Execution => "execution",
+            FailureKind::Memory => "memory",
+            FailureKind::Prove => "prove",
+            FailureKind::Io => "io",
+        }
+    }
+}
+
+/// The proof options every proof of this client uses (the prover's secure default).
+pub fn proof_options() -> ProofOptions {
+    ProofOptions::default()
+}
+
+/// Runs the worker; returns the process exit code.
+pub fn main(args: &WorkerArgs) -> i32 {
+    match work(args) {
+        Ok(()) => 0,
+        Err((kind, message)) => {
+            emit(&WorkerEvent::Failed { kind, message });
+            1
+        }
+    }
+}
+
+type Failure = (FailureKind, String);
+
+fn work(args: &WorkerArgs) -> Result<(), Failure> {
+    let started = Instant::now();
+    let read = |path: &PathBuf| {
+        std::fs::read(path).map_err(|e| {
+            (
+                FailureKind::Io,
+                format!("cannot read {}: {e}", path.display()),
+            )
+        })
+    };
+    let program = CompiledProgram::parse(&read(&args.program)?)
+        .map_err(|e| (FailureKind::Program, e.to_string()))?;
+    let inputs = cairo_stark::inputs::parse_csv(&read(&args.inputs)?).map_err(|e| {
+        (
+            FailureKind::Inputs,
+            format!("the input CSV is not valid: {e}"),
+        )
+    })?;
+
+    let execution = cairo_stark::execute(&program, &inputs)
+        .map_err(|e| (FailureKind::Execution, e.to_string()))?;
+    let steps = execution.steps as u64;
+    let rows = (steps + 1).next_power_of_two();
+    let estimated_memory = estimated_prover_memory(rows);
+    emit(&WorkerEvent::Executed {
+        steps,
+        rows,
+        execute_secs: started.elapsed().as_secs_f64(),
+        estimated_memory,
+    });
+    if let Some(failure) = too_big(steps, rows, args.memory_limit) {
+        return Err((FailureKind::Memory, failure));
+    }
+
+    // The pool must exist before the prover's first parallel call; failing to size it (a pool
+    // already built) only loses the thread limit, which the parent's duty cycle still enforces.
+    let _ = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.max(1))
+        .build_global();
+    let prove_started = Instant::now();
+    let memory_limit = args.memory_limit;
+    let proof = cairo_stark::prove_with_progress(&execution, &proof_options(), |phase| {
+        let event = match phase {
+            ProvePhase::Trace { rows } => Some((Phase::Trace, rows)),
+            ProvePhase::Stark { rows } => {
+                // The trace may need more rows than steps (memory, range checks): check the
+                // estimate again with the real size before the large allocations start.
+                if let Some(failure) = too_big(steps, rows as u64, memory_limit) {
+                    emit(&WorkerEvent::Failed {
+                        kind: FailureKind::Memory,
+                        message: failure,
+                    });
+                    std::process::exit(1);
+                }
+                Some((Phase::Stark, rows))
+            }
+            ProvePhase::Done => None,
+        };
+        if let Some((phase, rows)) = event {
+            emit(&WorkerEvent::Phase {
+                phase,
+                rows: rows as u64,
+            });
+        }
+    })
+    .map_err(|e| (FailureKind::Prove, e.to_string()))?;
+    let prove_secs = prove_started.elapsed().as_secs_f64();
+    drop(execution);
+
+    let bytes = proof.to_bytes();
+    write_atomically(&args.output, &bytes).map_err(|e| {
+        (
+            FailureKind::Io,
+            format!("cannot write {}: {e}", args.output.display()),
+        )
+    })?;
+    emit(&WorkerEvent::Proved {
+        steps,
+        rows: proof.trace_length() as u64,
+        prove_secs,
+        worker_secs: started.elapsed().as_secs_f64(),
+        proof_bytes: bytes.len() as u64,
+        outputs: proof.outputs().iter().map(felt_to_decimal).collect(),
+    });
+    Ok(())
+}
+
+/// Why a trace of `rows` rows cannot be proven within `limit` bytes, if it cannot.
+fn too_big(steps: u64, rows: u64, limit: Option<u64>) -> Option<String> {
+    let needed = estimated_prover_memory(rows);
+    let limit = limit?;
+    (needed > limit).then(|| {
+        format!(
+            "proving {steps} steps ({rows} trace rows) needs about {}, but only {} is available",
+            human_bytes(needed),
+            human_bytes(limit)
+        )
+    })
+}
+
+/// Writes `bytes` next to `path` and renames it into place, so that a killed worker never leaves
+/// a truncated proof under the final name.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// A field element's canonical value in decimal (what the program wrote, as people read it).
+pub fn felt_to_decimal(value: &cairo_stark::Felt) -> String {
+    // Big-endian 64-bit limbs; divide by 10^19 repeatedly, collecting base-10^19 digits.
+    let mut limbs = value.representative().limbs.to_vec();
+    const CHUNK: u64 = 10_000_000_000_000_000_000;
+    let mut chunks = Vec::new();
+    while limbs.iter().any(|&l| l != 0) {
+        let mut remainder: u128 = 0;
+        for limb in limbs.iter_mut() {
+            let current = (remainder << 64) | u128::from(*limb);
+            *limb = (current / u128::from(CHUNK)) as u64;
+            remainder = current % u128::from(CHUNK);
+        }
+        chunks.push(remainder as u64);
+    }
+    match chunks.split_last() {
+        None => "0".to_string(),
+        Some((most, rest)) => {
+            let mut text = most.to_string();
+            for chunk in rest.iter().rev() {
+                text.push_str(&format!("{chunk:019}"));
+            }
+            text
+        }
+    }
+}
+
+fn emit(event: &WorkerEvent) {
+    // The parent reads line by line; if it is gone there is no one left to tell.
+    if let Ok(line) = serde_json::to_string(event) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn felts_print_in_decimal() {
+        use cairo_stark::Felt;
+        assert_eq!(felt_to_decimal(&Felt::from(0u64)), "0");
+        assert_eq!(felt_to_decimal(&Felt::from(1234567u64)), "1234567");
+        let big = Felt::from(u64::MAX) * Felt::from(u64::MAX);
+        assert_eq!(
+            felt_to_decimal(&big),
+            (u128::from(u64::MAX) * u128::from(u64::MAX)).to_string()
+        );
+        assert_eq!(
+            felt_to_decimal(&-Felt::from(1u64)),
+            "3618502788666131213697322783095070105623107215331596699973092056135872020480"
+        );
+    }
+
+    #[test]
+    fn events_travel_as_tagged_json_lines() {
+        let events = [
+            WorkerEvent::Phase {
+                phase: Phase::Stark,
+                rows: 64,
+            },
+            WorkerEvent::Executed {
+                steps: 3,
+                rows: 4,
+                execute_secs: 0.25,
+                estimated_memory: 1 << 40,
+            },
+            WorkerEvent::Failed {
+                kind: FailureKind::Memory,
+                message: "too big".into(),
+            },
+        ];
+        let line = serde_json::to_string(&events[0]).unwrap();
+        assert_eq!(line, r#"{"phase":{"phase":"stark","rows":64}}"#);
+        for event in events {
+            let line = serde_json::to_string(&event).unwrap();
+            assert_eq!(
+                serde_json::from_str::<WorkerEvent>(&line).unwrap(),
+                event,
+                "{line}"
+            );
+        }
+    }
+}

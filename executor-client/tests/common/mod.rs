@@ -1,0 +1,380 @@
+//! Test support: the real program-distributor started in this process on a random port (SQLite +
+//! a local directory in a temporary directory, or MariaDB + S3 from `. scripts/services.sh`),
+//! an organization that publishes the example program, and the client binary driven as a
+//! process whose JSON events are read line by line.
+
+#![allow(dead_code)]
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use distributor_api::{
+    Client, LoginRequest, PageQuery, ProgramStatus, RegisterRequest, UploadInputsData,
+    UploadProgramData,
+};
+use program_distributor::configuration::{
+    DatabaseSettings, DatabaseUrl, Limits, S3Settings, ServerSettings, Settings, StorageSettings,
+    TokenSettings,
+};
+use program_distributor::startup::Application;
+use program_distributor::storage::s3::S3Store;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// The storage pair the server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: SQLite + a local directory.
+    Embedded,
+    /// MariaDB + an S3-compatible server, from `. scripts/services.sh`.
+    MariaDbS3,
+}
+
+/// A running server and a scratch directory.
+pub struct Server {
+    pub url: String,
+    pub client: Client,
+    pub dir: tempfile::TempDir,
+    mysql: Option<(String, String)>,
+}
+
+fn env_or_fail(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: these tests also run against MariaDB and S3. Run \
+             `. scripts/services.sh` in this shell first (it starts both and exports \
+             TEST_MYSQL_URL and TEST_S3_*), then run the tests again"
+        )
+    })
+}
+
+pub async fn start(backend: Backend) -> Server {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let unique = Uuid::new_v4().simple().to_string();
+    let (url, storage, mysql) = match backend {
+        Backend::Embedded => (
+            DatabaseUrl::Sqlite(dir.path().join("server.sqlite3")),
+            StorageSettings::Local(dir.path().join("objects")),
+            None,
+        ),
+        Backend::MariaDbS3 => {
+            let server = env_or_fail("TEST_MYSQL_URL")
+                .trim_end_matches('/')
+                .to_string();
+            let name = format!("executor_test_{unique}");
+            run_sql(
+                &server,
+                &format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"),
+            )
+            .await;
+            let s3 = S3Settings {
+                region: env_or_fail("TEST_S3_REGION"),
+                bucket: format!("exec-{}", &unique[..16]),
+                key_id: env_or_fail("TEST_S3_ACCESS_KEY"),
+                key_secret: env_or_fail("TEST_S3_SECRET_KEY"),
+                endpoint: Some(env_or_fail("TEST_S3_ENDPOINT")),
+                force_path_style: true,
+            };
+            S3Store::new(&s3).create_bucket().await.unwrap_or_else(|e| {
+                panic!("cannot create the test bucket ({e}); is the S3 server up? `. scripts/services.sh`")
+            });
+            (
+                DatabaseUrl::Mysql(format!("{server}/{name}")),
+                StorageSettings::S3(s3),
+                Some((server, name)),
+            )
+        }
+    };
+    let settings = Settings {
+        server: ServerSettings {
+            address: "127.0.0.1".into(),
+            port: 0,
+            workers: Some(2),
+        },
+        database: DatabaseSettings { url, pool_size: 4 },
+        tokens: TokenSettings {
+            basic_secret: "executor-test-basic-secret".into(),
+            basic_minutes: 15,
+            refresh_secret: "executor-test-refresh-secret".into(),
+            refresh_days: 1,
+        },
+        storage,
+        limits: Limits::default(),
+        data_dir: dir.path().join("data"),
+    };
+    let app = Application::build(settings)
+        .await
+        .expect("the program distributor failed to start");
+    let url = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    Server {
+        client: Client::new(url.clone()),
+        url,
+        dir,
+        mysql,
+    }
+}
+
+async fn run_sql(server: &str, sql: &str) {
+    let (server, sql) = (server.to_string(), sql.to_string());
+    tokio::task::spawn_blocking(move || {
+        use diesel::connection::SimpleConnection;
+        use diesel::Connection;
+        let mut conn = diesel::MysqlConnection::establish(&server).unwrap_or_else(|e| {
+            panic!("cannot connect to MariaDB at {server}: {e}; run `. scripts/services.sh`")
+        });
+        conn.batch_execute(&sql)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    })
+    .await
+    .expect("SQL task");
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.mysql.take() {
+            let _ = std::thread::spawn(move || {
+                use diesel::connection::SimpleConnection;
+                use diesel::Connection;
+                if let Ok(mut conn) = diesel::MysqlConnection::establish(&server) {
+                    let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS `{name}`"));
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// An organization logged in to the server.
+pub struct Org {
+    pub id: Uuid,
+    pub name: String,
+    pub client: Client,
+}
+
+pub async fn organization(server: &Server, name: &str) -> Org {
+    let username = format!(
+        "{}-{}",
+        name.to_lowercase().replace(' ', "-"),
+        &Uuid::new_v4().simple().to_string()[..6]
+    );
+    let password = "a long enough password".to_string();
+    server
+        .client
+        .register(&RegisterRequest {
+            username: username.clone(),
+            password: password.clone(),
+            name: name.into(),
+            description: format!("{name} studies the Collatz conjecture"),
+        })
+        .await
+        .expect("register");
+    let login = server
+        .client
+        .login(&LoginRequest { username, password })
+        .await
+        .expect("login");
+    let id = server
+        .client
+        .organizations(&PageQuery::new(50, 1).with_name_filter(name))
+        .await
+        .expect("organizations")
+        .organizations
+        .into_iter()
+        .find(|o| o.name == name)
+        .expect("the organization is listed")
+        .organization_id;
+    Org {
+        id,
+        name: name.into(),
+        client: server.client.with_token(&login.basic_token.token),
+    }
+}
+
+pub fn workspace_file(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+pub fn collatz_json() -> Vec<u8> {
+    std::fs::read(workspace_file("example-program/collatz.json")).expect("example program")
+}
+
+/// Publishes the Collatz example as `name` with `lock_secs` reservations and one input group
+/// per `(a, b)` range; returns the program id and the input group ids.
+pub async fn publish(
+    org: &Org,
+    name: &str,
+    lock_secs: i64,
+    ranges: &[(u64, u64)],
+) -> (Uuid, Vec<Uuid>) {
+    let tar = program_distributor::domain::archive::build_tar(&[("program.json", &collatz_json())])
+        .expect("tar");
+    let program = org
+        .client
+        .upload_program(
+            tar,
+            &UploadProgramData {
+                name: name.into(),
+                description: "Collatz stopping times".into(),
+                execution_timeout: lock_secs,
+            },
+        )
+        .await
+        .expect("upload program");
+    let mut groups = Vec::new();
+    for (a, b) in ranges {
+        groups.push(
+            org.client
+                .upload_inputs(
+                    program,
+                    format!("{a},{b}").into_bytes(),
+                    &UploadInputsData {
+                        name: format!("range-{a}-{b}"),
+                    },
+                )
+                .await
+                .expect("upload inputs"),
+        );
+    }
+    (program, groups)
+}
+
+pub async fn status(org: &Org, program: Uuid) -> ProgramStatus {
+    org.client
+        .program_status(program)
+        .await
+        .expect("program status")
+}
+
+/// The client binary, with no config file or environment of the developer's leaking in.
+pub fn executor() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_executor-client"));
+    command
+        .env_remove("PROGRAM_DISTRIBUTOR_URL")
+        .env_remove("EXECUTOR_CPUS")
+        .env(
+            "EXECUTOR_CONFIG",
+            workspace_file("executor-client/src/config/qa.json"),
+        );
+    command
+}
+
+/// A running client whose stdout JSON events are read as they come.
+pub struct Running {
+    pub child: Child,
+    events: mpsc::Receiver<Value>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+pub fn spawn(args: &[&str]) -> Running {
+    let mut child = executor()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start executor-client");
+    let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let (sender, events) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
+            if sender.send(value).is_err() {
+                return;
+            }
+        }
+    });
+    let stderr = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut std::io::BufReader::new(stderr), &mut text);
+        text
+    });
+    Running {
+        child,
+        events,
+        stderr,
+    }
+}
+
+impl Running {
+    /// The next event, or a panic after `secs`.
+    pub fn next_event(&mut self, secs: u64) -> Value {
+        match self.events.recv_timeout(Duration::from_secs(secs)) {
+            Ok(value) => value,
+            Err(_) => {
+                let _ = self.child.kill();
+                panic!("no event from executor-client within {secs}s");
+            }
+        }
+    }
+
+    /// Skips events until one named `name` comes.
+    pub fn wait_for(&mut self, name: &str, secs: u64) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let left = deadline
+                .saturating_duration_since(std::time::Instant::now())
+                .as_secs()
+                .max(1);
+            let event = self.next_event(left);
+            if event["event"] == name {
+                return event;
+            }
+        }
+    }
+
+    pub fn interrupt(&self) {
+        // SAFETY: kill(2) on our own child process.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGINT);
+        }
+    }
+
+    /// Waits for the exit (killing it after `secs`); returns the code, the remaining events
+    /// and stderr.
+    pub fn finish(mut self, secs: u64) -> (Option<i32>, Vec<Value>, String) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("executor-client did not exit within {secs}s");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let stderr = self.stderr.join().unwrap_or_default();
+        let events = self.events.try_iter().collect();
+        (status.code(), events, stderr)
+    }
+}
+
+/// Runs `test` against a fresh server on each backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn embedded() {
+                    let server = $crate::common::start($crate::common::Backend::Embedded).await;
+                    super::$name(server).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn mariadb_s3() {
+                    let server = $crate::common::start($crate::common::Backend::MariaDbS3).await;
+                    super::$name(server).await;
+                }
+            }
+        )*
+    };
+}

@@ -1,0 +1,705 @@
+//! The client as a donor uses it: the binary, against the real server started in this process.
+
+mod common;
+
+use assert_cmd::Command as AssertCommand;
+use common::{executor, organization, publish, spawn, status, workspace_file, Server};
+use distributor_api::UploadProofData;
+use serde_json::Value;
+use uuid::Uuid;
+
+fn events_named<'a>(events: &'a [Value], name: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["event"] == name).collect()
+}
+
+fn assert_cmd() -> AssertCommand {
+    AssertCommand::from_std(executor())
+}
+
+fn output_of(command: &mut AssertCommand) -> (Option<i32>, String, String) {
+    let output = command.output().expect("run executor-client");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+on_both_backends!(
+    the_loop_proves_every_input_group_and_the_server_marks_each_proven,
+    with_no_work_the_loop_backs_off_and_ctrl_c_stops_it_cleanly,
+    a_refused_proof_is_reported_and_the_loop_goes_on,
+    a_job_whose_reservation_would_expire_first_is_dropped_not_uploaded,
+);
+
+async fn the_loop_proves_every_input_group_and_the_server_marks_each_proven(server: Server) {
+    let org = organization(&server, "Collatz Lab").await;
+    let (program, _) = publish(&org, "collatz", 600, &[(1, 3), (3, 5), (5, 7)]).await;
+    let other = organization(&server, "Idle Lab").await;
+    publish(&other, "nothing-to-do", 600, &[]).await;
+
+    // By organization name: only Collatz Lab's program is worked on.
+    let url = server.url.clone();
+    let running = spawn(&[
+        "--json",
+        "--server",
+        &url,
+        "run",
+        "--organization",
+        "Collatz Lab",
+        "--jobs",
+        "3",
+        "--cpus",
+        "1",
+    ]);
+    let (code, events, stderr) = tokio::task::spawn_blocking(move || running.finish(300))
+        .await
+        .expect("join");
+    assert_eq!(code, Some(0), "stderr: {stderr}");
+    let jobs = events_named(&events, "job");
+    assert_eq!(jobs.len(), 3, "{events:?}");
+    for job in &jobs {
+        assert_eq!(job["result"], "accepted", "{job}");
+        assert_eq!(job["program_id"], program.to_string());
+        assert!(job["steps"].as_u64().unwrap_or(0) > 0, "{job}");
+        assert!(job["steps_per_sec"].as_f64().unwrap_or(0.0) > 0.0, "{job}");
+    }
+    for stage in ["reserved", "executed", "proving", "uploading"] {
+        assert!(
+            !events_named(&events, stage).is_empty(),
+            "no {stage} event: {events:?}"
+        );
+    }
+    let summary = events_named(&events, "summary");
+    assert_eq!(summary.len(), 1);
+    assert_eq!(summary[0]["accepted"], 3);
+
+    let status = status(&org, program).await;
+    assert_eq!(
+        (
+            status.total,
+            status.proven,
+            status.uploaded,
+            status.reserved
+        ),
+        (3, 3, 0, 0)
+    );
+}
+
+async fn with_no_work_the_loop_backs_off_and_ctrl_c_stops_it_cleanly(server: Server) {
+    let org = organization(&server, "Empty Lab").await;
+    let (program, _) = publish(&org, "collatz", 600, &[]).await;
+    let program = program.to_string();
+    let url = server.url.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut running = spawn(&[
+            "--json",
+            "--server",
+            &url,
+            "run",
+            "--program",
+            &program,
+            "--retry-delay",
+            "0.05",
+            "--max-backoff",
+            "0.2",
+        ]);
+        let waits: Vec<f64> = (0..4)
+            .map(|_| {
+                let event = running.wait_for("no_work", 30);
+                assert_eq!(event["programs"], 1);
+                event["retry_in_secs"].as_f64().expect("retry_in_secs")
+            })
+            .collect();
+        running.interrupt();
+        (waits, running.finish(30))
+    })
+    .await
+    .expect("join");
+    let (waits, (code, events, stderr)) = result;
+    assert_eq!(waits, vec![0.05, 0.1, 0.2, 0.2], "doubles up to the cap");
+    assert_eq!(
+        code,
+        Some(0),
+        "a Ctrl-C while idle is a clean stop; stderr: {stderr}"
+    );
+    let summary = events_named(&events, "summary");
+    assert_eq!(summary.len(), 1, "{events:?}");
+    assert_eq!(summary[0]["jobs"], 0);
+
+    // In text mode the wait is said in words.
+    let url = server.url.clone();
+    let text = tokio::task::spawn_blocking(move || {
+        let mut child = executor()
+            .args([
+                "--server",
+                &url,
+                "run",
+                "--retry-delay",
+                "0.05",
+                "--max-backoff",
+                "0.05",
+            ])
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+        let status = child.wait().expect("wait");
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
+            .expect("read");
+        (status.code(), stderr)
+    })
+    .await
+    .expect("join");
+    assert_eq!(text.0, Some(0), "{}", text.1);
+    assert!(
+        text.1
+            .contains("no work available on 1 program; asking again in 0.1s"),
+        "{}",
+        text.1
+    );
+}
+
+async fn a_refused_proof_is_reported_and_the_loop_goes_on(server: Server) {
+    let org = organization(&server, "Race Lab").await;
+    let (program, _) = publish(&org, "collatz", 600, &[(1, 3), (3, 5)]).await;
+    let url = server.url.clone();
+    let handle = tokio::runtime::Handle::current();
+    let client = server.client.clone();
+    let org_id = org.id;
+    let (code, events, stderr, raced) = tokio::task::spawn_blocking(move || {
+        // A small share makes the first proof slow enough for someone else to prove it first.
+        let mut running = spawn(&[
+            "--json",
+            "--server",
+            &url,
+            "run",
+            "--program",
+            &program.to_string(),
+            "--jobs",
+            "2",
+            "--cpus",
+            "0.1",
+        ]);
+        let reserved = running.wait_for("reserved", 60);
+        let group: Uuid = reserved["input_group_id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("input_group_id");
+        handle
+            .block_on(client.upload_proof(
+                b"another donor's proof".to_vec(),
+                &UploadProofData {
+                    organization_id: org_id,
+                    program_id: program,
+                    input_group_id: group,
+                },
+            ))
+            .expect("the other donor's proof is accepted first");
+        let (code, events, stderr) = running.finish(300);
+        (code, events, stderr, group)
+    })
+    .await
+    .expect("join");
+    assert_eq!(code, Some(8), "some job was not accepted; stderr: {stderr}");
+    let jobs = events_named(&events, "job");
+    assert_eq!(jobs.len(), 2, "{events:?}");
+    assert_eq!(jobs[0]["result"], "rejected");
+    assert_eq!(jobs[0]["input_group_id"], raced.to_string());
+    let message = jobs[0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("PROOF_ALREADY_SUBMITTED"), "{message}");
+    assert_eq!(
+        jobs[1]["result"], "accepted",
+        "the loop went on: {:?}",
+        jobs[1]
+    );
+    let status = status(&org, program).await;
+    assert_eq!(status.proven, 2);
+}
+
+async fn a_job_whose_reservation_would_expire_first_is_dropped_not_uploaded(server: Server) {
+    let org = organization(&server, "Hurried Lab").await;
+    // A 2-second lock leaves less than the time kept for the upload.
+    let (program, _) = publish(&org, "collatz", 2, &[(1, 3)]).await;
+    let url = server.url.clone();
+    let (code, events, stderr) = tokio::task::spawn_blocking(move || {
+        spawn(&[
+            "--json",
+            "--server",
+            &url,
+            "run",
+            "--program",
+            &program.to_string(),
+            "--jobs",
+            "1",
+        ])
+        .finish(120)
+    })
+    .await
+    .expect("join");
+    assert_eq!(code, Some(8), "stderr: {stderr}");
+    let jobs = events_named(&events, "job");
+    assert_eq!(jobs.len(), 1, "{events:?}");
+    assert_eq!(jobs[0]["result"], "dropped");
+    assert!(
+        jobs[0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("reservation"),
+        "{:?}",
+        jobs[0]
+    );
+    assert!(
+        events_named(&events, "uploading").is_empty(),
+        "never uploaded late"
+    );
+    let status = status(&org, program).await;
+    assert_eq!(status.proven, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn programs_and_organizations_are_listed_filtered_and_paged() {
+    let server = common::start(common::Backend::Embedded).await;
+    let lab = organization(&server, "Listing Lab").await;
+    let other = organization(&server, "Other Lab").await;
+    let (alpha, _) = publish(&lab, "alpha-collatz", 600, &[]).await;
+    publish(&lab, "beta-collatz", 600, &[]).await;
+    publish(&other, "alpha-other", 600, &[]).await;
+    let url = server.url.clone();
+    let runs = tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str]| {
+            let mut command = assert_cmd();
+            command.arg("--server").arg(&url).args(args);
+            output_of(&mut command)
+        };
+        vec![
+            run(&[
+                "--json",
+                "programs",
+                "--organization",
+                "Listing Lab",
+                "--name",
+                "alpha",
+            ]),
+            run(&["--json", "programs", "--page-size", "2", "--page", "2"]),
+            run(&["programs", "--name", "alpha"]),
+            run(&["--json", "organizations", "--name", "Listing"]),
+            run(&["programs", "--page-size", "51"]),
+            run(&["programs", "--organization", "No Such Lab"]),
+        ]
+    })
+    .await
+    .expect("join");
+
+    let page: Value = serde_json::from_str(runs[0].1.trim()).expect("JSON page");
+    assert_eq!(page["total"], 1, "{page}");
+    assert_eq!(page["items"][0]["program_id"], alpha.to_string());
+
+    let page: Value = serde_json::from_str(runs[1].1.trim()).expect("JSON page");
+    assert_eq!(
+        (page["total"].as_i64(), page["page"].as_i64()),
+        (Some(3), Some(2))
+    );
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1));
+
+    let (code, table, _) = &runs[2];
+    assert_eq!(*code, Some(0));
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(
+        table.contains("alpha-collatz") && table.contains("Listing Lab"),
+        "{table}"
+    );
+    assert!(
+        table.contains("alpha-other") && !table.contains("beta-collatz"),
+        "{table}"
+    );
+    assert!(table.contains("page 1 of 1 (2 programs)"), "{table}");
+
+    let page: Value = serde_json::from_str(runs[3].1.trim()).expect("JSON page");
+    assert_eq!(page["items"][0]["name"], "Listing Lab");
+
+    let (code, _, stderr) = &runs[4];
+    assert_eq!(*code, Some(2), "{stderr}");
+    assert!(stderr.contains("over the maximum page size 50"), "{stderr}");
+
+    let (code, _, stderr) = &runs[5];
+    assert_eq!(*code, Some(4), "{stderr}");
+    assert!(
+        stderr.contains("no organization is named \"No Such Lab\""),
+        "{stderr}"
+    );
+    drop(other);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_flag_overrides_the_environment_which_overrides_the_config_file() {
+    let server = common::start(common::Backend::Embedded).await;
+    let dead = "http://127.0.0.1:9"; // discard port: nothing listens
+    let config = server.dir.path().join("dev.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"program_distributor_url": "{}", "default_page_size": 5, "max_page_size": 20}}"#,
+            server.url
+        ),
+    )
+    .expect("write config");
+    let url = server.url.clone();
+    let runs = tokio::task::spawn_blocking(move || {
+        let run = |env: Option<&str>, flag: Option<&str>, extra: &[&str]| {
+            let mut command = assert_cmd();
+            command.env("EXECUTOR_CONFIG", &config);
+            if let Some(env) = env {
+                command.env("PROGRAM_DISTRIBUTOR_URL", env);
+            }
+            if let Some(flag) = flag {
+                command.arg("--server").arg(flag);
+            }
+            command.arg("--json").arg("organizations").args(extra);
+            output_of(&mut command)
+        };
+        vec![
+            run(None, None, &[]),
+            run(Some(dead), None, &[]),
+            run(Some(dead), Some(&url), &[]),
+            run(None, None, &["--page-size", "21"]),
+        ]
+    })
+    .await
+    .expect("join");
+    assert_eq!(runs[0].0, Some(0), "the file's URL: {}", runs[0].2);
+    let page: Value = serde_json::from_str(runs[0].1.trim()).expect("JSON");
+    assert_eq!(page["page_size"], 5, "the file's default page size");
+    assert_eq!(
+        runs[1].0,
+        Some(3),
+        "the environment wins over the file: {}",
+        runs[1].2
+    );
+    assert!(runs[1].2.contains("http://127.0.0.1:9"), "{}", runs[1].2);
+    assert_eq!(
+        runs[2].0,
+        Some(0),
+        "the flag wins over the environment: {}",
+        runs[2].2
+    );
+    assert_eq!(
+        runs[3].0,
+        Some(2),
+        "the file's max page size: {}",
+        runs[3].2
+    );
+}
+
+#[test]
+fn an_unreachable_server_is_retried_with_backoff_then_given_up() {
+    let (code, _, stderr) = output_of(assert_cmd().args([
+        "--server",
+        "http://127.0.0.1:9",
+        "run",
+        "--max-retries",
+        "2",
+        "--retry-delay",
+        "0.01",
+    ]));
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("cannot reach the program distributor at http://127.0.0.1:9"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("retrying in").count(), 2, "{stderr}");
+    assert!(
+        stderr.contains("giving up after 3 failures in a row"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: check that the server is running"),
+        "{stderr}"
+    );
+
+    let (code, _, stderr) =
+        output_of(assert_cmd().args(["--server", "http://127.0.0.1:9", "organizations"]));
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("error: cannot reach"), "{stderr}");
+}
+
+#[test]
+fn cpu_shares_outside_the_machine_are_refused_with_its_limit() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let too_many = (cpus + 1).to_string();
+    let program = workspace_file("example-program/collatz.json");
+    let program = program.to_str().expect("path");
+    for (env, args) in [
+        (None, vec!["run", "--cpus", "0"]),
+        (None, vec!["run", "--cpus", "0.0005"]),
+        (None, vec!["run", "--cpus", too_many.as_str()]),
+        (Some(too_many.as_str()), vec!["run"]),
+        (
+            None,
+            vec!["prove", program, program, "--cpus", too_many.as_str()],
+        ),
+    ] {
+        let mut command = assert_cmd();
+        command.args(["--server", "http://127.0.0.1:9"]).args(&args);
+        if let Some(value) = env {
+            command.env("EXECUTOR_CPUS", value);
+        }
+        let (code, _, stderr) = output_of(&mut command);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("this machine has {cpus} CPU")),
+            "{args:?}: {stderr}"
+        );
+        assert!(stderr.contains("between 0.001 and"), "{stderr}");
+    }
+    let (code, _, stderr) = output_of(assert_cmd().args(["run", "--cpus", "many"]));
+    assert_eq!(code, Some(2), "{stderr}");
+}
+
+#[test]
+fn an_offline_proof_verifies_and_pins_its_program_and_inputs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let program = workspace_file("example-program/collatz.json");
+    let inputs = dir.path().join("inputs.csv");
+    let other_inputs = dir.path().join("other.csv");
+    let proof = dir.path().join("collatz.proof");
+    std::fs::write(&inputs, "1,3\n").expect("write");
+    std::fs::write(&other_inputs, "1,5\n").expect("write");
+
+    let (code, stdout, stderr) = output_of(
+        assert_cmd()
+            .arg("prove")
+            .arg(&program)
+            .arg(&inputs)
+            .arg("-o")
+            .arg(&proof)
+            .args(["--cpus", "1"]),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("outputs: 1, 3, 1, 1, 2"), "{stdout}");
+    assert!(stdout.contains("client overhead"), "{stdout}");
+
+    let (code, stdout, stderr) = output_of(
+        assert_cmd()
+            .arg("--json")
+            .arg("verify")
+            .arg(&proof)
+            .arg(&program)
+            .arg(&inputs),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let verified: Value = serde_json::from_str(stdout.trim()).expect("JSON");
+    assert_eq!(verified["event"], "verified");
+    assert_eq!(
+        verified["outputs"],
+        serde_json::json!(["1", "3", "1", "1", "2"])
+    );
+    assert!(verified["security_bits"].as_u64().unwrap_or(0) >= 100);
+
+    let (code, _, stderr) = output_of(
+        assert_cmd()
+            .arg("verify")
+            .arg(&proof)
+            .arg(&program)
+            .arg(&other_inputs),
+    );
+    assert_eq!(code, Some(5), "{stderr}");
+    assert!(stderr.contains("another input group"), "{stderr}");
+
+    let mut garbled = std::fs::read(&proof).expect("read proof");
+    let middle = garbled.len() / 2;
+    garbled[middle] ^= 0x55;
+    garbled.truncate(garbled.len() - 7);
+    std::fs::write(&proof, garbled).expect("write");
+    let (code, _, stderr) = output_of(
+        assert_cmd()
+            .arg("verify")
+            .arg(&proof)
+            .arg(&program)
+            .arg(&inputs),
+    );
+    assert_eq!(code, Some(5), "{stderr}");
+
+    let (code, _, stderr) = output_of(
+        assert_cmd()
+            .arg("prove")
+            .arg(&inputs)
+            .arg(&inputs)
+            .arg("-o")
+            .arg(&proof),
+    );
+    assert_eq!(code, Some(6), "a CSV is not a program: {stderr}");
+    assert!(stderr.contains("cairo-compile --proof_mode"), "{stderr}");
+}
+
+#[test]
+fn help_teaches_the_commands_and_the_exit_codes() {
+    let (code, stdout, _) = output_of(assert_cmd().arg("--help"));
+    assert_eq!(code, Some(0));
+    for word in [
+        "programs",
+        "organizations",
+        "run",
+        "prove",
+        "verify",
+        "Exit codes:",
+        "130",
+    ] {
+        assert!(
+            stdout.contains(word),
+            "{word} missing from --help:\n{stdout}"
+        );
+    }
+    assert!(!stdout.contains("prove-worker"), "the worker is internal");
+    let (_, stdout, _) = output_of(assert_cmd().args(["run", "--help"]));
+    for flag in [
+        "--cpus",
+        "--pause-when-busy",
+        "--jobs",
+        "--max-retries",
+        "EXECUTOR_CPUS",
+    ] {
+        assert!(stdout.contains(flag), "{flag} missing from run --help");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_once_finishes_the_current_job_and_twice_stops_at_once() {
+    let server = common::start(common::Backend::Embedded).await;
+    let org = organization(&server, "Patient Lab").await;
+    let (program, _) = publish(&org, "collatz", 600, &[(1, 3), (3, 5), (5, 7)]).await;
+    let url = server.url.clone();
+    let id = program.to_string();
+    let (once, twice) = tokio::task::spawn_blocking(move || {
+        let mut running = spawn(&[
+            "--json",
+            "--server",
+            &url,
+            "run",
+            "--program",
+            &id,
+            "--cpus",
+            "0.5",
+        ]);
+        running.wait_for("reserved", 60);
+        running.interrupt();
+        let stopping = running.wait_for("stopping", 30);
+        assert_eq!(stopping["now"], false);
+        let once = running.finish(120);
+
+        // A share this small keeps the worker busy long enough to be interrupted twice.
+        let mut running = spawn(&[
+            "--json",
+            "--server",
+            &url,
+            "run",
+            "--program",
+            &id,
+            "--cpus",
+            "0.005",
+        ]);
+        running.wait_for("reserved", 60);
+        running.interrupt();
+        running.wait_for("stopping", 30);
+        running.interrupt();
+        (once, running.finish(30))
+    })
+    .await
+    .expect("join");
+
+    let (code, events, stderr) = once;
+    assert_eq!(code, Some(0), "{stderr}");
+    let jobs = events_named(&events, "job");
+    assert_eq!(
+        jobs.len(),
+        1,
+        "the current job is finished, no other is started: {events:?}"
+    );
+    assert_eq!(jobs[0]["result"], "accepted");
+
+    let (code, events, stderr) = twice;
+    assert_eq!(code, Some(130), "{stderr}");
+    let jobs = events_named(&events, "job");
+    assert_eq!(jobs.len(), 1, "{events:?}");
+    assert_eq!(jobs[0]["result"], "interrupted");
+    assert!(stderr.contains("goes back to the pool"), "{stderr}");
+
+    let status = status(&org, program).await;
+    assert_eq!((status.proven, status.reserved, status.uploaded), (1, 1, 1));
+}
+
+#[test]
+fn proving_pauses_while_the_rest_of_the_machine_is_busy() {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let burners: Vec<_> = (0..std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut x = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                }
+            })
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inputs = dir.path().join("inputs.csv");
+    std::fs::write(&inputs, "1,33\n").expect("write");
+    let program = workspace_file("example-program/collatz.json");
+    let proof = dir.path().join("proof.bin");
+    let mut running = spawn(&[
+        "--json",
+        "prove",
+        program.to_str().expect("path"),
+        inputs.to_str().expect("path"),
+        "-o",
+        proof.to_str().expect("path"),
+        "--pause-when-busy",
+        "20",
+    ]);
+    let paused = running.wait_for("paused", 60);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for burner in burners {
+        burner.join().expect("burner");
+    }
+    assert!(
+        paused["others_cpu_pct"].as_f64().unwrap_or(0.0) > 20.0,
+        "{paused}"
+    );
+    // Offline, nothing is reserved: one Ctrl-C stops at once.
+    running.interrupt();
+    let (code, _, stderr) = running.finish(30);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(!proof.exists(), "no proof is written when stopped");
+}
+
+#[test]
+fn a_job_larger_than_the_free_memory_is_refused_by_the_worker() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inputs = dir.path().join("inputs.csv");
+    std::fs::write(&inputs, "1,3\n").expect("write");
+    let output = executor()
+        .arg("prove-worker")
+        .arg("--program")
+        .arg(workspace_file("example-program/collatz.json"))
+        .arg("--inputs")
+        .arg(&inputs)
+        .arg("--output")
+        .arg(dir.path().join("proof.bin"))
+        .args(["--memory-limit", "1000"])
+        .output()
+        .expect("run the worker");
+    assert_eq!(output.status.code(), Some(1));
+    let last: Value = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .expect("a JSON event");
+    assert_eq!(last["failed"]["kind"], "memory", "{last}");
+    let message = last["failed"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("only 1000 B is available"), "{message}");
+}

@@ -1,0 +1,4 @@
+DROP TABLE input_groups;
+DROP TABLE programs;
+DROP TABLE refresh_tokens;
+DROP TABLE accounts;

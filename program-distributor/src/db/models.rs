@@ -1,0 +1,67 @@
+//! Rows as stored.
+
+use diesel::prelude::*;
+
+use super::schema::{accounts, input_groups, programs, refresh_tokens};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = accounts)]
+pub struct AccountRow {
+    pub id: String,
+    pub username: String,
+    pub password_hash: String,
+    pub name: String,
+    pub description: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+pub struct OrganizationRow {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshTokenRow {
+    pub id: String,
+    pub account_id: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = programs)]
+pub struct ProgramRow {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub description: String,
+    pub lock_timeout_secs: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = input_groups)]
+pub struct InputGroupRow {
+    pub id: String,
+    pub program_id: String,
+    pub name: String,
+    pub created_at: i64,
+    pub last_reserved: Option<i64>,
+    pub lock_expires: i64,
+    pub proven: bool,
+    pub proven_at: Option<i64>,
+    pub confirmed: bool,
+    pub proof_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = input_groups)]
+pub struct NewInputGroup {
+    pub id: String,
+    pub program_id: String,
+    pub name: String,
+    pub created_at: i64,
+}

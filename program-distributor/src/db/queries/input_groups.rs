@@ -1,0 +1,282 @@
+//! Input groups: upload, listing, the reservation, and the proof life cycle.
+//!
+//! State is kept in three columns (see the migration): `proven`, `confirmed` and `lock_expires`
+//! (the end of the current reservation; 0 when never reserved or when a proof was rejected).
+
+use diesel::prelude::*;
+use diesel::QueryResult;
+
+use super::Window;
+use crate::db::models::{InputGroupRow, NewInputGroup};
+use crate::db::schema::input_groups as ig;
+use crate::db::DbConnection;
+
+pub fn insert(conn: &mut DbConnection, row: &NewInputGroup) -> QueryResult<()> {
+    diesel::insert_into(ig::table)
+        .values(row)
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn find(
+    conn: &mut DbConnection,
+    program_id: &str,
+    id: &str,
+) -> QueryResult<Option<InputGroupRow>> {
+    ig::table
+        .filter(ig::id.eq(id))
+        .filter(ig::program_id.eq(program_id))
+        .select(InputGroupRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The oldest input group of the program that is not proven (without reserving it).
+pub fn first_unproven(
+    conn: &mut DbConnection,
+    program_id: &str,
+) -> QueryResult<Option<InputGroupRow>> {
+    ig::table
+        .filter(ig::program_id.eq(program_id))
+        .filter(ig::proven.eq(false))
+        .order((ig::created_at.asc(), ig::id.asc()))
+        .select(InputGroupRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The program's input groups (only those whose proof waits for verification if `awaiting_proof`).
+pub fn list(
+    conn: &mut DbConnection,
+    program_id: &str,
+    awaiting_proof: bool,
+    window: Window,
+) -> QueryResult<(Vec<InputGroupRow>, i64)> {
+    let filtered = || {
+        let mut query = ig::table.filter(ig::program_id.eq(program_id)).into_boxed();
+        if awaiting_proof {
+            query = query
+                .filter(ig::proven.eq(true))
+                .filter(ig::confirmed.eq(false));
+        }
+        query
+    };
+    let total = filtered().count().get_result(conn)?;
+    let rows = filtered()
+        .select(InputGroupRow::as_select())
+        .order((ig::created_at.asc(), ig::id.asc()))
+        .limit(window.limit)
+        .offset(window.offset)
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// Deletes the input group and returns it as it was. Run it inside a transaction.
+pub fn delete(
+    conn: &mut DbConnection,
+    program_id: &str,
+    id: &str,
+) -> QueryResult<Option<InputGroupRow>> {
+    let Some(row) = find(conn, program_id, id)? else {
+        return Ok(None);
+    };
+    diesel::delete(ig::table.find(id)).execute(conn)?;
+    Ok(Some(row))
+}
+
+/// Counts of the input groups by state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub total: i64,
+    pub uploaded: i64,
+    pub reserved: i64,
+    pub proven: i64,
+    pub confirmed: i64,
+}
+
+pub fn counts(conn: &mut DbConnection, program_id: &str, now: i64) -> QueryResult<Counts> {
+    let of = || ig::table.filter(ig::program_id.eq(program_id));
+    let total = of().count().get_result(conn)?;
+    let reserved = of()
+        .filter(ig::proven.eq(false))
+        .filter(ig::lock_expires.gt(now))
+        .count()
+        .get_result(conn)?;
+    let proven_all: i64 = of().filter(ig::proven.eq(true)).count().get_result(conn)?;
+    let confirmed = of()
+        .filter(ig::proven.eq(true))
+        .filter(ig::confirmed.eq(true))
+        .count()
+        .get_result(conn)?;
+    Ok(Counts {
+        total,
+        uploaded: total - reserved - proven_all,
+        reserved,
+        proven: proven_all - confirmed,
+        confirmed,
+    })
+}
+
+/// An input group handed out by [`reserve`].
+#[derive(Debug, Clone)]
+pub struct Reserved {
+    pub id: String,
+    pub name: String,
+}
+
+/// Atomically picks one unproven input group of the program whose reservation (if any) has
+/// expired and reserves it until `now + lock_millis`.
+///
+/// MySQL/MariaDB: `SELECT … FOR UPDATE SKIP LOCKED` in a transaction, so concurrent reservers
+/// each lock a different row without waiting for each other. SQLite: `BEGIN IMMEDIATE`, which
+/// takes the database's single write lock before reading; call it through
+/// [`crate::db::Db::run_serialized`] so the server's own writers queue in process instead.
+pub fn reserve(
+    conn: &mut DbConnection,
+    program_id: &str,
+    now: i64,
+    lock_millis: i64,
+) -> QueryResult<Option<Reserved>> {
+    let until = now.saturating_add(lock_millis);
+    match conn {
+        DbConnection::Mysql(c) => c.transaction(|c| {
+            let found: Option<(String, String)> = ig::table
+                .filter(ig::program_id.eq(program_id))
+                .filter(ig::proven.eq(false))
+                .filter(ig::lock_expires.le(now))
+                .order(ig::lock_expires.asc())
+                .select((ig::id, ig::name))
+                .limit(1)
+                .for_update()
+                .skip_locked()
+                .first(c)
+                .optional()?;
+            let Some((id, name)) = found else {
+                return Ok(None);
+            };
+            diesel::update(ig::table.find(&id))
+                .set((ig::last_reserved.eq(Some(now)), ig::lock_expires.eq(until)))
+                .execute(c)?;
+            Ok(Some(Reserved { id, name }))
+        }),
+        DbConnection::Sqlite(c) => c.immediate_transaction(|c| {
+            let found: Option<(String, String)> = ig::table
+                .filter(ig::program_id.eq(program_id))
+                .filter(ig::proven.eq(false))
+                .filter(ig::lock_expires.le(now))
+                .order(ig::lock_expires.asc())
+                .select((ig::id, ig::name))
+                .first(c)
+                .optional()?;
+            let Some((id, name)) = found else {
+                return Ok(None);
+            };
+            diesel::update(ig::table.find(&id))
+                .set((ig::last_reserved.eq(Some(now)), ig::lock_expires.eq(until)))
+                .execute(c)?;
+            Ok(Some(Reserved { id, name }))
+        }),
+    }
+}
+
+/// Marks the input group proven by the proof `proof_id`, unless it is proven already (a proof is
+/// accepted once). Returns whether it was marked.
+pub fn mark_proven(
+    conn: &mut DbConnection,
+    program_id: &str,
+    id: &str,
+    proof_id: &str,
+    now: i64,
+) -> QueryResult<bool> {
+    diesel::update(
+        ig::table
+            .filter(ig::id.eq(id))
+            .filter(ig::program_id.eq(program_id))
+            .filter(ig::proven.eq(false)),
+    )
+    .set((
+        ig::proven.eq(true),
+        ig::proven_at.eq(Some(now)),
+        ig::confirmed.eq(false),
+        ig::proof_id.eq(Some(proof_id)),
+    ))
+    .execute(conn)
+    .map(|n| n > 0)
+}
+
+/// What happened to a request about an input group's proof.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProofLookup {
+    /// No such input group in that program.
+    NoGroup,
+    /// The input group has no proof waiting for verification.
+    NoProof,
+    /// The proof waiting for verification (its id).
+    Proof(String),
+}
+
+/// The id of the proof waiting for verification.
+pub fn waiting_proof(
+    conn: &mut DbConnection,
+    program_id: &str,
+    id: &str,
+) -> QueryResult<ProofLookup> {
+    Ok(match find(conn, program_id, id)? {
+        None => ProofLookup::NoGroup,
+        Some(row) => match row.proof_id {
+            Some(proof) if row.proven && !row.confirmed => ProofLookup::Proof(proof),
+            _ => ProofLookup::NoProof,
+        },
+    })
+}
+
+/// Confirms the waiting proof: the group stays proven, the proof is forgotten. Returns what the
+/// proof was, so the caller deletes its object.
+pub fn confirm(conn: &mut DbConnection, program_id: &str, id: &str) -> QueryResult<ProofLookup> {
+    let lookup = waiting_proof(conn, program_id, id)?;
+    if let ProofLookup::Proof(proof) = &lookup {
+        // Only while the row still holds this proof: a concurrent confirm, reject or delete
+        // makes this one a no-op instead of a mix of both.
+        let changed = diesel::update(
+            ig::table
+                .filter(ig::id.eq(id))
+                .filter(ig::proven.eq(true))
+                .filter(ig::confirmed.eq(false))
+                .filter(ig::proof_id.eq(proof)),
+        )
+        .set((ig::confirmed.eq(true), ig::proof_id.eq(None::<String>)))
+        .execute(conn)?;
+        if changed == 0 {
+            return Ok(ProofLookup::NoProof);
+        }
+    }
+    Ok(lookup)
+}
+
+/// Rejects the waiting proof: the group goes back to the pool at once (reservation cleared).
+pub fn reject(conn: &mut DbConnection, program_id: &str, id: &str) -> QueryResult<ProofLookup> {
+    let lookup = waiting_proof(conn, program_id, id)?;
+    if let ProofLookup::Proof(proof) = &lookup {
+        // Only while the row still holds this proof: a concurrent confirm, reject or delete
+        // makes this one a no-op instead of a mix of both.
+        let changed = diesel::update(
+            ig::table
+                .filter(ig::id.eq(id))
+                .filter(ig::proven.eq(true))
+                .filter(ig::confirmed.eq(false))
+                .filter(ig::proof_id.eq(proof)),
+        )
+        .set((
+            ig::proven.eq(false),
+            ig::proven_at.eq(None::<i64>),
+            ig::proof_id.eq(None::<String>),
+            ig::last_reserved.eq(None::<i64>),
+            ig::lock_expires.eq(0),
+        ))
+        .execute(conn)?;
+        if changed == 0 {
+            return Ok(ProofLookup::NoProof);
+        }
+    }
+    Ok(lookup)
+}

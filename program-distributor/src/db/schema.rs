@@ -1,0 +1,51 @@
+//! Table definitions shared by both backends (see `migrations/`).
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        username -> Text,
+        password_hash -> Text,
+        name -> Text,
+        description -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        account_id -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    programs (id) {
+        id -> Text,
+        account_id -> Text,
+        name -> Text,
+        description -> Text,
+        lock_timeout_secs -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    input_groups (id) {
+        id -> Text,
+        program_id -> Text,
+        name -> Text,
+        created_at -> BigInt,
+        last_reserved -> Nullable<BigInt>,
+        lock_expires -> BigInt,
+        proven -> Bool,
+        proven_at -> Nullable<BigInt>,
+        confirmed -> Bool,
+        proof_id -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(refresh_tokens -> accounts (account_id));
+diesel::joinable!(programs -> accounts (account_id));
+diesel::joinable!(input_groups -> programs (program_id));
+diesel::allow_tables_to_appear_in_same_query!(accounts, refresh_tokens, programs, input_groups);

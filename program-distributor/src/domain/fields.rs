@@ -1,0 +1,162 @@
+//! Names, descriptions, credentials and timeouts.
+
+use super::Invalid;
+
+pub const MAX_NAME_CHARS: usize = 128;
+pub const MAX_DESCRIPTION_CHARS: usize = 4096;
+pub const MAX_USERNAME_CHARS: usize = 64;
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+/// Longest reservation: one week.
+pub const MAX_LOCK_TIMEOUT_SECS: i64 = 7 * 24 * 3600;
+
+/// A name (organization, program, input group): 1 to 128 characters after trimming, no control
+/// characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Name(String);
+
+impl Name {
+    pub fn parse(field: &str, value: &str) -> Result<Self, Invalid> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(Invalid(format!("`{field}` must not be empty")));
+        }
+        if value.chars().count() > MAX_NAME_CHARS {
+            return Err(Invalid(format!(
+                "`{field}` is longer than {MAX_NAME_CHARS} characters"
+            )));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(Invalid(format!("`{field}` contains control characters")));
+        }
+        Ok(Name(value.to_string()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A free-text description: up to 4096 characters (may be empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description(String);
+
+impl Description {
+    pub fn parse(value: &str) -> Result<Self, Invalid> {
+        if value.chars().count() > MAX_DESCRIPTION_CHARS {
+            return Err(Invalid(format!(
+                "`description` is longer than {MAX_DESCRIPTION_CHARS} characters"
+            )));
+        }
+        Ok(Description(value.to_string()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A username: 1 to 64 characters, no whitespace or control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(value: &str) -> Result<Self, Invalid> {
+        if value.is_empty() || value.chars().count() > MAX_USERNAME_CHARS {
+            return Err(Invalid(format!(
+                "`username` must have 1 to {MAX_USERNAME_CHARS} characters"
+            )));
+        }
+        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Invalid(
+                "`username` must not contain spaces or control characters".into(),
+            ));
+        }
+        Ok(Username(value.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password: 8 to 1024 characters.
+pub struct NewPassword(String);
+
+impl NewPassword {
+    pub fn parse(value: &str) -> Result<Self, Invalid> {
+        let chars = value.chars().count();
+        if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
+            return Err(Invalid(format!(
+                "`password` must have {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
+            )));
+        }
+        Ok(NewPassword(value.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How long a reservation lasts, in seconds: 1 to one week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockTimeout(i64);
+
+impl LockTimeout {
+    pub fn parse(seconds: i64) -> Result<Self, Invalid> {
+        if !(1..=MAX_LOCK_TIMEOUT_SECS).contains(&seconds) {
+            return Err(Invalid(format!(
+                "`execution_timeout` must be 1 to {MAX_LOCK_TIMEOUT_SECS} seconds"
+            )));
+        }
+        Ok(LockTimeout(seconds))
+    }
+
+    pub fn seconds(self) -> i64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(Name::parse("name", "  a b ").unwrap().as_ref(), "a b");
+        assert!(Name::parse("name", "   ").is_err());
+        assert!(Name::parse("name", &"x".repeat(129)).is_err());
+        assert!(Name::parse("name", &"é".repeat(128)).is_ok());
+        assert!(Name::parse("name", "a\nb").is_err());
+    }
+
+    #[test]
+    fn credentials_are_checked() {
+        assert!(Username::parse("org-1").is_ok());
+        assert!(Username::parse("").is_err());
+        assert!(Username::parse("a b").is_err());
+        assert!(NewPassword::parse("short").is_err());
+        assert!(NewPassword::parse("long enough").is_ok());
+    }
+
+    #[test]
+    fn lock_timeouts_are_bounded() {
+        assert!(LockTimeout::parse(0).is_err());
+        assert!(LockTimeout::parse(-5).is_err());
+        assert_eq!(LockTimeout::parse(60).unwrap().seconds(), 60);
+        assert!(LockTimeout::parse(MAX_LOCK_TIMEOUT_SECS + 1).is_err());
+    }
+
+    #[test]
+    fn descriptions_may_be_empty_but_bounded() {
+        assert!(Description::parse("").is_ok());
+        assert!(Description::parse(&"d".repeat(4097)).is_err());
+    }
+}

@@ -1,0 +1,25 @@
+//! The program-distributor server: organizations publish compiled Cairo programs and input groups,
+//! donors reserve input groups and send back STARK proofs, organizations collect and confirm them.
+//!
+//! Code map (requests flow top to bottom):
+//! - [`routes`]: the HTTP edge, one module per resource, and the route table.
+//! - [`auth`]: passwords, tokens, the `token` header extractor.
+//! - [`domain`]: values checked at the edge (names, pagination, program tars).
+//! - [`db`]: diesel on MySQL/MariaDB or SQLite (the reservation lives in `db::queries::input_groups`).
+//! - [`storage`]: blobs in S3 or a local directory, behind one trait.
+//! - [`configuration`], [`startup`], [`telemetry`]: settings, wiring, logs.
+//!
+//! Invariants: an input group is never handed out to two callers while its reservation is live;
+//! a proof is accepted once; every error a client can cause is answered in the error envelope
+//! with a documented code (see `API.md`), never a panic or a bare 500.
+
+pub mod auth;
+pub mod configuration;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod startup;
+pub mod storage;
+pub mod telemetry;
+pub mod template;

@@ -1,0 +1,49 @@
+//! Rows to wire types.
+
+use chrono::{DateTime, Utc};
+use distributor_api::{InputGroup, Organization, Program};
+use uuid::Uuid;
+
+use crate::db::models::{InputGroupRow, OrganizationRow, ProgramRow};
+use crate::error::ApiError;
+
+/// An id the server stored itself; a bad one means a corrupt database.
+pub fn stored_id(id: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id).map_err(|e| ApiError::internal("corrupt id in the database", e))
+}
+
+pub fn time(millis: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(millis).unwrap_or_default()
+}
+
+pub fn organization(row: OrganizationRow) -> Result<Organization, ApiError> {
+    Ok(Organization {
+        organization_id: stored_id(&row.id)?,
+        name: row.name,
+        description: row.description,
+    })
+}
+
+pub fn program(row: ProgramRow) -> Result<Program, ApiError> {
+    Ok(Program {
+        organization_id: stored_id(&row.account_id)?,
+        program_id: stored_id(&row.id)?,
+        name: row.name,
+        description: row.description,
+        input_lock_timeout: row.lock_timeout_secs,
+    })
+}
+
+pub fn input_group(row: InputGroupRow) -> Result<InputGroup, ApiError> {
+    Ok(InputGroup {
+        input_group_id: stored_id(&row.id)?,
+        program_id: stored_id(&row.program_id)?,
+        name: row.name,
+        last_reserved: row.last_reserved.map(time),
+        proven_datetime: row.proven_at.map(time),
+    })
+}
+
+pub fn all<R, T>(rows: Vec<R>, f: fn(R) -> Result<T, ApiError>) -> Result<Vec<T>, ApiError> {
+    rows.into_iter().map(f).collect()
+}

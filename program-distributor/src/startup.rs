@@ -1,0 +1,284 @@
+//! Builds the application from [`Settings`]: database, object storage, the HTTP server bound to
+//! its listener. `main` and the tests start the server the same way.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use actix_web::dev::Server;
+use actix_web::middleware::ErrorHandlers;
+use actix_web::{web, App, HttpServer};
+use bytes::Bytes;
+use distributor_api::ErrorCode;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::TokenKeys;
+use crate::configuration::{Limits, Settings, StorageSettings};
+use crate::db::{Db, DbStartError};
+use crate::error::{envelope_errors, extractor_error};
+use crate::storage::local::LocalStore;
+use crate::storage::s3::S3Store;
+use crate::storage::{ObjectStore, StorageError};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] DbStartError),
+    #[error("object storage ({what}) is not usable: {source}")]
+    Storage {
+        what: String,
+        #[source]
+        source: StorageError,
+    },
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot prepare the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("start-up task failed: {0}")]
+    Task(String),
+}
+
+/// What every request handler shares.
+pub struct AppState {
+    pub db: Db,
+    pub storage: Arc<dyn ObjectStore>,
+    pub tokens: TokenKeys,
+    pub limits: Limits,
+    pub programs: ProgramCache,
+    /// The guest-code template tar served by `GET /program/template`.
+    pub template: Bytes,
+    /// An argon2 hash of a random password, verified against when a username is unknown so that
+    /// a login takes as long whether the username exists or not.
+    pub decoy_hash: String,
+}
+
+/// Programs by id, so that reservations do not fetch the same row and blob again and again.
+/// Programs never change after upload and ids are never reused; a deletion through this server
+/// evicts its entries at once. Rows expire after a few seconds, so a deletion made through
+/// another server instance is seen soon (meanwhile its reservations find no input group, since
+/// those rows are gone). Both maps are bounded and simply cleared when full.
+#[derive(Default)]
+pub struct ProgramCache {
+    json: Mutex<HashMap<String, Bytes>>,
+    rows: Mutex<HashMap<String, (crate::db::models::ProgramRow, std::time::Instant)>>,
+}
+
+const PROGRAM_CACHE_ENTRIES: usize = 64;
+const PROGRAM_ROW_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl ProgramCache {
+    /// The compiled program's JSON.
+    pub fn json(&self, id: &str) -> Option<Bytes> {
+        self.json
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    pub fn insert_json(&self, id: &str, bytes: Bytes) {
+        let mut entries = self.json.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= PROGRAM_CACHE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(id.to_string(), bytes);
+    }
+
+    /// The program's row, if cached less than a few seconds ago.
+    pub fn row(&self, id: &str) -> Option<crate::db::models::ProgramRow> {
+        let rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
+        rows.get(id)
+            .filter(|(_, at)| at.elapsed() < PROGRAM_ROW_TTL)
+            .map(|(row, _)| row.clone())
+    }
+
+    pub fn insert_row(&self, row: crate::db::models::ProgramRow) {
+        let mut rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
+        if rows.len() >= PROGRAM_CACHE_ENTRIES {
+            rows.clear();
+        }
+        rows.insert(row.id.clone(), (row, std::time::Instant::now()));
+    }
+
+    pub fn remove(&self, id: &str) {
+        self.json
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        self.rows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+}
+
+/// A running (not yet awaited) server and the port it listens on.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Opens the database (running migrations), the object storage, and binds the listener.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let state = build_state(&settings).await?;
+        let address = format!("{}:{}", settings.server.address, settings.server.port);
+        let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
+            address: address.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind { address, source })?
+            .port();
+        let server = run(listener, state, settings.server.workers)?;
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until the server is stopped (Ctrl-C / SIGTERM).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Connects everything the handlers need.
+pub async fn build_state(settings: &Settings) -> Result<web::Data<AppState>, StartupError> {
+    std::fs::create_dir_all(&settings.data_dir).map_err(|source| StartupError::DataDir {
+        path: settings.data_dir.display().to_string(),
+        source,
+    })?;
+    if let crate::configuration::DatabaseUrl::Sqlite(path) = &settings.database.url {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| StartupError::DataDir {
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+    }
+    let database = settings.database.clone();
+    let db = tokio::task::spawn_blocking(move || Db::open(&database.url, database.pool_size))
+        .await
+        .map_err(|e| StartupError::Task(e.to_string()))??;
+    tracing::info!(database = %settings.database.url.redacted(), "database ready");
+
+    let storage: Arc<dyn ObjectStore> = match &settings.storage {
+        StorageSettings::Local(dir) => {
+            Arc::new(
+                LocalStore::open(dir).map_err(|source| StartupError::Storage {
+                    what: format!("local directory {}", dir.display()),
+                    source,
+                })?,
+            )
+        }
+        StorageSettings::S3(s3) => Arc::new(S3Store::new(s3)),
+    };
+    storage
+        .check()
+        .await
+        .map_err(|source| StartupError::Storage {
+            what: storage.describe(),
+            source,
+        })?;
+    tracing::info!(storage = %storage.describe(), "object storage ready");
+
+    let decoy_hash = tokio::task::spawn_blocking(|| {
+        crate::auth::hash_password(&uuid::Uuid::new_v4().to_string())
+    })
+    .await
+    .map_err(|e| StartupError::Task(e.to_string()))?
+    .map_err(|e| StartupError::Task(e.message))?;
+
+    Ok(web::Data::new(AppState {
+        db,
+        storage,
+        tokens: TokenKeys::new(&settings.tokens),
+        limits: settings.limits,
+        programs: ProgramCache::default(),
+        template: crate::template::tar()
+            .map_err(|e| StartupError::Task(format!("cannot build the template tar: {e}")))?,
+        decoy_hash,
+    }))
+}
+
+fn run(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    workers: Option<usize>,
+) -> Result<Server, StartupError> {
+    let json_limit = state.limits.json_bytes;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(ErrorHandlers::new().default_handler(envelope_errors))
+            .wrap(TracingLogger::default())
+            .app_data(state.clone())
+            .app_data(json_config(json_limit))
+            .app_data(query_config())
+            .app_data(path_config())
+            .configure(crate::routes::configure)
+    });
+    if let Some(workers) = workers {
+        server = server.workers(workers.max(1));
+    }
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    Ok(server
+        .listen(listener)
+        .map_err(|source| StartupError::Bind { address, source })?
+        .run())
+}
+
+fn json_config(limit: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit)
+        .error_handler(|error, _req| {
+            use actix_web::error::JsonPayloadError;
+            let (code, message) = match &error {
+                JsonPayloadError::OverflowKnownLength { .. }
+                | JsonPayloadError::Overflow { .. } => {
+                    (ErrorCode::PayloadTooLarge, error.to_string())
+                }
+                JsonPayloadError::ContentType => (
+                    ErrorCode::InvalidRequest,
+                    "the body must be JSON (Content-Type: application/json)".to_string(),
+                ),
+                JsonPayloadError::Deserialize(e) => {
+                    (ErrorCode::InvalidRequest, format!("invalid JSON body: {e}"))
+                }
+                _ => (
+                    ErrorCode::InvalidRequest,
+                    format!("unreadable body: {error}"),
+                ),
+            };
+            extractor_error(code, message)
+        })
+}
+
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|error, _req| {
+        extractor_error(
+            ErrorCode::InvalidRequest,
+            format!("invalid query parameters: {error}"),
+        )
+    })
+}
+
+fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|error, _req| {
+        extractor_error(ErrorCode::InvalidRequest, format!("invalid path: {error}"))
+    })
+}

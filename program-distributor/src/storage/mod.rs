@@ -1,0 +1,126 @@
+//! Object storage for blobs (program tars, compiled programs, input CSVs, proofs).
+//!
+//! One trait, two implementations: [`s3::S3Store`] (production; any S3-compatible server) and
+//! [`local::LocalStore`] (a directory; the embedded default). Keys are `/`-separated paths built
+//! by [`keys`] from ids the server generated, never from user input.
+
+pub mod local;
+pub mod s3;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("object `{0}` not found")]
+    NotFound(String),
+    #[error("invalid object key `{0}`")]
+    InvalidKey(String),
+    #[error("local storage: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("S3: {0}")]
+    S3(String),
+}
+
+/// A flat key -> bytes store.
+pub trait ObjectStore: Send + Sync + 'static {
+    /// Stores `bytes` under `key`, replacing what was there. The object is complete when the
+    /// future resolves: readers never see a partial object.
+    fn put(&self, key: &str, bytes: Bytes) -> BoxFuture<'_, Result<(), StorageError>>;
+    /// The object's bytes; [`StorageError::NotFound`] when absent.
+    fn get(&self, key: &str) -> BoxFuture<'_, Result<Bytes, StorageError>>;
+    /// Deletes the object; deleting an absent object is not an error.
+    fn delete(&self, key: &str) -> BoxFuture<'_, Result<(), StorageError>>;
+    /// Checks that the store answers (for `/health` and start-up).
+    fn check(&self) -> BoxFuture<'_, Result<(), StorageError>>;
+    /// A short description for logs (no secrets).
+    fn describe(&self) -> String;
+}
+
+/// Checks a key: non-empty `/`-separated segments of `[A-Za-z0-9._-]`, no `.`/`..` segment.
+pub fn validate_key(key: &str) -> Result<(), StorageError> {
+    let ok = !key.is_empty()
+        && key.split('/').all(|segment| {
+            !segment.is_empty()
+                && segment != "."
+                && segment != ".."
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(StorageError::InvalidKey(key.to_string()))
+    }
+}
+
+/// Where each blob lives. Ids appear without hyphens: some S3-compatible servers keep
+/// per-object metadata in a file named after the (encoded) bucket and key, so keys stay short.
+pub mod keys {
+    fn compact(id: &str) -> String {
+        id.replace('-', "")
+    }
+
+    /// The program's tar as uploaded.
+    pub fn program_archive(program_id: &str) -> String {
+        format!("programs/{}/program.tar", compact(program_id))
+    }
+
+    /// The compiled program extracted from the tar.
+    pub fn program_json(program_id: &str) -> String {
+        format!("programs/{}/program.json", compact(program_id))
+    }
+
+    pub fn inputs(program_id: &str, input_group_id: &str) -> String {
+        format!(
+            "programs/{}/inputs/{}.csv",
+            compact(program_id),
+            compact(input_group_id)
+        )
+    }
+
+    /// A proof; its own id keeps two racing uploads from overwriting each other's object.
+    pub fn proof(program_id: &str, input_group_id: &str, proof_id: &str) -> String {
+        format!(
+            "programs/{}/proofs/{}.{}.bin",
+            compact(program_id),
+            compact(input_group_id),
+            compact(proof_id)
+        )
+    }
+
+    /// A fresh proof id: 16 random hex digits.
+    pub fn new_proof_id() -> String {
+        let mut bytes = [0u8; 8];
+        if getrandom::fill(&mut bytes).is_err() {
+            // Uniqueness among racing uploads is all that matters; fall back on a UUID.
+            return uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
+        }
+        hex::encode(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_the_server_builds_are_valid_and_escapes_are_not() {
+        let id = "0b7f6c1e-8a2d-4c3b-9e1f-2a3b4c5d6e7f";
+        for key in [
+            keys::program_archive(id),
+            keys::program_json(id),
+            keys::inputs(id, id),
+            keys::proof(id, id, &keys::new_proof_id()),
+        ] {
+            validate_key(&key).unwrap();
+        }
+        for bad in [
+            "", "/a", "a//b", "a/../b", "..", "a/./b", "a b", "a\\b", "a/",
+        ] {
+            assert!(validate_key(bad).is_err(), "{bad:?}");
+        }
+    }
+}

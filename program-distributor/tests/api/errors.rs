@@ -1,0 +1,115 @@
+use reqwest::Method;
+
+use crate::helpers::*;
+use crate::on_both_backends;
+
+on_both_backends!(
+    actix_level_failures_come_out_as_the_error_envelope,
+    malformed_json_bodies_are_invalid_requests,
+);
+
+async fn call(app: &TestApp, request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let _ = app;
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    assert!(
+        content_type.starts_with("application/json"),
+        "content type {content_type:?}"
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "error", "{body}");
+    assert!(
+        body["error_message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    (status, body)
+}
+
+fn code(body: &serde_json::Value) -> &str {
+    body["error_code"].as_str().unwrap()
+}
+
+async fn actix_level_failures_come_out_as_the_error_envelope(app: TestApp) {
+    let c = &app.client;
+    let (status, body) = call(&app, c.request(Method::GET, "/no/such/route")).await;
+    assert_eq!((status, code(&body)), (404, "ROUTE_NOT_FOUND"));
+    let (status, body) = call(&app, c.request(Method::PUT, "/program/all")).await;
+    assert_eq!((status, code(&body)), (405, "METHOD_NOT_ALLOWED"));
+    let (status, body) = call(&app, c.request(Method::POST, "/health")).await;
+    assert_eq!((status, code(&body)), (405, "METHOD_NOT_ALLOWED"));
+    let (status, body) = call(&app, c.request(Method::GET, "/program/mine")).await;
+    assert_eq!((status, code(&body)), (403, "INVALID_TOKEN"));
+    let (status, body) = call(
+        &app,
+        c.request(Method::GET, "/program/mine")
+            .header("token", "Bearer x y"),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (403, "INVALID_TOKEN"));
+    let (status, body) = call(&app, c.request(Method::GET, "/program/all?page=x")).await;
+    assert_eq!((status, code(&body)), (400, "INVALID_REQUEST"));
+    let (status, body) = call(
+        &app,
+        c.request(Method::GET, "/program/all?limit=99999999999999999999"),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, "INVALID_REQUEST"));
+}
+
+async fn malformed_json_bodies_are_invalid_requests(app: TestApp) {
+    let c = &app.client;
+    let json = |path: &str, body: &str| {
+        c.request(Method::POST, path)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+    };
+    for (path, body) in [
+        ("/account/register", "{not json"),
+        ("/account/register", r#"{"username": "a"}"#),
+        (
+            "/account/register",
+            r#"{"username": 5, "password": "x", "name": "n", "description": ""}"#,
+        ),
+        ("/account/login", "[]"),
+        ("/account/login", ""),
+        ("/account/refresh-token", r#"{"token": "x"}"#),
+    ] {
+        let (status, body) = call(&app, json(path, body)).await;
+        assert_eq!(
+            (status, code(&body)),
+            (400, "INVALID_REQUEST"),
+            "{path} {body}"
+        );
+    }
+    let (status, body) = call(
+        &app,
+        c.request(Method::DELETE, "/account/refresh-token")
+            .header("content-type", "application/json")
+            .body(r#"{"token_id": "not-a-uuid"}"#),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, "INVALID_REQUEST"));
+    // Wrong content type.
+    let (status, body) = call(
+        &app,
+        c.request(Method::POST, "/account/login")
+            .header("content-type", "text/plain")
+            .body(r#"{"username": "a", "password": "b"}"#),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, "INVALID_REQUEST"));
+    // Over the JSON size limit.
+    let big = format!(
+        r#"{{"username": "a", "password": "{}", "name": "n", "description": ""}}"#,
+        "p".repeat(app.settings.limits.json_bytes)
+    );
+    let (status, body) = call(&app, json("/account/register", &big)).await;
+    assert_eq!((status, code(&body)), (413, "PAYLOAD_TOO_LARGE"));
+}

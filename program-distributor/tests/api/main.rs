@@ -1,0 +1,12 @@
+//! Black-box tests of the HTTP API: each test starts the real server on a random port, with a
+//! fresh database and object store, once on MariaDB + S3 and once on the embedded default.
+
+mod helpers;
+
+mod accounts;
+mod errors;
+mod health;
+mod inputs;
+mod programs;
+mod proofs;
+mod reservations;

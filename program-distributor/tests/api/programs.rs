@@ -1,0 +1,399 @@
+use std::io::Read;
+
+use distributor_api::{ErrorCode, PageQuery, UploadProgramData};
+use program_distributor::storage::keys;
+use uuid::Uuid;
+
+use crate::helpers::*;
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_program_is_uploaded_listed_downloaded_and_deleted,
+    program_names_are_unique_per_organization,
+    programs_of_an_unknown_organization_are_account_not_found,
+    unsafe_or_unreadable_archives_are_refused,
+    programs_that_are_not_proof_mode_cairo_are_refused,
+    bad_program_metadata_is_refused,
+    an_oversized_program_is_refused,
+    other_organizations_see_not_found,
+    the_template_holds_the_guest_files,
+    a_blob_missing_from_storage_is_an_internal_error,
+);
+
+async fn a_program_is_uploaded_listed_downloaded_and_deleted(app: TestApp) {
+    let org = app.org("Uploader").await;
+    let tar = program_tar();
+    let id = org
+        .client
+        .upload_program(tar.clone(), &program_data("double", 30))
+        .await
+        .unwrap();
+    upload_program(&org, "second", 60).await;
+
+    let mine = org.client.my_programs(&PageQuery::default()).await.unwrap();
+    assert_eq!(mine.total_elements_amount, 2);
+    let program = &mine.programs[0];
+    assert_eq!(program.program_id, id);
+    assert_eq!(program.organization_id, org.organization_id);
+    assert_eq!(program.name, "double");
+    assert_eq!(program.description, "double: doubles its input");
+    assert_eq!(program.input_lock_timeout, 30);
+
+    let all = app
+        .client
+        .all_programs(&PageQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(all.total_elements_amount, 2);
+    let filtered = app
+        .client
+        .all_programs(&PageQuery::default().with_name_filter("dou"))
+        .await
+        .unwrap();
+    assert_eq!(filtered.total_elements_amount, 1);
+    assert_eq!(filtered.programs[0].program_id, id);
+    let paged = app
+        .client
+        .all_programs(&PageQuery::new(1, 2))
+        .await
+        .unwrap();
+    assert_eq!(paged.programs.len(), 1);
+    assert_eq!(paged.programs[0].name, "second");
+    let of_org = app
+        .client
+        .organization_programs(org.organization_id, &PageQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(of_org.total_elements_amount, 2);
+
+    assert_eq!(app.client.program_archive(id).await.unwrap(), tar);
+
+    org.client.delete_program(id).await.unwrap();
+    assert_code(
+        app.client.program_archive(id).await,
+        ErrorCode::ProgramNotFound,
+    );
+    assert_code(
+        org.client.delete_program(id).await,
+        ErrorCode::ProgramNotFound,
+    );
+    let mine = org.client.my_programs(&PageQuery::default()).await.unwrap();
+    assert_eq!(mine.total_elements_amount, 1);
+}
+
+async fn program_names_are_unique_per_organization(app: TestApp) {
+    let first = app.org("First Org").await;
+    let second = app.org("Second Org").await;
+    upload_program(&first, "same name", 10).await;
+    assert_code(
+        first
+            .client
+            .upload_program(program_tar(), &program_data("same name", 10))
+            .await,
+        ErrorCode::ProgramNameTaken,
+    );
+    upload_program(&second, "same name", 10).await;
+}
+
+async fn programs_of_an_unknown_organization_are_account_not_found(app: TestApp) {
+    assert_code(
+        app.client
+            .organization_programs(Uuid::new_v4(), &PageQuery::default())
+            .await,
+        ErrorCode::AccountNotFound,
+    );
+    let response = app
+        .client
+        .request(reqwest::Method::GET, "/program/organization/not-a-uuid")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+/// A tar entry written by hand, so that paths and types a tar library would refuse can be sent.
+fn raw_entry(path: &str, kind: tar::EntryType, data: &[u8], link: Option<&str>) -> Vec<u8> {
+    let mut header = tar::Header::new_old();
+    header.as_mut_bytes()[..path.len()].copy_from_slice(path.as_bytes());
+    header.set_size(data.len() as u64);
+    header.set_mode(0o644);
+    header.set_entry_type(kind);
+    if let Some(link) = link {
+        header.set_link_name(link).unwrap();
+    }
+    header.set_cksum();
+    let mut out = header.as_bytes().to_vec();
+    out.extend_from_slice(data);
+    out.resize(out.len().div_ceil(512) * 512, 0);
+    out
+}
+
+fn finished(mut entries: Vec<u8>) -> Vec<u8> {
+    entries.extend_from_slice(&[0u8; 1024]);
+    entries
+}
+
+async fn unsafe_or_unreadable_archives_are_refused(app: TestApp) {
+    let org = app.org("Hostile").await;
+    let program = fixture("proof_mode.json");
+    let traversal = finished(raw_entry(
+        "../program.json",
+        tar::EntryType::Regular,
+        &program,
+        None,
+    ));
+    let deep_traversal = {
+        let mut entries = raw_entry("program.json", tar::EntryType::Regular, &program, None);
+        entries.extend(raw_entry(
+            "x/../../../etc/cron.d/evil",
+            tar::EntryType::Regular,
+            b"boom",
+            None,
+        ));
+        finished(entries)
+    };
+    let absolute = finished(raw_entry(
+        "/program.json",
+        tar::EntryType::Regular,
+        &program,
+        None,
+    ));
+    let symlink = finished(raw_entry(
+        "program.json",
+        tar::EntryType::Symlink,
+        b"",
+        Some("/etc/passwd"),
+    ));
+    let hardlink = {
+        let mut entries = raw_entry("program.json", tar::EntryType::Regular, &program, None);
+        entries.extend(raw_entry(
+            "evil",
+            tar::EntryType::Link,
+            b"",
+            Some("/etc/shadow"),
+        ));
+        finished(entries)
+    };
+    let device = {
+        let mut entries = raw_entry("program.json", tar::EntryType::Regular, &program, None);
+        entries.extend(raw_entry("dev", tar::EntryType::Char, b"", None));
+        finished(entries)
+    };
+    let no_program = tar_of(&[("code/main.cairo", b"func main() {}")]);
+    let garbage = b"this is not a tar archive at all, just some text".repeat(20);
+    for (what, tar) in [
+        ("traversal", traversal),
+        ("deep traversal", deep_traversal),
+        ("absolute", absolute),
+        ("symlink", symlink),
+        ("hard link", hardlink),
+        ("device", device),
+        ("no program.json", no_program),
+        ("garbage", garbage),
+    ] {
+        let result = org
+            .client
+            .upload_program(tar, &program_data(what, 10))
+            .await;
+        assert_code(result, ErrorCode::InvalidArchive);
+    }
+    let mine = org.client.my_programs(&PageQuery::default()).await.unwrap();
+    assert_eq!(mine.total_elements_amount, 0, "nothing was stored");
+}
+
+async fn programs_that_are_not_proof_mode_cairo_are_refused(app: TestApp) {
+    let org = app.org("Sloppy").await;
+    for (what, json) in [
+        ("not cairo", br#"{"hello": "world"}"#.to_vec()),
+        ("not json", b"\x00\x01\x02 definitely not json".to_vec()),
+        ("not proof mode", fixture("not_proof_mode.json")),
+    ] {
+        let tar = tar_of(&[("program.json", &json)]);
+        let result = org
+            .client
+            .upload_program(tar, &program_data(what, 10))
+            .await;
+        assert_code(result, ErrorCode::InvalidProgram);
+    }
+    // The same program at the root of the tar (not in a folder) is fine.
+    let tar = tar_of(&[("program.json", &fixture("proof_mode.json"))]);
+    org.client
+        .upload_program(tar, &program_data("at the root", 10))
+        .await
+        .unwrap();
+}
+
+async fn bad_program_metadata_is_refused(app: TestApp) {
+    let org = app.org("Careless").await;
+    let bad_data = [
+        UploadProgramData {
+            name: String::new(),
+            ..program_data("x", 10)
+        },
+        UploadProgramData {
+            name: "n".repeat(129),
+            ..program_data("x", 10)
+        },
+        UploadProgramData {
+            description: "d".repeat(4097),
+            ..program_data("x", 10)
+        },
+        program_data("zero timeout", 0),
+        program_data("negative timeout", -5),
+        program_data("too long timeout", 7 * 24 * 3600 + 1),
+    ];
+    for data in bad_data {
+        assert_code(
+            org.client.upload_program(program_tar(), &data).await,
+            ErrorCode::InvalidRequest,
+        );
+    }
+    // Hand-made multipart bodies: bad JSON in `data`, missing parts, unknown parts.
+    let send = |form: reqwest::multipart::Form| {
+        let client = org.client.clone();
+        async move {
+            let response = client
+                .request(reqwest::Method::POST, "/program/upload")
+                .multipart(form)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            let body: serde_json::Value = response.json().await.unwrap();
+            (
+                status,
+                body["error_code"].as_str().unwrap_or_default().to_string(),
+            )
+        }
+    };
+    let file = || reqwest::multipart::Part::bytes(program_tar()).file_name("p.tar");
+    let cases = [
+        reqwest::multipart::Form::new()
+            .part("file", file())
+            .text("data", "{not json"),
+        reqwest::multipart::Form::new()
+            .part("file", file())
+            .text("data", r#"{"name": "no description"}"#),
+        reqwest::multipart::Form::new().part("file", file()),
+        reqwest::multipart::Form::new().text(
+            "data",
+            r#"{"name":"a","description":"","execution_timeout":5}"#,
+        ),
+        reqwest::multipart::Form::new()
+            .part("file", file())
+            .text(
+                "data",
+                r#"{"name":"a","description":"","execution_timeout":5}"#,
+            )
+            .text("extra", "x"),
+    ];
+    for form in cases {
+        assert_eq!(send(form).await, (400, "INVALID_REQUEST".to_string()));
+    }
+    // Not multipart at all.
+    let response = org
+        .client
+        .request(reqwest::Method::POST, "/program/upload")
+        .json(&serde_json::json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error_code"], "INVALID_REQUEST");
+    // Without a token, nothing is accepted.
+    assert_code(
+        app.client
+            .upload_program(program_tar(), &program_data("anon", 10))
+            .await,
+        ErrorCode::InvalidToken,
+    );
+}
+
+async fn an_oversized_program_is_refused(app: TestApp) {
+    let org = app.org("Bulky").await;
+    let limit = app.settings.limits.program_bytes;
+    let huge = vec![b' '; limit + 1];
+    let result = org
+        .client
+        .upload_program(huge, &program_data("huge", 10))
+        .await;
+    assert_code(result, ErrorCode::PayloadTooLarge);
+    // The server still answers afterwards.
+    upload_program(&org, "small", 10).await;
+}
+
+async fn other_organizations_see_not_found(app: TestApp) {
+    let owner = app.org("Owner").await;
+    let other = app.org("Other").await;
+    let program = upload_program(&owner, "private ops", 10).await;
+    assert_code(
+        other.client.delete_program(program).await,
+        ErrorCode::ProgramNotFound,
+    );
+    assert_code(
+        other.client.program_status(program).await,
+        ErrorCode::ProgramNotFound,
+    );
+    // Not found and not owned look the same.
+    assert_code(
+        other.client.program_status(Uuid::new_v4()).await,
+        ErrorCode::ProgramNotFound,
+    );
+    let response = other
+        .client
+        .request(reqwest::Method::DELETE, "/program/not-a-uuid")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    // The owner still has it.
+    owner.client.program_status(program).await.unwrap();
+}
+
+async fn the_template_holds_the_guest_files(app: TestApp) {
+    let tar = app.client.template().await.unwrap();
+    let mut archive = tar::Archive::new(&tar[..]);
+    let mut names = Vec::new();
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().display().to_string();
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).unwrap();
+        assert!(!content.is_empty(), "{name} is empty");
+        names.push(name);
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "guest-template/README.md",
+            "guest-template/guest.cairo",
+            "guest-template/guest.json"
+        ]
+    );
+}
+
+async fn a_blob_missing_from_storage_is_an_internal_error(app: TestApp) {
+    let org = app.org("Unlucky").await;
+    let program = upload_program(&org, "vanishing", 10).await;
+    use program_distributor::storage::ObjectStore;
+    let key = keys::program_archive(&program.to_string());
+    match &app.settings.storage {
+        program_distributor::configuration::StorageSettings::Local(dir) => {
+            program_distributor::storage::local::LocalStore::open(dir)
+                .unwrap()
+                .delete(&key)
+                .await
+                .unwrap()
+        }
+        program_distributor::configuration::StorageSettings::S3(s3) => {
+            program_distributor::storage::s3::S3Store::new(s3)
+                .delete(&key)
+                .await
+                .unwrap()
+        }
+    }
+    let result = app.client.program_archive(program).await;
+    assert_code(result, ErrorCode::InternalServerError);
+}

@@ -1,0 +1,360 @@
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use distributor_api::{ClientError, ErrorCode, PageQuery, UploadProofData};
+use futures_util::StreamExt;
+use uuid::Uuid;
+
+use crate::helpers::*;
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_reservation_holds_the_program_the_inputs_and_the_metadata,
+    reserving_from_an_empty_or_unknown_program_says_so,
+    concurrent_reservers_never_share_a_live_input_group,
+    reserve_prove_confirm_reject_lifecycle_and_status,
+);
+
+async fn a_reservation_holds_the_program_the_inputs_and_the_metadata(app: TestApp) {
+    let org = app.org("Reserved").await;
+    let program = upload_program(&org, "double", 30).await;
+    let group = org
+        .client
+        .upload_inputs(
+            program,
+            b"21,0x2".to_vec(),
+            &distributor_api::UploadInputsData {
+                name: "answer".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let before = Utc::now();
+    let reservation = app.client.reserve(program).await.unwrap();
+    assert_eq!(reservation.program_json, fixture("proof_mode.json"));
+    assert_eq!(
+        cairo_stark::inputs::parse_csv(&reservation.inputs_csv).unwrap(),
+        cairo_stark::inputs::parse_csv(b"21,2").unwrap()
+    );
+    let metadata = reservation.metadata;
+    assert_eq!(metadata.organization_id, org.organization_id);
+    assert_eq!(metadata.program_id, program);
+    assert_eq!(metadata.input_group_id, group);
+    assert_eq!(metadata.input_group_name, "answer");
+    let lock = (metadata.lock_expires_at - before).num_milliseconds();
+    assert!((29_000..=31_000).contains(&lock), "lock of {lock} ms");
+    let page = org
+        .client
+        .input_groups(program, &PageQuery::default())
+        .await
+        .unwrap();
+    assert!(page.program_input_groups[0].last_reserved.is_some());
+
+    // The raw tar holds exactly the three documented files.
+    org.client.reject_proof(program, group).await.unwrap_err();
+    upload_inputs(&org, program, "another", 5).await;
+    let raw = app.client.reserve_raw(program).await.unwrap();
+    let mut archive = tar::Archive::new(&raw[..]);
+    let names: Vec<String> = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert_eq!(names, ["program.json", "inputs.csv", "metadata.json"]);
+}
+
+async fn reserving_from_an_empty_or_unknown_program_says_so(app: TestApp) {
+    let org = app.org("Empty").await;
+    let program = upload_program(&org, "double", 30).await;
+    assert_code(
+        app.client.reserve(program).await,
+        ErrorCode::NoInputGroupAvailable,
+    );
+    upload_inputs(&org, program, "only", 1).await;
+    app.client.reserve(program).await.unwrap();
+    assert_code(
+        app.client.reserve(program).await,
+        ErrorCode::NoInputGroupAvailable,
+    );
+    assert_code(
+        app.client.reserve(Uuid::new_v4()).await,
+        ErrorCode::ProgramNotFound,
+    );
+    // A deleted program is gone for reservations at once (no stale cache).
+    org.client.delete_program(program).await.unwrap();
+    assert_code(
+        app.client.reserve(program).await,
+        ErrorCode::ProgramNotFound,
+    );
+    let response = app
+        .client
+        .request(reqwest::Method::GET, "/program/program-and-inputs/42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+const GROUPS: usize = 200;
+const RESERVERS: usize = 32;
+const LOCK_SECONDS: i64 = 2;
+
+/// One reservation: which group, until when.
+type Handout = (Uuid, DateTime<Utc>);
+
+/// `RESERVERS` clients reserve until the server says none is available.
+async fn reserve_until_dry(app: &TestApp, program: Uuid) -> Vec<Handout> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(RESERVERS)
+        .build()
+        .unwrap();
+    let client = distributor_api::Client::with_http_client(http, app.address.clone());
+    let tasks: Vec<_> = (0..RESERVERS)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                // Bounded in case the machine is so slow that locks expire during the round.
+                while got.len() < 4 * GROUPS {
+                    match client.reserve(program).await {
+                        Ok(r) => got.push((r.metadata.input_group_id, r.metadata.lock_expires_at)),
+                        Err(ClientError::Api {
+                            code: ErrorCode::NoInputGroupAvailable,
+                            ..
+                        }) => break,
+                        Err(e) => panic!("reservation failed: {e}"),
+                    }
+                }
+                got
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    all
+}
+
+/// No group was handed out again before its previous reservation expired.
+fn assert_no_live_overlap(handouts: &[Handout]) {
+    let mut by_group: HashMap<Uuid, Vec<DateTime<Utc>>> = HashMap::new();
+    for (group, until) in handouts {
+        by_group.entry(*group).or_default().push(*until);
+    }
+    for (group, mut untils) in by_group {
+        untils.sort();
+        for pair in untils.windows(2) {
+            let next_reserved_at = pair[1] - chrono::Duration::seconds(LOCK_SECONDS);
+            assert!(
+                next_reserved_at >= pair[0],
+                "group {group} was handed out at {next_reserved_at} while reserved until {}",
+                pair[0]
+            );
+        }
+    }
+}
+
+async fn concurrent_reservers_never_share_a_live_input_group(app: TestApp) {
+    let org = app.org("Busy").await;
+    let program = upload_program(&org, "double", LOCK_SECONDS).await;
+    let uploaded: HashSet<Uuid> = futures_util::stream::iter(0..GROUPS)
+        .map(|i| {
+            let org = &org;
+            async move { upload_inputs(org, program, &format!("group {i}"), i as u64).await }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    assert_eq!(uploaded.len(), GROUPS);
+
+    let started = Instant::now();
+    let first = reserve_until_dry(&app, program).await;
+    let took = started.elapsed();
+    assert_no_live_overlap(&first);
+    let distinct: HashSet<Uuid> = first.iter().map(|(g, _)| *g).collect();
+    assert_eq!(distinct, uploaded, "every group was handed out");
+    if took < Duration::from_secs(LOCK_SECONDS as u64) {
+        assert_eq!(
+            first.len(),
+            GROUPS,
+            "each group exactly once while locks are live"
+        );
+    }
+    let status = org.client.program_status(program).await.unwrap();
+    assert_eq!(status.total, GROUPS as i64);
+
+    // Prove ten of them; the rest must come back once their locks expire.
+    let proven: Vec<Uuid> = uploaded.iter().copied().take(10).collect();
+    for group in &proven {
+        app.client
+            .upload_proof(
+                b"proof".to_vec(),
+                &UploadProofData {
+                    organization_id: org.organization_id,
+                    program_id: program,
+                    input_group_id: *group,
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let latest = first.iter().map(|(_, until)| *until).max().unwrap();
+    let wait = (latest - Utc::now()).num_milliseconds().max(0) as u64 + 100;
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+    let status = org.client.program_status(program).await.unwrap();
+    assert_eq!(
+        (status.uploaded, status.reserved, status.proven),
+        (190, 0, 10)
+    );
+
+    let started = Instant::now();
+    let second = reserve_until_dry(&app, program).await;
+    let took = started.elapsed();
+    assert_no_live_overlap(&second);
+    let distinct: HashSet<Uuid> = second.iter().map(|(g, _)| *g).collect();
+    let expected: HashSet<Uuid> = uploaded
+        .difference(&proven.iter().copied().collect())
+        .copied()
+        .collect();
+    assert_eq!(
+        distinct, expected,
+        "the unproven groups came back, the proven ones did not"
+    );
+    if took < Duration::from_secs(LOCK_SECONDS as u64) {
+        assert_eq!(second.len(), GROUPS - 10);
+    }
+}
+
+async fn reserve_prove_confirm_reject_lifecycle_and_status(app: TestApp) {
+    let org = app.org("Lifecycle").await;
+    let program = upload_program(&org, "double", 1).await;
+    let mut groups = HashSet::new();
+    for (i, name) in ["a", "b", "c"].iter().enumerate() {
+        groups.insert(upload_inputs(&org, program, name, i as u64).await);
+    }
+    let counts = |s: distributor_api::ProgramStatus| {
+        (s.total, s.uploaded, s.reserved, s.proven, s.confirmed)
+    };
+    let status = || async { counts(org.client.program_status(program).await.unwrap()) };
+    assert_eq!(status().await, (3, 3, 0, 0, 0));
+
+    let x = app
+        .client
+        .reserve(program)
+        .await
+        .unwrap()
+        .metadata
+        .input_group_id;
+    assert_eq!(status().await, (3, 2, 1, 0, 0));
+    let proof_of = |group: Uuid| UploadProofData {
+        organization_id: org.organization_id,
+        program_id: program,
+        input_group_id: group,
+    };
+    let proof = b"\x01proof bytes\x00".to_vec();
+    app.client
+        .upload_proof(proof.clone(), &proof_of(x))
+        .await
+        .unwrap();
+    assert_eq!(status().await, (3, 2, 0, 1, 0));
+    assert_code(
+        app.client.upload_proof(proof.clone(), &proof_of(x)).await,
+        ErrorCode::ProofAlreadySubmitted,
+    );
+
+    let with_proofs = org
+        .client
+        .programs_with_proofs(&PageQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(with_proofs.total_elements_amount, 1);
+    assert_eq!(with_proofs.programs[0].program_id, program);
+    let proven = org
+        .client
+        .proven_input_groups(program, &PageQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(proven.total_elements_amount, 1);
+    assert_eq!(proven.program_input_groups[0].input_group_id, x);
+    assert!(proven.program_input_groups[0].proven_datetime.is_some());
+    assert_eq!(org.client.proof(program, x).await.unwrap(), proof);
+
+    // Confirm: the proof goes, the group stays proven.
+    org.client.confirm_proof(program, x).await.unwrap();
+    assert_eq!(status().await, (3, 2, 0, 0, 1));
+    assert_code(org.client.proof(program, x).await, ErrorCode::ProofNotFound);
+    assert_code(
+        org.client.confirm_proof(program, x).await,
+        ErrorCode::ProofNotFound,
+    );
+    assert_code(
+        org.client.reject_proof(program, x).await,
+        ErrorCode::ProofNotFound,
+    );
+    assert_code(
+        app.client.upload_proof(proof.clone(), &proof_of(x)).await,
+        ErrorCode::ProofAlreadySubmitted,
+    );
+    let with_proofs = org
+        .client
+        .programs_with_proofs(&PageQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(with_proofs.total_elements_amount, 0);
+
+    // Reject: the proof goes, the group is offered again at once.
+    let y = app
+        .client
+        .reserve(program)
+        .await
+        .unwrap()
+        .metadata
+        .input_group_id;
+    app.client
+        .upload_proof(proof.clone(), &proof_of(y))
+        .await
+        .unwrap();
+    assert_eq!(status().await, (3, 1, 0, 1, 1));
+    org.client.reject_proof(program, y).await.unwrap();
+    assert_eq!(status().await, (3, 2, 0, 0, 1));
+    let page = org
+        .client
+        .input_groups(program, &PageQuery::default())
+        .await
+        .unwrap();
+    let y_row = page
+        .program_input_groups
+        .iter()
+        .find(|g| g.input_group_id == y)
+        .unwrap();
+    assert_eq!((y_row.last_reserved, y_row.proven_datetime), (None, None));
+    let again: HashSet<Uuid> = [
+        app.client
+            .reserve(program)
+            .await
+            .unwrap()
+            .metadata
+            .input_group_id,
+        app.client
+            .reserve(program)
+            .await
+            .unwrap()
+            .metadata
+            .input_group_id,
+    ]
+    .into();
+    groups.remove(&x);
+    assert_eq!(again, groups, "the rejected group and the untouched one");
+    assert_code(
+        app.client.reserve(program).await,
+        ErrorCode::NoInputGroupAvailable,
+    );
+    assert_eq!(status().await, (3, 0, 2, 0, 1));
+
+    // The 1 s locks expire by themselves.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(status().await, (3, 2, 0, 0, 1));
+    app.client.reserve(program).await.unwrap();
+}

@@ -1,0 +1,130 @@
+//! Steps of the protocol that prover and verifier must perform identically.
+
+use crate::fft::{interpolate_coset_columns, root_of_unity};
+use crate::options::ProofOptions;
+use crate::shape::ProofShape;
+use crate::transcript::Transcript;
+use crate::{Air, Felt};
+
+const DOMAIN_SEPARATOR: &[u8] = b"stark-252/generic-air/v1";
+
+/// Rejection sampling the out-of-domain point gives up after this many draws; each draw fails with
+/// probability about 2^-200, so reaching it means the transcript is broken, not unlucky.
+const MAX_OOD_ATTEMPTS: usize = 64;
+
+/// A transcript that has absorbed the statement before any commitment: the public input, the
+/// trace shape, the constraint shapes and the options. A proof is thereby bound to all of them.
+pub(crate) fn statement_transcript<A: Air + ?Sized>(
+    air: &A,
+    options: &ProofOptions,
+    shape: &ProofShape,
+) -> Transcript {
+    let mut t = Transcript::new(options.hash, DOMAIN_SEPARATOR);
+    t.absorb(b"public input", &air.public_input_bytes());
+    let mut layout = Vec::new();
+    for v in [
+        shape.trace_length,
+        shape.main_width,
+        shape.aux_width,
+        shape.num_challenges,
+        shape.num_transition,
+    ] {
+        layout.extend_from_slice(&(v as u64).to_le_bytes());
+    }
+    for c in air.transition_constraints() {
+        layout.extend_from_slice(&(c.degree as u64).to_le_bytes());
+        layout.extend_from_slice(&(c.end_exemptions as u64).to_le_bytes());
+    }
+    t.absorb(b"trace layout", &layout);
+    t.absorb(b"options", &options.to_bytes());
+    t
+}
+
+/// `x^(2^k)` by `k` squarings.
+pub(crate) fn pow2k(x: &Felt, k: u32) -> Felt {
+    let mut y = *x;
+    for _ in 0..k {
+        y = y.square();
+    }
+    y
+}
+
+/// Draws `z` outside the trace domain (`z^n ≠ 1`, so zerofiers and boundary denominators are
+/// invertible) and outside the evaluation coset (`z^N ≠ offset^N`, so DEEP quotients are).
+/// `g·z` is then outside both too, as `g` lies in both subgroups.
+pub(crate) fn draw_ood_point(
+    transcript: &mut Transcript,
+    shape: &ProofShape,
+    offset: &Felt,
+) -> Option<Felt> {
+    let log_n = shape.trace_length.trailing_zeros();
+    let log_lde = shape.lde_size.trailing_zeros();
+    let offset_pow = pow2k(offset, log_lde);
+    for _ in 0..MAX_OOD_ATTEMPTS {
+        let z = transcript.draw_felt();
+        if pow2k(&z, log_n) != Felt::one() && pow2k(&z, log_lde) != offset_pow {
+            return Some(z);
+        }
+    }
+    None
+}
+
+/// Query positions in the evaluation domain, sorted and without repeats.
+pub(crate) fn draw_query_positions(
+    transcript: &mut Transcript,
+    options: &ProofOptions,
+    lde_size: usize,
+) -> Vec<usize> {
+    let mut positions: Vec<usize> = (0..options.num_queries)
+        .map(|_| transcript.draw_index(lde_size))
+        .collect();
+    positions.sort_unstable();
+    positions.dedup();
+    positions
+}
+
+/// Coefficients `q` of each periodic column: the column's polynomial is `q(x^(n/m))` where `m` is
+/// its period, since `q` interpolates the `m` values over the `m`-th roots of unity.
+pub(crate) fn periodic_coefficients(columns: Vec<Vec<Felt>>) -> Vec<Vec<Felt>> {
+    columns
+        .into_iter()
+        .map(|c| {
+            interpolate_coset_columns(vec![c], &Felt::one())
+                .pop()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The trace-domain generator `g` and the evaluation-domain generator `ω` (`g = ω^blowup`).
+pub(crate) fn generators(shape: &ProofShape) -> (Felt, Felt) {
+    (
+        root_of_unity(shape.trace_length),
+        root_of_unity(shape.lde_size),
+    )
+}
+
+/// Folds `v` (the values at `x·ζ^t`, `t < k`, for the `k`-th root of unity `ζ`) into the
+/// value at `x^k` of the next FRI function, by `log2 k` binary folds with `β, β², β⁴, …`:
+/// `f'(x²) = (f(x) + f(−x)) + β · (f(x) − f(−x)) / x`. `x_inv` is `1/x`; `zeta_inv` is `1/ζ`.
+/// The prover's whole-layer fold applies the same formula, so both agree value for value.
+pub(crate) fn fold_coset(v: &mut [Felt], beta: &Felt, x_inv: &Felt, zeta_inv: &Felt) -> Felt {
+    let mut len = v.len();
+    let mut beta = *beta;
+    let mut x_inv = *x_inv;
+    let mut zeta_inv = *zeta_inv;
+    while len > 1 {
+        let half = len / 2;
+        let mut xi = x_inv;
+        for t in 0..half {
+            let (a, b) = (v[t], v[t + half]);
+            v[t] = (a + b) + beta * (a - b) * xi;
+            xi *= zeta_inv;
+        }
+        len = half;
+        beta = beta.square();
+        x_inv = x_inv.square();
+        zeta_inv = zeta_inv.square();
+    }
+    v[0]
+}

@@ -1,0 +1,163 @@
+//! The verbs. Each module turns parsed arguments into calls and prints what happened.
+
+mod account;
+mod inputs;
+mod program;
+mod proofs;
+mod results;
+mod split;
+mod template;
+
+use distributor_api::{Client, PageQuery, Program};
+use uuid::Uuid;
+
+use crate::cli::{Cli, Command, InputsCommand, ProgramCommand, ProofsCommand, ResultsCommand};
+use crate::config::Settings;
+use crate::error::{CliError, CliResult};
+use crate::ledger::Ledger;
+use crate::output::Out;
+use crate::session::Session;
+use crate::state::StateDir;
+
+/// What every command shares.
+pub struct App {
+    pub settings: Settings,
+    pub state: StateDir,
+    pub out: Out,
+    pub anonymous: Client,
+}
+
+impl App {
+    pub fn session(&self) -> CliResult<Session> {
+        Session::open(&self.state, self.anonymous.clone())
+    }
+
+    pub fn ledger(&self) -> CliResult<Ledger> {
+        let ledger = Ledger::load(&self.state, &self.settings.program_distributor_url)?;
+        if ledger.broken_lines > 0 {
+            self.out.warn(format!(
+                "{} unreadable line(s) in {} were skipped (an interrupted write?)",
+                ledger.broken_lines,
+                self.state.ledger_file().display()
+            ));
+        }
+        Ok(ledger)
+    }
+
+    pub fn page(&self, paging: &crate::cli::Paging) -> CliResult<PageQuery> {
+        if paging.page < 1 {
+            return Err(CliError::new("--page counts from 1"));
+        }
+        Ok(PageQuery::new(
+            self.settings.page_size(paging.limit),
+            paging.page,
+        ))
+    }
+}
+
+/// Runs the command; returns the exit code on success paths that still want a non-zero code.
+pub async fn run(cli: Cli, out: Out) -> CliResult<i32> {
+    let settings = Settings::load(cli.global.config.as_deref(), cli.global.server.as_deref())?;
+    let state = StateDir::locate(cli.global.state_dir.as_deref())?;
+    let anonymous = Client::new(settings.program_distributor_url.clone());
+    let app = App {
+        settings,
+        state,
+        out,
+        anonymous,
+    };
+    match cli.command {
+        Command::Register(args) => account::register(&app, args).await,
+        Command::Login(args) => account::login(&app, args).await,
+        Command::Logout => account::logout(&app).await,
+        Command::Whoami => account::whoami(&app).await,
+        Command::Program(ProgramCommand::Upload(args)) => program::upload(&app, args).await,
+        Command::Program(ProgramCommand::List(args)) => program::list(&app, args).await,
+        Command::Program(ProgramCommand::Delete(args)) => program::delete(&app, args).await,
+        Command::Program(ProgramCommand::Status(args)) => program::status(&app, args).await,
+        Command::Inputs(InputsCommand::Upload(args)) => inputs::upload(&app, args).await,
+        Command::Inputs(InputsCommand::List(args)) => inputs::list(&app, args).await,
+        Command::Inputs(InputsCommand::Delete(args)) => inputs::delete(&app, args).await,
+        Command::Inputs(InputsCommand::Split(args)) => split::split(&app, args),
+        Command::Proofs(ProofsCommand::List(args)) => proofs::list(&app, args).await,
+        Command::Proofs(ProofsCommand::Verify(args)) => proofs::verify(&app, args).await,
+        Command::Results(ResultsCommand::Aggregate(args)) => results::aggregate(&app, args).await,
+        Command::Results(ResultsCommand::Show(args)) => results::show(&app, args).await,
+        Command::Template(args) => template::template(&app, args).await,
+    }
+}
+
+/// Every page of a listing, in order.
+pub async fn all_pages<T>(
+    session: &mut Session,
+    what: &str,
+    page_size: i64,
+    fetch: impl AsyncFn(&Client, PageQuery) -> Result<(Vec<T>, i64), distributor_api::ClientError>,
+) -> CliResult<Vec<T>> {
+    let mut items = Vec::new();
+    let mut page = 1;
+    loop {
+        let query = PageQuery::new(page_size, page);
+        let (batch, total) = session
+            .call(what, async |c: &Client| fetch(c, query.clone()).await)
+            .await?;
+        let got = batch.len();
+        items.extend(batch);
+        if got == 0 || items.len() as i64 >= total {
+            return Ok(items);
+        }
+        page += 1;
+    }
+}
+
+/// The caller's programs, every page.
+pub async fn my_programs(app: &App, session: &mut Session) -> CliResult<Vec<Program>> {
+    all_pages(
+        session,
+        "cannot list your programs",
+        app.settings.max_page_size as i64,
+        async |c: &Client, q: PageQuery| {
+            c.my_programs(&q)
+                .await
+                .map(|p| (p.programs, p.total_elements_amount))
+        },
+    )
+    .await
+}
+
+/// A program named by id or by name: the ledger first, then the caller's programs on the server.
+pub async fn resolve_program(
+    app: &App,
+    session: Option<&mut Session>,
+    ledger: &Ledger,
+    reference: &str,
+) -> CliResult<Uuid> {
+    if let Ok(id) = Uuid::parse_str(reference.trim()) {
+        return Ok(id);
+    }
+    let local = ledger.programs_named(reference);
+    if local.len() == 1 {
+        return Ok(local[0].program_id);
+    }
+    let Some(session) = session else {
+        return Err(unknown_program(reference));
+    };
+    let remote: Vec<Program> = my_programs(app, session)
+        .await?
+        .into_iter()
+        .filter(|p| p.name == reference)
+        .collect();
+    match remote.as_slice() {
+        [program] => Ok(program.program_id),
+        [] => Err(unknown_program(reference)),
+        _ => Err(
+            CliError::new(format!("several of your programs are named {reference:?}"))
+                .with_hint("name it by id (see `uploader-client program list`)"),
+        ),
+    }
+}
+
+fn unknown_program(reference: &str) -> CliError {
+    CliError::new(format!("no program of yours is named {reference:?}"))
+        .with_hint("list them with `uploader-client program list`, or give the program's id")
+}

@@ -1,0 +1,440 @@
+//! Test harness: the real program-distributor started in-process on a random port (SQLite + a
+//! local directory in a temp dir, or MariaDB + S3 from `. scripts/services.sh`), and the
+//! `uploader-client` binary driven as a process with its own state directory.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use cairo_stark::inputs::parse_csv;
+use cairo_stark::{CompiledProgram, ProofOptions};
+use distributor_api::{Client, ProgramStatus, Reservation, UploadProofData};
+use program_distributor::configuration::{
+    DatabaseSettings, DatabaseUrl, Limits, S3Settings, ServerSettings, Settings, StorageSettings,
+    TokenSettings,
+};
+use program_distributor::startup::Application;
+use program_distributor::storage::s3::S3Store;
+use uuid::Uuid;
+
+pub const BASIC_SECRET: &str = "uploader-test-basic-secret";
+pub const REFRESH_SECRET: &str = "uploader-test-refresh-secret";
+pub const PASSWORD: &str = "a long enough passphrase";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// MariaDB + an S3-compatible server (`. scripts/services.sh`).
+    MariaDbS3,
+    /// SQLite + a local directory.
+    Embedded,
+}
+
+/// A running server, its runtime, and what it stores.
+pub struct Server {
+    pub url: String,
+    pub client: Client,
+    pub settings: Settings,
+    runtime: tokio::runtime::Runtime,
+    mysql: Option<(String, String)>,
+    _dir: tempfile::TempDir,
+}
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: the MariaDB + S3 tests need the services. Run \
+             `. scripts/services.sh` in this shell first (it starts MariaDB and an S3-compatible \
+             server and exports TEST_MYSQL_URL and TEST_S3_*)"
+        )
+    })
+}
+
+impl Server {
+    pub fn start(backend: Backend) -> Server {
+        Server::start_with(backend, |_| {})
+    }
+
+    /// Starts the server after `tweak` adjusted its settings.
+    pub fn start_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> Server {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data_dir = dir.path().join("server");
+        let unique = Uuid::new_v4().simple().to_string();
+        let (database, storage, mysql) = match backend {
+            Backend::Embedded => (
+                DatabaseUrl::Sqlite(data_dir.join("db.sqlite3")),
+                StorageSettings::Local(data_dir.join("objects")),
+                None,
+            ),
+            Backend::MariaDbS3 => {
+                let server = required_env("TEST_MYSQL_URL")
+                    .trim_end_matches('/')
+                    .to_string();
+                let name = format!("upl_test_{unique}");
+                mysql_execute(&server, &format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+                    .unwrap_or_else(|e| {
+                        panic!("cannot create a test database on {server}: {e}; run `. scripts/services.sh`")
+                    });
+                let s3 = S3Settings {
+                    region: required_env("TEST_S3_REGION"),
+                    bucket: format!("upl-test-{unique}"),
+                    key_id: required_env("TEST_S3_ACCESS_KEY"),
+                    key_secret: required_env("TEST_S3_SECRET_KEY"),
+                    endpoint: Some(required_env("TEST_S3_ENDPOINT")),
+                    force_path_style: true,
+                };
+                runtime.block_on(S3Store::new(&s3).create_bucket()).expect(
+                    "cannot create the test bucket (is the S3 server up? `. scripts/services.sh`)",
+                );
+                (
+                    DatabaseUrl::Mysql(format!("{server}/{name}")),
+                    StorageSettings::S3(s3),
+                    Some((server, name)),
+                )
+            }
+        };
+        let mut settings = Settings {
+            server: ServerSettings {
+                address: "127.0.0.1".into(),
+                port: 0,
+                workers: Some(2),
+            },
+            database: DatabaseSettings {
+                url: database,
+                pool_size: 4,
+            },
+            tokens: TokenSettings {
+                basic_secret: BASIC_SECRET.into(),
+                basic_minutes: 15,
+                refresh_secret: REFRESH_SECRET.into(),
+                refresh_days: 7,
+            },
+            storage,
+            limits: Limits::default(),
+            data_dir,
+        };
+        tweak(&mut settings);
+        let app = runtime
+            .block_on(Application::build(settings.clone()))
+            .expect("the server failed to start");
+        let url = format!("http://127.0.0.1:{}", app.port());
+        runtime.spawn(app.run_until_stopped());
+        Server {
+            client: Client::new(url.clone()),
+            url,
+            settings,
+            runtime,
+            mysql,
+            _dir: dir,
+        }
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    pub fn status(&self, cli: &Cli, program_id: Uuid) -> ProgramStatus {
+        let value = cli.json(&["program", "status", &program_id.to_string()]);
+        serde_json::from_value(value).expect("status JSON")
+    }
+
+    /// Reserves one input group of the program as a donor would.
+    pub fn reserve(&self, program_id: Uuid) -> Reservation {
+        self.block_on(self.client.reserve(program_id))
+            .expect("reserve an input group")
+    }
+
+    /// Uploads `proof` for the reservation's input group (or `for_group`).
+    pub fn upload_proof(&self, reservation: &Reservation, for_group: Option<Uuid>, proof: Vec<u8>) {
+        let data = UploadProofData {
+            organization_id: reservation.metadata.organization_id,
+            program_id: reservation.metadata.program_id,
+            input_group_id: for_group.unwrap_or(reservation.metadata.input_group_id),
+        };
+        self.block_on(self.client.upload_proof(proof, &data))
+            .expect("upload a proof");
+    }
+
+    /// Reserves, executes, proves and uploads, like an honest donor. Returns the reservation.
+    pub fn prove_one(&self, program_id: Uuid) -> Reservation {
+        let reservation = self.reserve(program_id);
+        let proof = prove(&reservation.program_json, &reservation.inputs_csv);
+        self.upload_proof(&reservation, None, proof);
+        reservation
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some((server, name)) = self.mysql.take() {
+            let _ = mysql_execute(
+                &server,
+                &format!("SET SESSION lock_wait_timeout = 5; DROP DATABASE IF EXISTS `{name}`"),
+            );
+        }
+    }
+}
+
+fn mysql_execute(server: &str, sql: &str) -> Result<(), String> {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let mut conn = diesel::MysqlConnection::establish(server).map_err(|e| e.to_string())?;
+    conn.batch_execute(sql).map_err(|e| e.to_string())
+}
+
+/// Executes and proves with the default (secure) options.
+pub fn prove(program_json: &[u8], inputs_csv: &[u8]) -> Vec<u8> {
+    let program = CompiledProgram::parse(program_json).expect("program");
+    let inputs = parse_csv(inputs_csv).expect("inputs");
+    let execution = cairo_stark::execute(&program, &inputs).expect("execute");
+    cairo_stark::prove(&execution, &ProofOptions::default())
+        .expect("prove")
+        .to_bytes()
+}
+
+/// The outputs of a run, as small integers.
+pub fn outputs(program_json: &[u8], inputs_csv: &[u8]) -> Vec<u64> {
+    let program = CompiledProgram::parse(program_json).expect("program");
+    let inputs = parse_csv(inputs_csv).expect("inputs");
+    let execution = cairo_stark::execute(&program, &inputs).expect("execute");
+    execution
+        .outputs
+        .iter()
+        .map(|v| {
+            let limbs = v.representative().limbs;
+            assert!(
+                limbs[..3].iter().all(|l| *l == 0),
+                "output too large for the test"
+            );
+            limbs[3]
+        })
+        .collect()
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+pub fn collatz_json() -> PathBuf {
+    repo_root().join("example-program/collatz.json")
+}
+
+/// The client binary with its own state directory and config file.
+pub struct Cli {
+    pub dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl Cli {
+    pub fn new(url: &str) -> Cli {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = serde_json::json!({
+            "program_distributor_url": url,
+            // Small pages, so that every listing the client walks spans several of them.
+            "default_page_size": 2,
+            "max_page_size": 2,
+        });
+        std::fs::write(dir.path().join("config.json"), config.to_string()).expect("config");
+        Cli {
+            dir,
+            url: url.to_string(),
+        }
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_uploader-client"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env(
+                "UPLOADER_CLIENT_CONFIG",
+                self.dir.path().join("config.json"),
+            )
+            .env("UPLOADER_CLIENT_STATE_DIR", self.state_dir())
+            .env_remove("PROGRAM_DISTRIBUTOR_URL")
+            .env_remove("UPLOADER_CLIENT_PASSWORD")
+            .stdin(Stdio::null());
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().expect("run uploader-client")
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &str) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn uploader-client");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("wait uploader-client")
+    }
+
+    /// Runs and expects success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert_success(args, &output);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Runs with `--json` and expects success; returns the parsed stdout.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let stdout = self.ok(&all);
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|e| panic!("`{}` did not print JSON ({e}):\n{stdout}", all.join(" ")))
+    }
+
+    /// Runs and expects exit code `code`; returns stderr.
+    pub fn fails(&self, args: &[&str], code: i32) -> String {
+        let output = self.run(args);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "`uploader-client {}` should exit with {code}\nstdout:\n{}\nstderr:\n{stderr}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stdout)
+        );
+        stderr
+    }
+
+    /// Registers and logs in a fresh organization; returns its username.
+    pub fn register_and_login(&self, name: &str) -> String {
+        let username = format!(
+            "{}-{}",
+            name.to_lowercase(),
+            &Uuid::new_v4().simple().to_string()[..8]
+        );
+        let output = self.run_with_stdin(
+            &[
+                "register",
+                "--username",
+                &username,
+                "--name",
+                &format!("{name} {}", &username[username.len() - 8..]),
+                "--description",
+                "tests",
+                "--password-stdin",
+            ],
+            &format!("{PASSWORD}\n"),
+        );
+        assert_success(&["register"], &output);
+        let output = self.run_with_stdin(
+            &["login", "--username", &username, "--password-stdin"],
+            &format!("{PASSWORD}\n"),
+        );
+        assert_success(&["login"], &output);
+        username
+    }
+
+    /// Uploads the Collatz example and returns its id.
+    pub fn upload_collatz(&self, name: &str) -> Uuid {
+        let json_path = collatz_json();
+        let value = self.json(&[
+            "program",
+            "upload",
+            json_path.to_str().expect("utf-8 path"),
+            "--name",
+            name,
+            "--description",
+            "Collatz stopping times",
+            "--lock-timeout",
+            "60",
+        ]);
+        Uuid::parse_str(value["program_id"].as_str().expect("program_id")).expect("uuid")
+    }
+
+    /// Writes `[a,b)` input groups of the given ranges into a folder and uploads it.
+    pub fn upload_ranges(&self, program_id: Uuid, ranges: &[(u64, u64)]) -> serde_json::Value {
+        let folder = self.path("inputs");
+        std::fs::create_dir_all(&folder).expect("inputs folder");
+        for (a, b) in ranges {
+            std::fs::write(
+                folder.join(format!("r-{a:03}-{b:03}.csv")),
+                format!("{a},{b}\n"),
+            )
+            .expect("write csv");
+        }
+        self.json(&[
+            "inputs",
+            "upload",
+            &program_id.to_string(),
+            folder.to_str().expect("utf-8 path"),
+        ])
+    }
+
+    pub fn results_file(&self, program_id: Uuid) -> PathBuf {
+        self.state_dir()
+            .join("results")
+            .join(format!("{program_id}.jsonl"))
+    }
+
+    pub fn result_lines(&self, program_id: Uuid) -> Vec<serde_json::Value> {
+        match std::fs::read_to_string(self.results_file(program_id)) {
+            Ok(text) => text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| serde_json::from_str(l).expect("result line is JSON"))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+pub fn assert_success(args: &[&str], output: &Output) {
+    assert!(
+        output.status.success(),
+        "`uploader-client {}` failed with {:?}\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Runs each `fn name(server: Server)` on both backends: `name::mariadb_s3` and `name::embedded`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn mariadb_s3() {
+                    super::$name($crate::common::Server::start($crate::common::Backend::MariaDbS3));
+                }
+
+                #[test]
+                fn embedded() {
+                    super::$name($crate::common::Server::start($crate::common::Backend::Embedded));
+                }
+            }
+        )*
+    };
+}
