@@ -33,7 +33,7 @@
 //!
 //! # Use
 //!
-//! ```ignore
+//! ```text
 //! let proof = stark::prove(&air, main_trace, &ProofOptions::default())?;
 //! let bytes = proof.to_bytes(); // compact, self-delimiting; embed it in an outer format
 //! let proof = StarkProof::from_bytes(&bytes)?; // never panics, allocates at most bytes.len()
