@@ -70,8 +70,8 @@ pub enum Command {
         Which programs: --program ID (repeatable), or every program of --organization, or \
         every program on the server (the default), taken in turn (round-robin).\n\n\
         When no program has work, the client waits (doubling the wait up to --max-backoff) and \
-        asks again. Network failures are retried the same way; --max-retries gives up after that \
-        many failures in a row. A job the server refuses is reported and the loop goes on. A job \
+        asks again. Network failures are retried the same way; after --max-retries retries in a row \
+        the client gives up. A job the server refuses is reported and the loop goes on. A job \
         that cannot be finished before its reservation expires is dropped, never uploaded \
         late.\n\n\
         Ctrl-C once: finish the current job, upload it and stop. Twice: stop at once (the proving \
@@ -156,7 +156,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub resources: ResourceArgs,
 
-    /// Give up after this many network failures in a row (exit code 3) [default: never]
+    /// Retry a request that fails on the network (or with HTTP 5xx) at most N times in a row,
+    /// then give up with exit code 3 [default: retry forever]
     #[arg(long, value_name = "N")]
     pub max_retries: Option<u32>,
 

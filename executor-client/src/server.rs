@@ -196,3 +196,51 @@ where
     }
     Ok(all)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, code: ErrorCode) -> ClientError {
+        ClientError::Api {
+            status,
+            code,
+            message: "m".into(),
+        }
+    }
+
+    #[test]
+    fn server_faults_are_transient_and_refusals_are_not() {
+        assert!(is_transient(&api(500, ErrorCode::InternalServerError)));
+        assert!(is_transient(&ClientError::UnexpectedResponse {
+            status: 502,
+            detail: "bad gateway".into()
+        }));
+        assert!(!is_transient(&api(404, ErrorCode::ProgramNotFound)));
+        assert!(!is_transient(&api(409, ErrorCode::ProofAlreadySubmitted)));
+        assert!(!is_transient(&api(422, ErrorCode::InvalidProof)));
+    }
+
+    #[test]
+    fn refusals_and_faults_get_their_exit_codes() {
+        let url = "http://x";
+        assert_eq!(
+            app_error(api(404, ErrorCode::AccountNotFound), url).exit,
+            Exit::Refused
+        );
+        assert_eq!(
+            app_error(api(500, ErrorCode::InternalServerError), url).exit,
+            Exit::Unreachable
+        );
+        let not_ours = ClientError::UnexpectedResponse {
+            status: 200,
+            detail: "<html>".into(),
+        };
+        let error = app_error(not_ours, url);
+        assert_eq!(error.exit, Exit::Refused);
+        assert!(error
+            .hint
+            .unwrap_or_default()
+            .contains("program distributor"));
+    }
+}

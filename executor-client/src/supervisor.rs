@@ -108,13 +108,21 @@ pub async fn run(
         .ok_or_else(|| AppError::local("the proving worker has no stdout"))?;
     let stderr_task = child.stderr.take().map(|mut stderr| {
         tokio::spawn(async move {
-            // Keep the end of what it says (a panic message) for the error report.
-            let mut text = String::new();
-            let _ = (&mut stderr)
-                .take(64 * 1024)
-                .read_to_string(&mut text)
-                .await;
-            text
+            // Drain it all (a full pipe would block the worker) and keep the end: a panic
+            // message, for the error report.
+            const KEEP: usize = 8 * 1024;
+            let mut tail: Vec<u8> = Vec::new();
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut chunk).await {
+                if n == 0 {
+                    break;
+                }
+                tail.extend_from_slice(&chunk[..n]);
+                if tail.len() > 2 * KEEP {
+                    tail.drain(..tail.len() - KEEP);
+                }
+            }
+            String::from_utf8_lossy(&tail).into_owned()
         })
     });
 
@@ -184,7 +192,7 @@ pub async fn run(
 }
 
 fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
+    Instant::now() + Duration::from_secs(365 * 24 * 3600)
 }
 
 fn crash_message(status: std::process::ExitStatus, stderr: &str) -> String {

@@ -272,10 +272,26 @@ impl WorkLoop<'_> {
     async fn load_targets(&mut self) -> Result<bool, AppError> {
         let organization = match &self.selection {
             Selection::Ids(ids) => {
+                // Names only make the display friendlier: without the listing, ids do.
+                let listing = tokio::time::timeout(
+                    Duration::from_secs(5),
+                    server::programs(self.client, None),
+                );
+                let names: std::collections::HashMap<Uuid, String> = listing
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|p| (p.program_id, p.name))
+                    .collect();
                 self.targets = ids
                     .iter()
                     .filter(|id| !self.excluded.contains(id))
-                    .map(|&id| Target { id, name: None })
+                    .map(|&id| Target {
+                        id,
+                        name: names.get(&id).cloned(),
+                    })
                     .collect();
                 return Ok(true);
             }

@@ -127,9 +127,10 @@ async fn with_no_work_the_loop_backs_off_and_ctrl_c_stops_it_cleanly(server: Ser
     assert_eq!(summary.len(), 1, "{events:?}");
     assert_eq!(summary[0]["jobs"], 0);
 
-    // In text mode the wait is said in words.
+    // In text mode the wait is said in words, on stderr.
     let url = server.url.clone();
-    let text = tokio::task::spawn_blocking(move || {
+    let (code, said) = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
         let mut child = executor()
             .args([
                 "--server",
@@ -144,23 +145,21 @@ async fn with_no_work_the_loop_backs_off_and_ctrl_c_stops_it_cleanly(server: Ser
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("spawn");
-        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let said = lines.next().and_then(Result::ok).unwrap_or_default();
         // SAFETY: kill(2) on our own child.
         unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+        let rest: Vec<String> = lines.map_while(Result::ok).collect();
         let status = child.wait().expect("wait");
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(&mut child.stderr.take().expect("stderr"), &mut stderr)
-            .expect("read");
-        (status.code(), stderr)
+        (status.code(), format!("{said}\n{}", rest.join("\n")))
     })
     .await
     .expect("join");
-    assert_eq!(text.0, Some(0), "{}", text.1);
+    assert_eq!(code, Some(0), "{said}");
     assert!(
-        text.1
-            .contains("no work available on 1 program; asking again in 0.1s"),
-        "{}",
-        text.1
+        said.starts_with("no work available on 1 program; asking again in 0.1s"),
+        "{said}"
     );
 }
 
@@ -702,4 +701,54 @@ fn a_job_larger_than_the_free_memory_is_refused_by_the_worker() {
     assert_eq!(last["failed"]["kind"], "memory", "{last}");
     let message = last["failed"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("only 1000 B is available"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_program_is_reported_and_left_out_while_the_others_are_worked_on() {
+    let server = common::start(common::Backend::Embedded).await;
+    let org = organization(&server, "Careful Lab").await;
+    let (program, _) = publish(&org, "collatz", 600, &[(1, 3)]).await;
+    let unknown = Uuid::new_v4().to_string();
+    let url = server.url.clone();
+    let id = program.to_string();
+    let (mixed, alone) = tokio::task::spawn_blocking(move || {
+        let mixed = spawn(&[
+            "--json",
+            "--server",
+            &url,
+            "run",
+            "--program",
+            &unknown,
+            "--program",
+            &id,
+            "--jobs",
+            "1",
+        ])
+        .finish(120);
+        let alone = spawn(&["--json", "--server", &url, "run", "--program", &unknown]).finish(60);
+        (mixed, alone)
+    })
+    .await
+    .expect("join");
+
+    let (code, events, stderr) = mixed;
+    assert_eq!(code, Some(0), "{stderr}");
+    let skipped = events_named(&events, "program_skipped");
+    assert_eq!(skipped.len(), 1, "{events:?}");
+    assert!(
+        skipped[0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("PROGRAM_NOT_FOUND"),
+        "{:?}",
+        skipped[0]
+    );
+    assert_eq!(events_named(&events, "job")[0]["result"], "accepted");
+
+    let (code, events, stderr) = alone;
+    assert_eq!(code, Some(4), "{events:?} {stderr}");
+    assert!(
+        stderr.contains("none of the programs given can be worked on"),
+        "{stderr}"
+    );
 }
