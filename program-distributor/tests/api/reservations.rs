@@ -96,6 +96,7 @@ async fn reserving_from_an_empty_or_unknown_program_says_so(app: TestApp) {
     assert_eq!(response.status(), 404);
 }
 
+const LIFECYCLE_LOCK_SECONDS: i64 = 2;
 const GROUPS: usize = 200;
 const RESERVERS: usize = 32;
 const LOCK_SECONDS: i64 = 2;
@@ -229,7 +230,9 @@ async fn concurrent_reservers_never_share_a_live_input_group(app: TestApp) {
 
 async fn reserve_prove_confirm_reject_lifecycle_and_status(app: TestApp) {
     let org = app.org("Lifecycle").await;
-    let program = upload_program(&org, "double", 1).await;
+    // Short enough to wait for, long enough that a loaded machine does not see locks expire
+    // between two steps that expect them live.
+    let program = upload_program(&org, "double", LIFECYCLE_LOCK_SECONDS).await;
     let mut groups = HashSet::new();
     for (i, name) in ["a", "b", "c"].iter().enumerate() {
         groups.insert(upload_inputs(&org, program, name, i as u64).await);
@@ -330,21 +333,12 @@ async fn reserve_prove_confirm_reject_lifecycle_and_status(app: TestApp) {
         .find(|g| g.input_group_id == y)
         .unwrap();
     assert_eq!((y_row.last_reserved, y_row.proven_datetime), (None, None));
-    let again: HashSet<Uuid> = [
-        app.client
-            .reserve(program)
-            .await
-            .unwrap()
-            .metadata
-            .input_group_id,
-        app.client
-            .reserve(program)
-            .await
-            .unwrap()
-            .metadata
-            .input_group_id,
-    ]
-    .into();
+    let again: Vec<_> = vec![
+        app.client.reserve(program).await.unwrap().metadata,
+        app.client.reserve(program).await.unwrap().metadata,
+    ];
+    let latest_expiry = again.iter().map(|m| m.lock_expires_at).max().unwrap();
+    let again: HashSet<Uuid> = again.iter().map(|m| m.input_group_id).collect();
     groups.remove(&x);
     assert_eq!(again, groups, "the rejected group and the untouched one");
     assert_code(
@@ -353,8 +347,9 @@ async fn reserve_prove_confirm_reject_lifecycle_and_status(app: TestApp) {
     );
     assert_eq!(status().await, (3, 0, 2, 0, 1));
 
-    // The 1 s locks expire by themselves.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // The locks expire by themselves.
+    let wait = (latest_expiry - Utc::now()).num_milliseconds().max(0) as u64 + 150;
+    tokio::time::sleep(Duration::from_millis(wait)).await;
     assert_eq!(status().await, (3, 2, 0, 0, 1));
     app.client.reserve(program).await.unwrap();
 }
