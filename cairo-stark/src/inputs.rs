@@ -67,6 +67,30 @@ pub fn to_csv(values: &[Felt]) -> String {
         .collect()
 }
 
+/// A field element's canonical value in decimal, as people read it.
+pub fn to_decimal(value: &Felt) -> String {
+    // Big-endian 64-bit limbs; repeated division by 10^19 (the largest power of ten in a u64)
+    // collects base-10^19 digits, least significant first.
+    const BASE: u128 = 10_000_000_000_000_000_000;
+    let mut limbs = value.representative().limbs;
+    let mut digits = Vec::new();
+    while limbs.iter().any(|&limb| limb != 0) {
+        let mut remainder: u128 = 0;
+        for limb in limbs.iter_mut() {
+            let current = (remainder << 64) | u128::from(*limb);
+            *limb = (current / BASE) as u64;
+            remainder = current % BASE;
+        }
+        digits.push(remainder as u64);
+    }
+    match digits.split_last() {
+        None => "0".to_string(),
+        Some((most, rest)) => rest.iter().rev().fold(most.to_string(), |text, digit| {
+            text + &format!("{digit:019}")
+        }),
+    }
+}
+
 enum FeltError {
     NotANumber,
     OutOfField,
@@ -178,6 +202,25 @@ mod tests {
             Err(InputError::NotANumber { .. })
         ));
         assert_eq!(parse_csv(&[0xff, 0xfe]), Err(InputError::NotText));
+    }
+
+    #[test]
+    fn decimal_form_matches_the_parsed_value() {
+        assert_eq!(to_decimal(&Felt::from(0u64)), "0");
+        assert_eq!(to_decimal(&Felt::from(1234567u64)), "1234567");
+        let p_minus_1 =
+            "3618502788666131213697322783095070105623107215331596699973092056135872020480";
+        assert_eq!(to_decimal(&-Felt::one()), p_minus_1);
+        let two_to_128 = "340282366920938463463374607431768211456";
+        let value = parse_csv(two_to_128.as_bytes()).unwrap()[0];
+        assert_eq!(to_decimal(&value), two_to_128);
+        assert_eq!(
+            to_decimal(&Felt::from(10_000_000_000_000_000_000u64)),
+            "10000000000000000000"
+        );
+        let square = Felt::from(u64::MAX) * Felt::from(u64::MAX);
+        let expected = (u128::from(u64::MAX) * u128::from(u64::MAX)).to_string();
+        assert_eq!(to_decimal(&square), expected);
     }
 
     #[test]

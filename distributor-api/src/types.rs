@@ -123,6 +123,10 @@ pub struct InputGroup {
     pub last_reserved: Option<DateTime<Utc>>,
     /// When a proof of it was accepted, if it is proven.
     pub proven_datetime: Option<DateTime<Utc>>,
+    /// How many Cairo steps the accepted proof proves (set once proven; cleared when the proof
+    /// is rejected).
+    #[serde(default)]
+    pub steps: Option<u64>,
 }
 
 /// Answer of the input group listings.

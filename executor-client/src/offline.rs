@@ -12,7 +12,7 @@ use crate::output::{Event, Reporter};
 use crate::resources::{available_memory, CpuShare};
 use crate::signals::StopLevel;
 use crate::supervisor::{self, Controls, Flow, Outcome, Progress, WorkerJob};
-use crate::worker::{felt_to_decimal, FailureKind, WorkerEvent};
+use crate::worker::{FailureKind, WorkerEvent};
 
 pub async fn prove(
     args: &ProveArgs,
@@ -144,7 +144,11 @@ pub fn verify(args: &VerifyArgs, reporter: &Reporter) -> Result<(), AppError> {
         steps: verified.steps,
         trace_rows: verified.trace_length as u64,
         security_bits: verified.security_bits,
-        outputs: verified.outputs.iter().map(felt_to_decimal).collect(),
+        outputs: verified
+            .outputs
+            .iter()
+            .map(cairo_stark::inputs::to_decimal)
+            .collect(),
     });
     Ok(())
 }

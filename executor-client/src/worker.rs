@@ -216,7 +216,11 @@ fn work(args: &WorkerArgs) -> Result<(), Failure> {
         prove_secs,
         worker_secs: started.elapsed().as_secs_f64(),
         proof_bytes: bytes.len() as u64,
-        outputs: proof.outputs().iter().map(felt_to_decimal).collect(),
+        outputs: proof
+            .outputs()
+            .iter()
+            .map(cairo_stark::inputs::to_decimal)
+            .collect(),
     });
     Ok(())
 }
@@ -244,33 +248,6 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result
     std::fs::rename(&tmp, path)
 }
 
-/// A field element's canonical value in decimal (what the program wrote, as people read it).
-pub fn felt_to_decimal(value: &cairo_stark::Felt) -> String {
-    // Big-endian 64-bit limbs; divide by 10^19 repeatedly, collecting base-10^19 digits.
-    let mut limbs = value.representative().limbs.to_vec();
-    const CHUNK: u64 = 10_000_000_000_000_000_000;
-    let mut chunks = Vec::new();
-    while limbs.iter().any(|&l| l != 0) {
-        let mut remainder: u128 = 0;
-        for limb in limbs.iter_mut() {
-            let current = (remainder << 64) | u128::from(*limb);
-            *limb = (current / u128::from(CHUNK)) as u64;
-            remainder = current % u128::from(CHUNK);
-        }
-        chunks.push(remainder as u64);
-    }
-    match chunks.split_last() {
-        None => "0".to_string(),
-        Some((most, rest)) => {
-            let mut text = most.to_string();
-            for chunk in rest.iter().rev() {
-                text.push_str(&format!("{chunk:019}"));
-            }
-            text
-        }
-    }
-}
-
 fn emit(event: &WorkerEvent) {
     // The parent reads line by line; if it is gone there is no one left to tell.
     if let Ok(line) = serde_json::to_string(event) {
@@ -283,22 +260,6 @@ fn emit(event: &WorkerEvent) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn felts_print_in_decimal() {
-        use cairo_stark::Felt;
-        assert_eq!(felt_to_decimal(&Felt::from(0u64)), "0");
-        assert_eq!(felt_to_decimal(&Felt::from(1234567u64)), "1234567");
-        let big = Felt::from(u64::MAX) * Felt::from(u64::MAX);
-        assert_eq!(
-            felt_to_decimal(&big),
-            (u128::from(u64::MAX) * u128::from(u64::MAX)).to_string()
-        );
-        assert_eq!(
-            felt_to_decimal(&-Felt::from(1u64)),
-            "3618502788666131213697322783095070105623107215331596699973092056135872020480"
-        );
-    }
 
     #[test]
     fn events_travel_as_tagged_json_lines() {

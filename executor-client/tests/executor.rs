@@ -3,7 +3,9 @@
 mod common;
 
 use assert_cmd::Command as AssertCommand;
-use common::{executor, organization, publish, spawn, status, workspace_file, Server};
+use common::{
+    collatz_json, executor, organization, publish, spawn, status, workspace_file, Server,
+};
 use distributor_api::UploadProofData;
 use serde_json::Value;
 use uuid::Uuid;
@@ -165,7 +167,8 @@ async fn with_no_work_the_loop_backs_off_and_ctrl_c_stops_it_cleanly(server: Ser
 
 async fn a_refused_proof_is_reported_and_the_loop_goes_on(server: Server) {
     let org = organization(&server, "Race Lab").await;
-    let (program, _) = publish(&org, "collatz", 600, &[(1, 3), (3, 5)]).await;
+    let ranges = [(1, 3), (3, 5)];
+    let (program, groups) = publish(&org, "collatz", 600, &ranges).await;
     let url = server.url.clone();
     let handle = tokio::runtime::Handle::current();
     let client = server.client.clone();
@@ -189,15 +192,27 @@ async fn a_refused_proof_is_reported_and_the_loop_goes_on(server: Server) {
             .as_str()
             .and_then(|s| s.parse().ok())
             .expect("input_group_id");
+        let data = UploadProofData {
+            organization_id: org_id,
+            program_id: program,
+            input_group_id: group,
+        };
+        // A forged proof from someone else is refused by the server's verification...
+        let forged = handle.block_on(client.upload_proof(b"a forged proof".to_vec(), &data));
+        match forged {
+            Err(distributor_api::ClientError::Api { code, .. }) => {
+                assert_eq!(code, distributor_api::ErrorCode::InvalidProof)
+            }
+            other => panic!("a forged proof must be refused, got {other:?}"),
+        }
+        // ... while another donor's real proof of the same group is accepted first.
+        let (a, b) = ranges[groups
+            .iter()
+            .position(|g| *g == group)
+            .expect("a known group")];
+        let proof = real_proof(&format!("{a},{b}"));
         handle
-            .block_on(client.upload_proof(
-                b"another donor's proof".to_vec(),
-                &UploadProofData {
-                    organization_id: org_id,
-                    program_id: program,
-                    input_group_id: group,
-                },
-            ))
+            .block_on(client.upload_proof(proof, &data))
             .expect("the other donor's proof is accepted first");
         let (code, events, stderr) = running.finish(300);
         (code, events, stderr, group)
@@ -751,4 +766,15 @@ async fn an_unknown_program_is_reported_and_left_out_while_the_others_are_worked
         stderr.contains("none of the programs given can be worked on"),
         "{stderr}"
     );
+}
+
+/// A real proof (default options) of the example program on the input CSV `csv`, as another
+/// donor would make it.
+fn real_proof(csv: &str) -> Vec<u8> {
+    let program = cairo_stark::CompiledProgram::parse(&collatz_json()).expect("example program");
+    let inputs = cairo_stark::inputs::parse_csv(csv.as_bytes()).expect("inputs");
+    let execution = cairo_stark::execute(&program, &inputs).expect("execute");
+    cairo_stark::prove(&execution, &cairo_stark::ProofOptions::default())
+        .expect("prove")
+        .to_bytes()
 }

@@ -61,7 +61,8 @@ pub struct AppState {
     pub decoy_hash: String,
 }
 
-/// Programs by id, so that reservations do not fetch the same row and blob again and again.
+/// Programs by id, so that reservations do not fetch the same row and blob again and again, and
+/// proof verification does not parse the same program again and again.
 /// Programs never change after upload and ids are never reused; a deletion through this server
 /// evicts its entries at once. Rows expire after a few seconds, so a deletion made through
 /// another server instance is seen soon (meanwhile its reservations find no input group, since
@@ -69,6 +70,7 @@ pub struct AppState {
 #[derive(Default)]
 pub struct ProgramCache {
     json: Mutex<HashMap<String, Bytes>>,
+    compiled: Mutex<HashMap<String, Arc<cairo_stark::CompiledProgram>>>,
     rows: Mutex<HashMap<String, (crate::db::models::ProgramRow, std::time::Instant)>>,
 }
 
@@ -93,6 +95,23 @@ impl ProgramCache {
         entries.insert(id.to_string(), bytes);
     }
 
+    /// The parsed compiled program (what proofs are verified against).
+    pub fn compiled(&self, id: &str) -> Option<Arc<cairo_stark::CompiledProgram>> {
+        self.compiled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    pub fn insert_compiled(&self, id: &str, program: Arc<cairo_stark::CompiledProgram>) {
+        let mut entries = self.compiled.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= PROGRAM_CACHE_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(id.to_string(), program);
+    }
+
     /// The program's row, if cached less than a few seconds ago.
     pub fn row(&self, id: &str) -> Option<crate::db::models::ProgramRow> {
         let rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
@@ -111,6 +130,10 @@ impl ProgramCache {
 
     pub fn remove(&self, id: &str) {
         self.json
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        self.compiled
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);

@@ -176,33 +176,6 @@ pub fn reduce(lines: &[ResultLine], spec: ColumnSpec) -> CliResult<Option<String
     })
 }
 
-/// The canonical decimal representative of a field element (limbs most significant first).
-pub fn felt_to_decimal(value: &cairo_stark::Felt) -> String {
-    let mut limbs = value.representative().limbs.to_vec();
-    let mut chunks = Vec::new();
-    // Repeated division by 10^19 (the largest power of ten in a u64).
-    const BASE: u128 = 10_000_000_000_000_000_000;
-    while limbs.iter().any(|l| *l != 0) {
-        let mut remainder: u128 = 0;
-        for limb in limbs.iter_mut() {
-            let current = (remainder << 64) | u128::from(*limb);
-            *limb = (current / BASE) as u64;
-            remainder = current % BASE;
-        }
-        chunks.push(remainder as u64);
-    }
-    match chunks.split_last() {
-        None => "0".to_string(),
-        Some((most, rest)) => {
-            let mut text = most.to_string();
-            for chunk in rest.iter().rev() {
-                text.push_str(&format!("{chunk:019}"));
-            }
-            text
-        }
-    }
-}
-
 fn is_decimal(value: &str) -> bool {
     !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit())
 }
@@ -289,23 +262,6 @@ mod tests {
         );
         assert_eq!(reduce(&lines, spec("4:sum")).unwrap(), None);
         assert_eq!(reduce(&lines, spec("4:count")).unwrap().unwrap(), "0");
-    }
-
-    #[test]
-    fn felts_print_as_exact_decimals() {
-        use cairo_stark::Felt;
-        assert_eq!(felt_to_decimal(&Felt::from(0u64)), "0");
-        assert_eq!(felt_to_decimal(&Felt::from(1234567u64)), "1234567");
-        assert_eq!(felt_to_decimal(&Felt::from(u64::MAX)), u64::MAX.to_string());
-        assert_eq!(
-            felt_to_decimal(&-Felt::one()),
-            "3618502788666131213697322783095070105623107215331596699973092056135872020480"
-        );
-        let big = Felt::from(10_000_000_000_000_000_000u128 as u64 - 1) * Felt::from(1u64 << 40);
-        assert_eq!(
-            felt_to_decimal(&big),
-            ((10_000_000_000_000_000_000u128 - 1) * (1u128 << 40)).to_string()
-        );
     }
 
     #[test]

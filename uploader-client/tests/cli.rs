@@ -133,16 +133,19 @@ fn tampered_or_mismatched_proofs_are_rejected_and_offered_again(server: Server) 
     let program_id = cli.upload_collatz("collatz");
     cli.upload_ranges(program_id, &[(1, 3), (3, 5)]);
 
-    let first = server.reserve(program_id);
-    let second = server.reserve(program_id);
+    // The server verifies proofs and refuses bad ones, so both groups get honest proofs; then the
+    // stored objects are replaced behind the server's back: the uploader must not trust what
+    // the server (or its storage) hands back.
+    let first = server.prove_one(program_id);
+    let second = server.prove_one(program_id);
     let honest = prove(&first.program_json, &first.inputs_csv);
     // First group: its own proof with one byte flipped deep inside the STARK part.
     let mut tampered = honest.clone();
     let at = tampered.len() * 3 / 4;
     tampered[at] ^= 0x5a;
-    server.upload_proof(&first, None, tampered);
+    server.replace_stored_proof(program_id, first.metadata.input_group_id, tampered);
     // Second group: a perfectly valid proof, but of the first group's inputs.
-    server.upload_proof(&second, None, honest);
+    server.replace_stored_proof(program_id, second.metadata.input_group_id, honest);
     assert_eq!(server.status(&cli, program_id).proven, 2);
 
     let output = cli.run(&["proofs", "verify", "collatz", "--json"]);

@@ -5,8 +5,10 @@
 //! ```
 //!
 //! Each size runs in a child process so that its peak RSS (VmHWM) is its own. Figures, not
-//! assertions; the last column compares rows/s with the old lambdaworks Cairo prover measured
-//! on this machine class (issue 3) where a reference exists.
+//! assertions. The baseline measured in the same run is cairo-vm executing the same program on
+//! the same inputs with its trace (`exec ms`): `prove/exec` is the price of proving over merely
+//! running. The last column compares rows/s with the old lambdaworks Cairo prover's figures
+//! quoted in issue 3 (measured on this machine class, not in this run) where one exists.
 
 use std::process::Command;
 use std::time::Instant;
@@ -101,7 +103,9 @@ fn run_single(log_rows: u32, fast: bool) -> Result<(), String> {
     let n = input_for(&program, log_rows)?;
     let inputs = [Felt::from(1u64), Felt::from(n)];
     let options = options(fast);
+    let start = Instant::now();
     let execution = execute(&program, &inputs).map_err(|e| e.to_string())?;
+    let execute_ms = start.elapsed().as_secs_f64() * 1e3;
     let start = Instant::now();
     let proof = prove(&execution, &options).map_err(|e| e.to_string())?;
     let prove_s = start.elapsed().as_secs_f64();
@@ -116,16 +120,17 @@ fn run_single(log_rows: u32, fast: bool) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     let verify_ms = start.elapsed().as_secs_f64() * 1e3;
-    // steps rows prove_s verify_ms bytes rss_mb bits
+    // steps rows prove_s verify_ms bytes rss_mb bits execute_ms
     println!(
-        "RESULT {} {} {:.3} {:.2} {} {:.0} {}",
+        "RESULT {} {} {:.3} {:.2} {} {:.0} {} {:.2}",
         verified.steps,
         rows,
         prove_s,
         verify_ms,
         bytes.len(),
         peak_rss_mb(),
-        verified.security_bits
+        verified.security_bits,
+        execute_ms
     );
     Ok(())
 }
@@ -163,10 +168,12 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
-        "{:>9} {:>9} {:>9} {:>10} {:>10} {:>11} {:>10} {:>5} {:>9} {:>10}",
+        "{:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>11} {:>10} {:>5} {:>9} {:>10}",
         "steps",
         "rows",
+        "exec ms",
         "prove s",
+        "prove/exec",
         "rows/s",
         "verify ms",
         "proof bytes",
@@ -200,12 +207,12 @@ fn main() {
             .split_whitespace()
             .filter_map(|v| v.parse().ok())
             .collect();
-        if f.len() != 7 {
+        if f.len() != 8 {
             eprintln!("bench: size 2^{k}: unreadable result {line:?}");
             continue;
         }
-        let (steps, rows, prove_s, verify_ms, bytes, rss, bits) =
-            (f[0], f[1], f[2], f[3], f[4], f[5], f[6]);
+        let (steps, rows, prove_s, verify_ms, bytes, rss, bits, execute_ms) =
+            (f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
         let rows_per_s = rows / prove_s;
         let log_rows = rows.log2().round() as u32;
         let versus = REFERENCE
@@ -215,10 +222,12 @@ fn main() {
                 format!("{:.2}x", rows_per_s / (rows / s))
             });
         println!(
-            "{:>9} {:>9} {:>9.2} {:>10.0} {:>10.1} {:>11} {:>10.0} {:>5} {:>9.0} {:>10}",
+            "{:>9} {:>9} {:>9.1} {:>9.2} {:>9.0}x {:>10.0} {:>10.1} {:>11} {:>10.0} {:>5} {:>9.0} {:>10}",
             steps,
             rows,
+            execute_ms,
             prove_s,
+            prove_s * 1e3 / execute_ms,
             rows_per_s,
             verify_ms,
             bytes,

@@ -55,6 +55,8 @@ pub struct InputGroupRow {
     pub proven_at: Option<i64>,
     pub confirmed: bool,
     pub proof_id: Option<String>,
+    /// The Cairo steps the accepted proof proves (`None` until proven, and after a reject).
+    pub steps: Option<i64>,
 }
 
 #[derive(Debug, Clone, Insertable)]

@@ -42,6 +42,7 @@ diesel::table! {
         proven_at -> Nullable<BigInt>,
         confirmed -> Bool,
         proof_id -> Nullable<Text>,
+        steps -> Nullable<BigInt>,
     }
 }
 

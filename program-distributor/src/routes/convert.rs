@@ -41,6 +41,7 @@ pub fn input_group(row: InputGroupRow) -> Result<InputGroup, ApiError> {
         name: row.name,
         last_reserved: row.last_reserved.map(time),
         proven_datetime: row.proven_at.map(time),
+        steps: row.steps.and_then(|s| u64::try_from(s).ok()),
     })
 }
 

@@ -1,7 +1,11 @@
 //! Proofs: upload (donors, anonymous), listing, download, confirm (DELETE), reject (PATCH).
 
+use std::sync::Arc;
+
 use actix_multipart::Multipart;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
+use cairo_stark::CompiledProgram;
 use distributor_api::{ErrorCode, InputGroupsPage, PageQuery, UploadProofData};
 
 use super::programs::{delete_objects, list, owned_program};
@@ -19,9 +23,19 @@ use crate::storage::keys;
 /// Accepts the proof of an input group, once.
 ///
 /// The steps: check the ids name an unproven input group of that organization's program,
-/// [`check_proof`], store the proof under its own id, then mark the group proven with a
-/// conditional update, so of two racing uploads exactly one wins (the loser's object is deleted).
-pub async fn upload(state: web::Data<AppState>, body: Multipart) -> Result<HttpResponse, ApiError> {
+/// [`check_proof`] (full STARK verification against the stored program and input group), store
+/// the proof under its own id, then mark the group proven with a conditional update, so of two
+/// racing uploads exactly one wins (the loser's object is deleted). A proof that does not verify
+/// is answered `INVALID_PROOF`; nothing is stored and the group's reservation ends at once, so
+/// the next donor gets it.
+pub async fn upload(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    // A body that declares more than the limits allow is refused before any of it is read; a
+    // body of unknown length is cut off as soon as its `file` part goes over the limit.
+    multipart::check_declared_length(&request, state.limits.proof_bytes + state.limits.json_bytes)?;
     let upload =
         multipart::read::<UploadProofData>(body, state.limits.proof_bytes, state.limits.json_bytes)
             .await?;
@@ -47,7 +61,19 @@ pub async fn upload(state: web::Data<AppState>, body: Multipart) -> Result<HttpR
     if group.proven {
         return Err(already_proven());
     }
-    check_proof(&state, &program, &group, &upload.file).await?;
+    let steps = match check_proof(&state, &program, &group, upload.file.clone()).await {
+        Ok(steps) => steps,
+        Err(error) => {
+            if error.code == ErrorCode::InvalidProof {
+                let (pid, gid) = (program_id.clone(), group_id.clone());
+                state
+                    .db
+                    .write(move |conn| input_groups::release(conn, &pid, &gid))
+                    .await?;
+            }
+            return Err(error);
+        }
+    };
 
     let proof_id = keys::new_proof_id();
     let key = keys::proof(&program_id, &group_id, &proof_id);
@@ -56,7 +82,9 @@ pub async fn upload(state: web::Data<AppState>, body: Multipart) -> Result<HttpR
     let pid = proof_id.clone();
     let marked = state
         .db
-        .write(move |conn| input_groups::mark_proven(conn, &program_id, &group_id, &pid, now))
+        .write(move |conn| {
+            input_groups::mark_proven(conn, &program_id, &group_id, &pid, steps, now)
+        })
         .await;
     match marked {
         Ok(true) => Ok(success(())),
@@ -71,21 +99,78 @@ pub async fn upload(state: web::Data<AppState>, body: Multipart) -> Result<HttpR
     }
 }
 
-/// What is checked about a proof before it is accepted. Today: that there is one. Server-side
-/// verification plugs in here (CPU-bound: run it through `web::block`, off the async workers,
-/// and answer `INVALID_PROOF` when it fails).
+/// The least conjectured security, in bits, of a proof the server accepts.
+pub const MIN_SECURITY_BITS: u32 = 100;
+
+/// Verifies `proof` against the stored program and the stored input group (never anything the
+/// proof itself claims about them). Returns the number of Cairo steps it proves. The STARK
+/// verification is CPU-bound: it runs on the blocking pool (`web::block`), off the async workers.
 async fn check_proof(
-    _state: &AppState,
-    _program: &ProgramRow,
-    _group: &InputGroupRow,
-    proof: &[u8],
-) -> Result<(), ApiError> {
+    state: &AppState,
+    program: &ProgramRow,
+    group: &InputGroupRow,
+    proof: Bytes,
+) -> Result<i64, ApiError> {
     if proof.is_empty() {
         return Err(ApiError::invalid_request(
             "the `file` part (the proof) is empty",
         ));
     }
-    Ok(())
+    let compiled = compiled_program(state, &program.id).await?;
+    let csv = state
+        .storage
+        .get(&keys::inputs(&program.id, &group.id))
+        .await?;
+    let started = std::time::Instant::now();
+    let verified = web::block(move || -> Result<cairo_stark::Verified, ApiError> {
+        // Stored input groups were validated on upload; failing to parse one is the server's fault.
+        let inputs = cairo_stark::inputs::parse_csv(&csv)
+            .map_err(|e| ApiError::internal("a stored input group does not parse", e))?;
+        cairo_stark::verify(&proof, &compiled, &inputs, MIN_SECURITY_BITS).map_err(|e| {
+            ApiError::new(
+                ErrorCode::InvalidProof,
+                format!("the proof was refused by the verifier: {e}"),
+            )
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal("proof verification task failed", e))??;
+    tracing::info!(
+        program = %program.id,
+        input_group = %group.id,
+        steps = verified.steps,
+        security_bits = verified.security_bits,
+        millis = started.elapsed().as_millis() as u64,
+        "proof verified"
+    );
+    i64::try_from(verified.steps)
+        .map_err(|_| ApiError::new(ErrorCode::InvalidProof, "the proof claims too many steps"))
+}
+
+/// The program's parsed compiled JSON, from the cache or from storage.
+async fn compiled_program(
+    state: &AppState,
+    program_id: &str,
+) -> Result<Arc<CompiledProgram>, ApiError> {
+    if let Some(compiled) = state.programs.compiled(program_id) {
+        return Ok(compiled);
+    }
+    let json = match state.programs.json(program_id) {
+        Some(json) => json,
+        None => {
+            let json = state.storage.get(&keys::program_json(program_id)).await?;
+            state.programs.insert_json(program_id, json.clone());
+            json
+        }
+    };
+    // Stored programs were validated on upload; failing to parse one is the server's fault.
+    let compiled = web::block(move || CompiledProgram::parse(&json))
+        .await
+        .map_err(|e| ApiError::internal("program parsing task failed", e))?
+        .map_err(|e| ApiError::internal("a stored program does not parse", e))?;
+    let compiled = Arc::new(compiled);
+    state.programs.insert_compiled(program_id, compiled.clone());
+    Ok(compiled)
 }
 
 fn already_proven() -> ApiError {

@@ -308,3 +308,40 @@ macro_rules! on_both_backends {
         )*
     };
 }
+
+/// A real proof (default options: the server wants 100 bits) of the fixture program
+/// `proof_mode.json` run on the input CSV `csv`. Each distinct input is proven once per test
+/// binary (a fraction of a second) and then served from a cache.
+pub async fn proof_of(csv: &str) -> Vec<u8> {
+    proof_of_program(&fixture("proof_mode.json"), csv).await
+}
+
+/// A real proof of the compiled program `program_json` run on the input CSV `csv` (cached).
+pub async fn proof_of_program(program_json: &[u8], csv: &str) -> Vec<u8> {
+    type Cache = std::sync::Mutex<std::collections::HashMap<(Vec<u8>, String), Vec<u8>>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = (program_json.to_vec(), csv.to_string());
+    if let Some(proof) = cache.lock().unwrap().get(&key) {
+        return proof.clone();
+    }
+    let (json, text) = key.clone();
+    let proof = tokio::task::spawn_blocking(move || {
+        let program = cairo_stark::CompiledProgram::parse(&json).expect("fixture program");
+        let inputs = cairo_stark::inputs::parse_csv(text.as_bytes()).expect("fixture inputs");
+        let execution = cairo_stark::execute(&program, &inputs).expect("execute");
+        cairo_stark::prove(&execution, &cairo_stark::ProofOptions::default())
+            .expect("prove")
+            .to_bytes()
+    })
+    .await
+    .expect("proving task");
+    cache.lock().unwrap().insert(key, proof.clone());
+    proof
+}
+
+/// The example program of the repository (Collatz), a second real program.
+pub fn example_program_json() -> Vec<u8> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../example-program/collatz.json");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}

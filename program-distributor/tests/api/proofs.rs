@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use distributor_api::{ErrorCode, PageQuery, UploadProofData};
 use uuid::Uuid;
 
@@ -6,6 +8,8 @@ use crate::on_both_backends;
 
 on_both_backends!(
     bad_proof_uploads_get_their_documented_errors,
+    proofs_that_do_not_verify_are_refused_and_free_the_group,
+    oversized_proofs_are_refused_before_they_are_read,
     only_the_owner_reads_confirms_or_rejects_proofs,
     of_racing_proofs_for_one_group_exactly_one_is_accepted,
 );
@@ -71,11 +75,199 @@ async fn bad_proof_uploads_get_their_documented_errors(app: TestApp) {
     assert_eq!(body["error_code"], "INVALID_REQUEST");
 
     // Nothing above changed the group; a good proof is accepted once, anonymously.
-    app.client.upload_proof(proof(), &data).await.unwrap();
+    let valid = proof_of("3").await;
+    app.client.upload_proof(valid.clone(), &data).await.unwrap();
     assert_code(
-        app.client.upload_proof(proof(), &data).await,
+        app.client.upload_proof(valid, &data).await,
         ErrorCode::ProofAlreadySubmitted,
     );
+    // The prover's step count is kept.
+    let page = org
+        .client
+        .input_groups(program, &PageQuery::default())
+        .await
+        .unwrap();
+    let steps = page.program_input_groups[0]
+        .steps
+        .expect("steps of a proven group");
+    assert!(steps > 0);
+}
+
+/// A reservation's input group: `(id, the reservation's expiry)`.
+async fn reserve_one(app: &TestApp, program: Uuid) -> (Uuid, chrono::DateTime<chrono::Utc>) {
+    let metadata = app.client.reserve(program).await.unwrap().metadata;
+    (metadata.input_group_id, metadata.lock_expires_at)
+}
+
+async fn proofs_that_do_not_verify_are_refused_and_free_the_group(app: TestApp) {
+    let org = app.org("Verifier").await;
+    let program = upload_program(&org, "double", 600).await;
+    let group = upload_inputs(&org, program, "g", 3).await;
+    let data = UploadProofData {
+        organization_id: org.organization_id,
+        program_id: program,
+        input_group_id: group,
+    };
+    let valid = proof_of("3").await;
+    let mut flipped = valid.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x40;
+    let refused: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("garbage", b"not a proof at all".to_vec(), ""),
+        ("truncated", valid[..valid.len() / 3].to_vec(), ""),
+        ("a flipped byte", flipped, ""),
+        (
+            "another input group",
+            proof_of("4").await,
+            "another input group",
+        ),
+        (
+            "another program",
+            proof_of_program(&example_program_json(), "1,3").await,
+            "another program",
+        ),
+    ];
+    for (what, bytes, reason) in refused {
+        // The group is reserved (for 10 minutes) by a donor; the refused proof frees it.
+        let (reserved, until) = reserve_one(&app, program).await;
+        assert_eq!(reserved, group);
+        assert!(until > chrono::Utc::now() + chrono::Duration::seconds(60));
+        assert_code(
+            app.client.reserve(program).await,
+            ErrorCode::NoInputGroupAvailable,
+        );
+        match app.client.upload_proof(bytes, &data).await {
+            Err(distributor_api::ClientError::Api { code, message, .. }) => {
+                assert_eq!(code, ErrorCode::InvalidProof, "{what}: {message}");
+                assert!(message.contains(reason), "{what}: {message}");
+            }
+            other => panic!("{what}: expected INVALID_PROOF, got {other:?}"),
+        }
+        // Nothing stored, and the group is free for the next donor at once.
+        assert_code(
+            org.client.proof(program, group).await,
+            ErrorCode::ProofNotFound,
+        );
+        let status = org.client.program_status(program).await.unwrap();
+        assert_eq!(
+            (status.uploaded, status.reserved, status.proven),
+            (1, 0, 0),
+            "{what}"
+        );
+    }
+    // The valid proof is still accepted afterwards.
+    app.client.upload_proof(valid.clone(), &data).await.unwrap();
+    assert_eq!(org.client.proof(program, group).await.unwrap(), valid);
+}
+
+/// Writes `head`, then `body_bytes` of the `file` part in 64 KiB chunks, without ever finishing
+/// the body, reading the answer at the same time. Returns the answer's status line and how many
+/// body bytes were written before it came.
+async fn send_unfinished_upload(
+    app: &TestApp,
+    head: String,
+    chunked: bool,
+    body_bytes: usize,
+) -> (String, usize) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.address.trim_start_matches("http://").to_string();
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    let written = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = written.clone();
+    let sender = tokio::spawn(async move {
+        writer.write_all(head.as_bytes()).await?;
+        let chunk = vec![0x5au8; 64 * 1024];
+        let mut sent = 0;
+        while sent < body_bytes {
+            if chunked {
+                writer
+                    .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                    .await?;
+            }
+            writer.write_all(&chunk).await?;
+            if chunked {
+                writer.write_all(b"\r\n").await?;
+            }
+            sent += chunk.len();
+            counter.store(sent, std::sync::atomic::Ordering::SeqCst);
+        }
+        // Never finish the body: keep the connection open.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        Ok::<_, std::io::Error>(writer)
+    });
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(30), async {
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = reader.read(&mut buffer).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&buffer[..n]);
+        }
+    })
+    .await;
+    sender.abort();
+    assert!(read.is_ok(), "no answer while the body was still coming");
+    let text = String::from_utf8_lossy(&answer).to_string();
+    let status = text.lines().next().unwrap_or_default().to_string();
+    (status, written.load(std::sync::atomic::Ordering::SeqCst))
+}
+
+fn multipart_head(data: &UploadProofData) -> String {
+    format!(
+        "--XBOUNDARYX\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\n{}\r\n\
+         --XBOUNDARYX\r\nContent-Disposition: form-data; name=\"file\"; filename=\"proof.bin\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n",
+        serde_json::to_string(data).unwrap()
+    )
+}
+
+async fn oversized_proofs_are_refused_before_they_are_read(app: TestApp) {
+    let org = app.org("Big Prover").await;
+    let program = upload_program(&org, "double", 30).await;
+    let group = upload_inputs(&org, program, "g", 3).await;
+    let data = UploadProofData {
+        organization_id: org.organization_id,
+        program_id: program,
+        input_group_id: group,
+    };
+    let limit = app.settings.limits.proof_bytes;
+    let headers = |framing: &str| {
+        format!(
+            "POST /program/proof HTTP/1.1\r\nHost: test\r\n\
+             Content-Type: multipart/form-data; boundary=XBOUNDARYX\r\n{framing}\r\n"
+        )
+    };
+
+    // A declared length over the limit: answered before a byte of the body is sent.
+    let (status, written) =
+        send_unfinished_upload(&app, headers("Content-Length: 4294967296\r\n"), false, 0).await;
+    assert!(status.contains(" 413 "), "{status}");
+    assert_eq!(written, 0);
+
+    // No declared length (chunked): the part is cut off while it streams in; the answer comes
+    // while the client is still sending (it never finishes here).
+    let body = limit + 2 * 1024 * 1024;
+    let first = multipart_head(&data);
+    let head = format!(
+        "{}{:x}\r\n{first}\r\n",
+        headers("Transfer-Encoding: chunked\r\n"),
+        first.len()
+    );
+    let (status, _) = send_unfinished_upload(&app, head, true, body).await;
+    assert!(status.contains(" 413 "), "{status}");
+
+    // Nothing was stored; the group takes a proof as usual.
+    assert_code(
+        org.client.proof(program, group).await,
+        ErrorCode::ProofNotFound,
+    );
+    app.client
+        .upload_proof(proof_of("3").await, &data)
+        .await
+        .unwrap();
 }
 
 async fn only_the_owner_reads_confirms_or_rejects_proofs(app: TestApp) {
@@ -87,9 +279,10 @@ async fn only_the_owner_reads_confirms_or_rejects_proofs(app: TestApp) {
         owner.client.proof(program, group).await,
         ErrorCode::ProofNotFound,
     );
+    let proof = proof_of("3").await;
     app.client
         .upload_proof(
-            b"proof".to_vec(),
+            proof.clone(),
             &UploadProofData {
                 organization_id: owner.organization_id,
                 program_id: program,
@@ -135,7 +328,7 @@ async fn only_the_owner_reads_confirms_or_rejects_proofs(app: TestApp) {
         owner.client.proof(program, Uuid::new_v4()).await,
         ErrorCode::InputGroupNotFound,
     );
-    assert_eq!(owner.client.proof(program, group).await.unwrap(), b"proof");
+    assert_eq!(owner.client.proof(program, group).await.unwrap(), proof);
 }
 
 async fn of_racing_proofs_for_one_group_exactly_one_is_accepted(app: TestApp) {
@@ -147,11 +340,13 @@ async fn of_racing_proofs_for_one_group_exactly_one_is_accepted(app: TestApp) {
         program_id: program,
         input_group_id: group,
     };
+    let proof = proof_of("3").await;
     let uploads: Vec<_> = (0..8u8)
         .map(|i| {
             let client = app.client.clone();
             let data = data.clone();
-            tokio::spawn(async move { (i, client.upload_proof(vec![i; 64], &data).await) })
+            let proof = proof.clone();
+            tokio::spawn(async move { (i, client.upload_proof(proof, &data).await) })
         })
         .collect();
     let mut winners = Vec::new();
@@ -162,9 +357,7 @@ async fn of_racing_proofs_for_one_group_exactly_one_is_accepted(app: TestApp) {
         }
     }
     assert_eq!(winners.len(), 1);
-    // The stored proof is the winner's.
-    assert_eq!(
-        org.client.proof(program, group).await.unwrap(),
-        vec![winners[0]; 64]
-    );
+    assert_eq!(org.client.proof(program, group).await.unwrap(), proof);
+    let status = org.client.program_status(program).await.unwrap();
+    assert_eq!((status.total, status.proven), (1, 1));
 }

@@ -341,7 +341,7 @@ async fn verify_program(
                     outputs: verified
                         .outputs
                         .iter()
-                        .map(crate::results::felt_to_decimal)
+                        .map(cairo_stark::inputs::to_decimal)
                         .collect(),
                     steps: verified.steps,
                     security_bits: verified.security_bits,

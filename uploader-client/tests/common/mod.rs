@@ -160,6 +160,36 @@ impl Server {
             .expect("upload a proof");
     }
 
+    /// Replaces the stored proof of an input group (one the server accepted) with `bytes`, behind
+    /// the server's back, through the server's own database and object store: what a corrupted
+    /// or malicious storage would serve. Works on both backends.
+    pub fn replace_stored_proof(&self, program_id: Uuid, group_id: Uuid, bytes: Vec<u8>) {
+        use program_distributor::db::{queries::input_groups, Db};
+        use program_distributor::storage::{keys, local::LocalStore, ObjectStore};
+        let settings = self.settings.clone();
+        self.block_on(async move {
+            let db = Db::open(&settings.database.url, 1).expect("open the server's database");
+            let (program, group) = (program_id.to_string(), group_id.to_string());
+            let (p, g) = (program.clone(), group.clone());
+            let row = db
+                .run(move |conn| input_groups::find(conn, &p, &g))
+                .await
+                .expect("read the input group")
+                .expect("the input group exists");
+            let proof_id = row.proof_id.expect("the group has a stored proof");
+            let store: Box<dyn ObjectStore> = match &settings.storage {
+                StorageSettings::Local(dir) => {
+                    Box::new(LocalStore::open(dir).expect("the server's directory"))
+                }
+                StorageSettings::S3(s3) => Box::new(S3Store::new(s3)),
+            };
+            store
+                .put(&keys::proof(&program, &group, &proof_id), bytes.into())
+                .await
+                .expect("overwrite the stored proof");
+        });
+    }
+
     /// Reserves, executes, proves and uploads, like an honest donor. Returns the reservation.
     pub fn prove_one(&self, program_id: Uuid) -> Reservation {
         let reservation = self.reserve(program_id);

@@ -210,13 +210,14 @@ impl diesel::query_builder::QueryFragment<diesel::mysql::Mysql> for MarkReserved
 
 impl diesel::RunQueryDsl<diesel::MysqlConnection> for MarkReserved {}
 
-/// Marks the input group proven by the proof `proof_id`, unless it is proven already (a proof is
-/// accepted once). Returns whether it was marked.
+/// Marks the input group proven by the proof `proof_id` of `steps` Cairo steps, unless it is
+/// proven already (a proof is accepted once). Returns whether it was marked.
 pub fn mark_proven(
     conn: &mut DbConnection,
     program_id: &str,
     id: &str,
     proof_id: &str,
+    steps: i64,
     now: i64,
 ) -> QueryResult<bool> {
     diesel::update(
@@ -230,9 +231,24 @@ pub fn mark_proven(
         ig::proven_at.eq(Some(now)),
         ig::confirmed.eq(false),
         ig::proof_id.eq(Some(proof_id)),
+        ig::steps.eq(Some(steps)),
     ))
     .execute(conn)
     .map(|n| n > 0)
+}
+
+/// Ends the current reservation of an unproven input group (its proof was refused), so that the
+/// next donor gets it at once.
+pub fn release(conn: &mut DbConnection, program_id: &str, id: &str) -> QueryResult<()> {
+    diesel::update(
+        ig::table
+            .filter(ig::id.eq(id))
+            .filter(ig::program_id.eq(program_id))
+            .filter(ig::proven.eq(false)),
+    )
+    .set(ig::lock_expires.eq(0))
+    .execute(conn)
+    .map(|_| ())
 }
 
 /// What happened to a request about an input group's proof.
@@ -301,6 +317,7 @@ pub fn reject(conn: &mut DbConnection, program_id: &str, id: &str) -> QueryResul
             ig::proven.eq(false),
             ig::proven_at.eq(None::<i64>),
             ig::proof_id.eq(None::<String>),
+            ig::steps.eq(None::<i64>),
             ig::last_reserved.eq(None::<i64>),
             ig::lock_expires.eq(0),
         ))
