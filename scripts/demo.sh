@@ -27,8 +27,16 @@ fail() {
 started=$SECONDS
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/cairo-demo.XXXXXX")
 SERVER_PID=""
+EXECUTOR_PID=""
 cleanup() {
     local status=$?
+    if [[ -n "$EXECUTOR_PID" ]] && kill -0 "$EXECUTOR_PID" 2>/dev/null; then
+        # Two interrupts: the executor stops at once (its reservation simply times out).
+        kill -INT "$EXECUTOR_PID" 2>/dev/null || true
+        sleep 0.2
+        kill -INT "$EXECUTOR_PID" 2>/dev/null || true
+        wait "$EXECUTOR_PID" 2>/dev/null || true
+    fi
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
         printf '\n==> Stopping the server (pid %s)\n' "$SERVER_PID"
         kill -TERM "$SERVER_PID" 2>/dev/null || true
@@ -51,6 +59,7 @@ trap 'printf "\ninterrupted\n" >&2; exit 130' INT TERM
 
 # --- 1. Build -------------------------------------------------------------------------------
 step "Building the server and both clients (release; the first build takes a few minutes)"
+. "$ROOT/scripts/build-deps.sh"
 cargo build --release --locked -p program-distributor -p executor-client -p uploader-client
 TARGET_DIR=$(cargo metadata --format-version 1 --no-deps --locked |
     sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
@@ -99,11 +108,8 @@ mkdir -p "$WORK/uploader" "$WORK/executor"
 printf '{"program_distributor_url": "%s"}\n' "$URL" >"$WORK/uploader/config.json"
 printf '{"program_distributor_url": "%s"}\n' "$URL" >"$WORK/executor/config.json"
 uploader() {
-    (cd "$WORK/uploader" && "$BIN/uploader-client" --config "$WORK/uploader/config.json" \
+    (cd "$WORK/uploader" && exec "$BIN/uploader-client" --config "$WORK/uploader/config.json" \
         --state-dir "$WORK/uploader/state" "$@")
-}
-executor() {
-    (cd "$WORK/executor" && "$BIN/executor-client" --config "$WORK/executor/config.json" "$@")
 }
 # The first number after "key": in a JSON text.
 json_number() { grep -o "\"$1\": *[0-9]*" | head -n1 | grep -o '[0-9]*$'; }
@@ -142,8 +148,14 @@ for round in 1 2 3; do
     [[ "$done_count" -ge "$GROUP_COUNT" ]] && break
     left=$((GROUP_COUNT - done_count))
     step "Proving: executor-client run --program $PROGRAM_ID --jobs $left --cpus $CPUS (round $round)"
-    executor run --program "$PROGRAM_ID" --jobs "$left" --cpus "$CPUS" ||
+    # In the background and waited for, so that Ctrl-C reaches the trap at once.
+    (cd "$WORK/executor" && exec "$BIN/executor-client" --config "$WORK/executor/config.json" \
+        run --program "$PROGRAM_ID" --jobs "$left" --cpus "$CPUS") &
+    EXECUTOR_PID=$!
+    if ! wait "$EXECUTOR_PID"; then
         info "the executor reported jobs that were not accepted; checking the status"
+    fi
+    EXECUTOR_PID=""
 done
 step "Program status"
 uploader program status collatz
@@ -179,6 +191,12 @@ read -r START COVERED LOW HIGH < <(awk -F, 'NR > 1 {
 STEPS=$(grep -o '"steps": *[0-9]*' "$WORK/uploader/state/results/$PROGRAM_ID.jsonl" |
     grep -o '[0-9]*$' | awk '{ s += $1 } END { print s + 0 }')
 
+# What the server's own verification of each upload cost (from its log).
+SERVER_CHECKS=$(sed 's/\x1b\[[0-9;]*m//g' "$WORK/server/server.log" | grep 'proof verified' |
+    grep -o 'millis=[0-9]*' | cut -d= -f2 |
+    awk '{ s += $1; n++; if ($1 > m) m = $1 }
+        END { if (n) printf "%d uploads, %.0f ms on average, %d ms at most", n, s / n, m; else print "none logged" }')
+
 ELAPSED=$((SECONDS - started))
 RUN_TIME=$((SECONDS - run_started))
 printf '\n==================== answer ====================\n'
@@ -188,6 +206,7 @@ printf '  longest chain               : %s steps, starting at %s\n' "$LONGEST" "
 printf '==================== summary ===================\n'
 printf '  input groups                : %s (all proven, ranges cover %s values)\n' "$GROUP_COUNT" "$COVERED"
 printf '  proofs verified             : %s (by the organization, against its own copies)\n' "$VERIFIED"
+printf '  server-side verification    : %s\n' "$SERVER_CHECKS"
 printf '  Cairo steps proven          : %s\n' "$STEPS"
 printf '  CPUs lent                   : %s\n' "$CPUS"
 printf '  wall time                   : %ss (server start to answer; %ss with the build)\n' \

@@ -10,26 +10,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 S3_PORT="${S3_PORT:-9100}"
 S3S_VERSION=0.14.1
 
-say() { printf '\033[1m[services]\033[0m %s\n' "$*" >&2; }
-
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-
-apt_install() {
-    if [ -z "${APT_UPDATED:-}" ]; then
-        as_root apt-get update -qq >&2
-        APT_UPDATED=1
-    fi
-    say "installing Debian packages: $*"
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >&2
-}
-
-ensure_build_deps() {
-    local missing=()
-    for pkg in libmariadb-dev pkg-config; do
-        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-    done
-    [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
-}
+. "$ROOT/scripts/build-deps.sh"
 
 mariadb_up() { mariadb-admin --host=127.0.0.1 --port=3306 --user=root ping >/dev/null 2>&1; }
 
@@ -70,7 +51,6 @@ export TEST_S3_REGION="us-east-1"
 export TEST_S3_ACCESS_KEY="${TEST_S3_ACCESS_KEY:-test-access-key}"
 export TEST_S3_SECRET_KEY="${TEST_S3_SECRET_KEY:-test-secret-key}"
 
-ensure_build_deps
 ensure_mariadb
 ensure_s3
 say "ready: MariaDB at $TEST_MYSQL_URL, S3 at $TEST_S3_ENDPOINT"
