@@ -31,11 +31,11 @@ s3_up() { (exec 3<>"/dev/tcp/127.0.0.1/$S3_PORT") 2>/dev/null; }
 
 ensure_s3() {
     local bin="$ROOT/.tools/bin/s3s-fs"
+    if s3_up; then return; fi
     if [ ! -x "$bin" ]; then
         say "building the S3-compatible test server (s3s-fs $S3S_VERSION, ~2 min, once)"
-        cargo install s3s-fs --version "$S3S_VERSION" --features binary --locked --root "$ROOT/.tools" >&2
+        cargo install --quiet s3s-fs --version "$S3S_VERSION" --features binary --locked --root "$ROOT/.tools" >&2
     fi
-    if s3_up; then return; fi
     mkdir -p "$ROOT/.data/s3"
     say "starting s3s-fs on 127.0.0.1:$S3_PORT"
     nohup "$bin" --host 127.0.0.1 --port "$S3_PORT" \
