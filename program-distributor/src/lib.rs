@@ -23,3 +23,5 @@ pub mod startup;
 pub mod storage;
 pub mod telemetry;
 pub mod template;
+#[cfg(feature = "test-support")]
+pub mod testing;

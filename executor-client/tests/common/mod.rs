@@ -15,136 +15,35 @@ use distributor_api::{
     Client, LoginRequest, PageQuery, ProgramStatus, RegisterRequest, UploadInputsData,
     UploadProgramData,
 };
-use program_distributor::configuration::{
-    DatabaseSettings, DatabaseUrl, Limits, S3Settings, ServerSettings, Settings, StorageSettings,
-    TokenSettings,
-};
-use program_distributor::startup::Application;
-use program_distributor::storage::s3::S3Store;
+pub use program_distributor::testing::Backend;
+use program_distributor::testing::{self, TestDatabase};
 use serde_json::Value;
 use uuid::Uuid;
-
-/// The storage pair the server runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// The embedded default: SQLite + a local directory.
-    Embedded,
-    /// MariaDB + an S3-compatible server, from `. scripts/services.sh`.
-    MariaDbS3,
-}
 
 /// A running server and a scratch directory.
 pub struct Server {
     pub url: String,
     pub client: Client,
     pub dir: tempfile::TempDir,
-    mysql: Option<(String, String)>,
-}
-
-fn env_or_fail(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: these tests also run against MariaDB and S3. Run \
-             `. scripts/services.sh` in this shell first (it starts both and exports \
-             TEST_MYSQL_URL and TEST_S3_*), then run the tests again"
-        )
-    })
+    _database: Option<TestDatabase>,
 }
 
 pub async fn start(backend: Backend) -> Server {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let unique = Uuid::new_v4().simple().to_string();
-    let (url, storage, mysql) = match backend {
-        Backend::Embedded => (
-            DatabaseUrl::Sqlite(dir.path().join("server.sqlite3")),
-            StorageSettings::Local(dir.path().join("objects")),
-            None,
-        ),
-        Backend::MariaDbS3 => {
-            let server = env_or_fail("TEST_MYSQL_URL")
-                .trim_end_matches('/')
-                .to_string();
-            let name = format!("executor_test_{unique}");
-            run_sql(
-                &server,
-                &format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"),
-            )
-            .await;
-            let s3 = S3Settings {
-                region: env_or_fail("TEST_S3_REGION"),
-                bucket: format!("exec-{}", &unique[..16]),
-                key_id: env_or_fail("TEST_S3_ACCESS_KEY"),
-                key_secret: env_or_fail("TEST_S3_SECRET_KEY"),
-                endpoint: Some(env_or_fail("TEST_S3_ENDPOINT")),
-                force_path_style: true,
-            };
-            S3Store::new(&s3).create_bucket().await.unwrap_or_else(|e| {
-                panic!("cannot create the test bucket ({e}); is the S3 server up? `. scripts/services.sh`")
-            });
-            (
-                DatabaseUrl::Mysql(format!("{server}/{name}")),
-                StorageSettings::S3(s3),
-                Some((server, name)),
-            )
-        }
-    };
-    let settings = Settings {
-        server: ServerSettings {
-            address: "127.0.0.1".into(),
-            port: 0,
-            workers: Some(2),
+    let server = testing::start(
+        backend,
+        "executor",
+        &dir.path().join("server"),
+        |settings| {
+            settings.database.pool_size = 4;
         },
-        database: DatabaseSettings { url, pool_size: 4 },
-        tokens: TokenSettings {
-            basic_secret: "executor-test-basic-secret".into(),
-            basic_minutes: 15,
-            refresh_secret: "executor-test-refresh-secret".into(),
-            refresh_days: 1,
-        },
-        storage,
-        limits: Limits::default(),
-        data_dir: dir.path().join("data"),
-    };
-    let app = Application::build(settings)
-        .await
-        .expect("the program distributor failed to start");
-    let url = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    )
+    .await;
     Server {
-        client: Client::new(url.clone()),
-        url,
+        client: Client::new(server.address.clone()),
+        url: server.address,
         dir,
-        mysql,
-    }
-}
-
-async fn run_sql(server: &str, sql: &str) {
-    let (server, sql) = (server.to_string(), sql.to_string());
-    tokio::task::spawn_blocking(move || {
-        use diesel::connection::SimpleConnection;
-        use diesel::Connection;
-        let mut conn = diesel::MysqlConnection::establish(&server).unwrap_or_else(|e| {
-            panic!("cannot connect to MariaDB at {server}: {e}; run `. scripts/services.sh`")
-        });
-        conn.batch_execute(&sql)
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    })
-    .await
-    .expect("SQL task");
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some((server, name)) = self.mysql.take() {
-            let _ = std::thread::spawn(move || {
-                use diesel::connection::SimpleConnection;
-                use diesel::Connection;
-                if let Ok(mut conn) = diesel::MysqlConnection::establish(&server) {
-                    let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS `{name}`"));
-                }
-            })
-            .join();
-        }
+        _database: server.database,
     }
 }
 

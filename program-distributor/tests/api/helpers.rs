@@ -6,44 +6,20 @@ use std::path::PathBuf;
 use distributor_api::{
     Client, LoginRequest, LoginResponse, PageQuery, RegisterRequest, UploadProgramData,
 };
-use program_distributor::configuration::{
-    DatabaseSettings, DatabaseUrl, Limits, S3Settings, ServerSettings, Settings, StorageSettings,
-    TokenSettings,
-};
-use program_distributor::startup::Application;
-use program_distributor::storage::s3::S3Store;
+use program_distributor::configuration::Settings;
+use program_distributor::testing::{self, TestDatabase};
+pub use program_distributor::testing::{Backend, BASIC_SECRET, REFRESH_SECRET};
 use uuid::Uuid;
 
-pub const BASIC_SECRET: &str = "test-basic-token-secret";
-pub const REFRESH_SECRET: &str = "test-refresh-token-secret";
 pub const PASSWORD: &str = "correct horse battery";
-
-/// Which storage pair a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// MariaDB + an S3-compatible server (started by `. scripts/services.sh`).
-    MariaDbS3,
-    /// The embedded default: SQLite + a local directory.
-    Embedded,
-}
 
 pub struct TestApp {
     pub address: String,
     /// A client without a token.
     pub client: Client,
     pub settings: Settings,
-    mysql: Option<(String, String)>,
+    _database: Option<TestDatabase>,
     _dir: tempfile::TempDir,
-}
-
-fn required_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: the MariaDB + S3 tests need the services; run \
-             `. scripts/services.sh` in this shell first (it installs and starts MariaDB and an \
-             S3-compatible server and exports TEST_MYSQL_URL and TEST_S3_*)"
-        )
-    })
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -56,104 +32,13 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         program_distributor::telemetry::init("debug");
     }
     let dir = tempfile::tempdir().expect("tempdir");
-    let data_dir = dir.path().to_path_buf();
-    let unique = Uuid::new_v4().simple().to_string();
-    let (database, storage, mysql) = match backend {
-        Backend::Embedded => (
-            DatabaseUrl::Sqlite(data_dir.join("test.sqlite3")),
-            StorageSettings::Local(data_dir.join("objects")),
-            None,
-        ),
-        Backend::MariaDbS3 => {
-            let server = required_env("TEST_MYSQL_URL")
-                .trim_end_matches('/')
-                .to_string();
-            let name = format!("pd_test_{unique}");
-            create_database(&server, &name).await;
-            let s3 = S3Settings {
-                region: required_env("TEST_S3_REGION"),
-                bucket: format!("pdt-{}", &unique[..16]),
-                key_id: required_env("TEST_S3_ACCESS_KEY"),
-                key_secret: required_env("TEST_S3_SECRET_KEY"),
-                endpoint: Some(required_env("TEST_S3_ENDPOINT")),
-                force_path_style: true,
-            };
-            S3Store::new(&s3).create_bucket().await.expect(
-                "cannot create the test bucket (is the S3 server up? `. scripts/services.sh`)",
-            );
-            (
-                DatabaseUrl::Mysql(format!("{server}/{name}")),
-                StorageSettings::S3(s3),
-                Some((server, name)),
-            )
-        }
-    };
-    let mut settings = Settings {
-        server: ServerSettings {
-            address: "127.0.0.1".into(),
-            port: 0,
-            workers: Some(2),
-        },
-        database: DatabaseSettings {
-            url: database,
-            pool_size: 8,
-        },
-        tokens: TokenSettings {
-            basic_secret: BASIC_SECRET.into(),
-            basic_minutes: 15,
-            refresh_secret: REFRESH_SECRET.into(),
-            refresh_days: 7,
-        },
-        storage,
-        limits: Limits::default(),
-        data_dir,
-    };
-    tweak(&mut settings);
-    let app = Application::build(settings.clone())
-        .await
-        .expect("the application failed to start");
-    let port = app.port();
-    tokio::spawn(app.run_until_stopped());
-    let address = format!("http://127.0.0.1:{port}");
+    let server = testing::start(backend, "pd", dir.path(), tweak).await;
     TestApp {
-        client: Client::new(address.clone()),
-        address,
-        settings,
-        mysql,
+        client: Client::new(server.address.clone()),
+        address: server.address,
+        settings: server.settings,
+        _database: server.database,
         _dir: dir,
-    }
-}
-
-async fn create_database(server: &str, name: &str) {
-    let (server, name) = (server.to_string(), name.to_string());
-    tokio::task::spawn_blocking(move || {
-        use diesel::connection::SimpleConnection;
-        use diesel::Connection;
-        let mut conn = diesel::MysqlConnection::establish(&server).unwrap_or_else(|e| {
-            panic!("cannot connect to MariaDB at {server}: {e}; run `. scripts/services.sh`")
-        });
-        conn.batch_execute(&format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-            .expect("create the test database");
-    })
-    .await
-    .expect("create database task");
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        // Test databases are dropped; buckets stay in the S3 server's scratch directory.
-        if let Some((server, name)) = self.mysql.take() {
-            let _ = std::thread::spawn(move || {
-                use diesel::connection::SimpleConnection;
-                use diesel::Connection;
-                if let Ok(mut conn) = diesel::MysqlConnection::establish(&server) {
-                    let _ = conn.batch_execute(&format!(
-                        "SET SESSION lock_wait_timeout = 5; DROP DATABASE IF EXISTS `{name}`"
-                    ));
-                }
-            })
-            .join();
-        }
     }
 }
 

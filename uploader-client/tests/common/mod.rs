@@ -10,44 +10,25 @@ use std::process::{Command, Output, Stdio};
 use cairo_stark::inputs::parse_csv;
 use cairo_stark::{CompiledProgram, ProofOptions};
 use distributor_api::{Client, ProgramStatus, Reservation, UploadProofData};
-use program_distributor::configuration::{
-    DatabaseSettings, DatabaseUrl, Limits, S3Settings, ServerSettings, Settings, StorageSettings,
-    TokenSettings,
-};
-use program_distributor::startup::Application;
+use program_distributor::configuration::{Settings, StorageSettings};
 use program_distributor::storage::s3::S3Store;
+pub use program_distributor::testing::Backend;
+use program_distributor::testing::{self, TestDatabase};
 use uuid::Uuid;
 
-pub const BASIC_SECRET: &str = "uploader-test-basic-secret";
-pub const REFRESH_SECRET: &str = "uploader-test-refresh-secret";
+/// The secret the server signs basic tokens with.
+pub const BASIC_SECRET: &str = testing::BASIC_SECRET;
 pub const PASSWORD: &str = "a long enough passphrase";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    /// MariaDB + an S3-compatible server (`. scripts/services.sh`).
-    MariaDbS3,
-    /// SQLite + a local directory.
-    Embedded,
-}
 
 /// A running server, its runtime, and what it stores.
 pub struct Server {
     pub url: String,
     pub client: Client,
     pub settings: Settings,
+    // Dropped in this order: the runtime (and the server on it), then its database and files.
     runtime: tokio::runtime::Runtime,
-    mysql: Option<(String, String)>,
+    _database: Option<TestDatabase>,
     _dir: tempfile::TempDir,
-}
-
-fn required_env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!(
-            "{name} is not set: the MariaDB + S3 tests need the services. Run \
-             `. scripts/services.sh` in this shell first (it starts MariaDB and an S3-compatible \
-             server and exports TEST_MYSQL_URL and TEST_S3_*)"
-        )
-    })
 }
 
 impl Server {
@@ -63,73 +44,21 @@ impl Server {
             .build()
             .expect("tokio runtime");
         let dir = tempfile::tempdir().expect("tempdir");
-        let data_dir = dir.path().join("server");
-        let unique = Uuid::new_v4().simple().to_string();
-        let (database, storage, mysql) = match backend {
-            Backend::Embedded => (
-                DatabaseUrl::Sqlite(data_dir.join("db.sqlite3")),
-                StorageSettings::Local(data_dir.join("objects")),
-                None,
-            ),
-            Backend::MariaDbS3 => {
-                let server = required_env("TEST_MYSQL_URL")
-                    .trim_end_matches('/')
-                    .to_string();
-                let name = format!("upl_test_{unique}");
-                mysql_execute(&server, &format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
-                    .unwrap_or_else(|e| {
-                        panic!("cannot create a test database on {server}: {e}; run `. scripts/services.sh`")
-                    });
-                let s3 = S3Settings {
-                    region: required_env("TEST_S3_REGION"),
-                    bucket: format!("upl-test-{unique}"),
-                    key_id: required_env("TEST_S3_ACCESS_KEY"),
-                    key_secret: required_env("TEST_S3_SECRET_KEY"),
-                    endpoint: Some(required_env("TEST_S3_ENDPOINT")),
-                    force_path_style: true,
-                };
-                runtime.block_on(S3Store::new(&s3).create_bucket()).expect(
-                    "cannot create the test bucket (is the S3 server up? `. scripts/services.sh`)",
-                );
-                (
-                    DatabaseUrl::Mysql(format!("{server}/{name}")),
-                    StorageSettings::S3(s3),
-                    Some((server, name)),
-                )
-            }
-        };
-        let mut settings = Settings {
-            server: ServerSettings {
-                address: "127.0.0.1".into(),
-                port: 0,
-                workers: Some(2),
+        let server = runtime.block_on(testing::start(
+            backend,
+            "upl",
+            &dir.path().join("server"),
+            |settings| {
+                settings.database.pool_size = 4;
+                tweak(settings);
             },
-            database: DatabaseSettings {
-                url: database,
-                pool_size: 4,
-            },
-            tokens: TokenSettings {
-                basic_secret: BASIC_SECRET.into(),
-                basic_minutes: 15,
-                refresh_secret: REFRESH_SECRET.into(),
-                refresh_days: 7,
-            },
-            storage,
-            limits: Limits::default(),
-            data_dir,
-        };
-        tweak(&mut settings);
-        let app = runtime
-            .block_on(Application::build(settings.clone()))
-            .expect("the server failed to start");
-        let url = format!("http://127.0.0.1:{}", app.port());
-        runtime.spawn(app.run_until_stopped());
+        ));
         Server {
-            client: Client::new(url.clone()),
-            url,
-            settings,
+            client: Client::new(server.address.clone()),
+            url: server.address,
+            settings: server.settings,
             runtime,
-            mysql,
+            _database: server.database,
             _dir: dir,
         }
     }
@@ -197,24 +126,6 @@ impl Server {
         self.upload_proof(&reservation, None, proof);
         reservation
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some((server, name)) = self.mysql.take() {
-            let _ = mysql_execute(
-                &server,
-                &format!("SET SESSION lock_wait_timeout = 5; DROP DATABASE IF EXISTS `{name}`"),
-            );
-        }
-    }
-}
-
-fn mysql_execute(server: &str, sql: &str) -> Result<(), String> {
-    use diesel::connection::SimpleConnection;
-    use diesel::Connection;
-    let mut conn = diesel::MysqlConnection::establish(server).map_err(|e| e.to_string())?;
-    conn.batch_execute(sql).map_err(|e| e.to_string())
 }
 
 /// Executes and proves with the default (secure) options.

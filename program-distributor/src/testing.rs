@@ -1,0 +1,192 @@
+//! Test support, for this crate's tests and the client crates' tests only (compiled with the
+//! `test-support` feature): starts the real server in the current tokio runtime on a random port,
+//! on one of two backends.
+//!
+//! - [`Backend::Embedded`]: SQLite + a local directory, inside a directory the caller owns.
+//! - [`Backend::MariaDbS3`]: MariaDB + an S3-compatible server, found through the variables
+//!   `TEST_MYSQL_URL` and `TEST_S3_*` that `. scripts/services.sh` exports. Each server gets a
+//!   fresh database (dropped with the returned [`TestServer`]) and a fresh bucket.
+
+use std::path::Path;
+
+use crate::configuration::{
+    DatabaseSettings, DatabaseUrl, Limits, S3Settings, ServerSettings, Settings, StorageSettings,
+    TokenSettings,
+};
+use crate::startup::Application;
+use crate::storage::s3::S3Store;
+
+/// The secret the test servers sign basic tokens with.
+pub const BASIC_SECRET: &str = "test-basic-token-secret";
+/// The secret the test servers sign refresh tokens with.
+pub const REFRESH_SECRET: &str = "test-refresh-token-secret";
+
+/// Which storage pair a test server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// MariaDB + an S3-compatible server (started by `. scripts/services.sh`).
+    MariaDbS3,
+    /// The embedded default: SQLite + a local directory.
+    Embedded,
+}
+
+/// The value of the environment variable `name`; panics, telling to run
+/// `. scripts/services.sh`, when it is not set.
+pub fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: the MariaDB + S3 tests need the services; run \
+             `. scripts/services.sh` in this shell first (it installs and starts MariaDB and an \
+             S3-compatible server and exports TEST_MYSQL_URL and TEST_S3_*), then run the tests \
+             again"
+        )
+    })
+}
+
+/// A MariaDB database created for one test server, dropped when this value is.
+#[derive(Debug)]
+pub struct TestDatabase {
+    server: String,
+    name: String,
+}
+
+impl TestDatabase {
+    /// Creates the database `name` on the server at `server` (a URL without a database).
+    /// Blocking: call it outside async code or in `spawn_blocking`.
+    pub fn create(server: &str, name: &str) -> TestDatabase {
+        mysql_execute(
+            server,
+            &format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"),
+        )
+        .unwrap_or_else(|e| {
+            panic!("cannot create the test database {name} on {server}: {e}; run `. scripts/services.sh`")
+        });
+        TestDatabase {
+            server: server.into(),
+            name: name.into(),
+        }
+    }
+
+    /// The URL of the database.
+    pub fn url(&self) -> String {
+        format!("{}/{}", self.server, self.name)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // Buckets stay in the S3 server's scratch directory. A thread of its own: this may run
+        // on a runtime's worker, and the connection blocks.
+        let (server, name) = (self.server.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            mysql_execute(
+                &server,
+                &format!("SET SESSION lock_wait_timeout = 5; DROP DATABASE IF EXISTS `{name}`"),
+            )
+        })
+        .join();
+    }
+}
+
+fn mysql_execute(server: &str, sql: &str) -> Result<(), String> {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let mut conn = diesel::MysqlConnection::establish(server).map_err(|e| e.to_string())?;
+    conn.batch_execute(sql).map_err(|e| e.to_string())
+}
+
+/// Settings for a test server on `backend`, its files under `data_dir`, listening on a random
+/// port of 127.0.0.1, with [`BASIC_SECRET`] and [`REFRESH_SECRET`]. For [`Backend::MariaDbS3`]
+/// this creates the database and the bucket, both named after `tag` and a random suffix, and
+/// returns the database to drop.
+pub async fn settings(
+    backend: Backend,
+    tag: &str,
+    data_dir: &Path,
+) -> (Settings, Option<TestDatabase>) {
+    let unique = uuid::Uuid::new_v4().simple().to_string();
+    let (url, storage, database) = match backend {
+        Backend::Embedded => (
+            DatabaseUrl::Sqlite(data_dir.join("db.sqlite3")),
+            StorageSettings::Local(data_dir.join("objects")),
+            None,
+        ),
+        Backend::MariaDbS3 => {
+            let server = required_env("TEST_MYSQL_URL")
+                .trim_end_matches('/')
+                .to_string();
+            let name = format!("{tag}_test_{unique}");
+            let database =
+                tokio::task::spawn_blocking(move || TestDatabase::create(&server, &name))
+                    .await
+                    .expect("create database task");
+            let s3 = S3Settings {
+                region: required_env("TEST_S3_REGION"),
+                bucket: format!("{tag}-test-{}", &unique[..16]),
+                key_id: required_env("TEST_S3_ACCESS_KEY"),
+                key_secret: required_env("TEST_S3_SECRET_KEY"),
+                endpoint: Some(required_env("TEST_S3_ENDPOINT")),
+                force_path_style: true,
+            };
+            S3Store::new(&s3).create_bucket().await.unwrap_or_else(|e| {
+                panic!("cannot create the test bucket ({e}); is the S3 server up? `. scripts/services.sh`")
+            });
+            (
+                DatabaseUrl::Mysql(database.url()),
+                StorageSettings::S3(s3),
+                Some(database),
+            )
+        }
+    };
+    let settings = Settings {
+        server: ServerSettings {
+            address: "127.0.0.1".into(),
+            port: 0,
+            workers: Some(2),
+        },
+        database: DatabaseSettings { url, pool_size: 8 },
+        tokens: TokenSettings {
+            basic_secret: BASIC_SECRET.into(),
+            basic_minutes: 15,
+            refresh_secret: REFRESH_SECRET.into(),
+            refresh_days: 7,
+        },
+        storage,
+        limits: Limits::default(),
+        data_dir: data_dir.to_path_buf(),
+    };
+    (settings, database)
+}
+
+/// A test server running in the current tokio runtime.
+#[derive(Debug)]
+pub struct TestServer {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// The settings it runs with.
+    pub settings: Settings,
+    /// The MariaDB database it uses, dropped with this value.
+    pub database: Option<TestDatabase>,
+}
+
+/// Starts the server on `backend` with its files under `data_dir`, after `tweak` adjusted the
+/// [`settings`]. The server runs on the current tokio runtime until that runtime stops.
+pub async fn start(
+    backend: Backend,
+    tag: &str,
+    data_dir: &Path,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestServer {
+    let (mut settings, database) = settings(backend, tag, data_dir).await;
+    tweak(&mut settings);
+    let app = Application::build(settings.clone())
+        .await
+        .expect("the program distributor failed to start");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestServer {
+        address,
+        settings,
+        database,
+    }
+}
