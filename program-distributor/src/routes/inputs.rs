@@ -75,11 +75,23 @@ pub async fn list(
     path: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    page_of_groups(&state, &caller, &path, &query, false).await
+}
+
+/// One page of the input groups of the caller's program; with `proof_waiting`, only those whose
+/// proof waits for verification.
+pub(super) async fn page_of_groups(
+    state: &AppState,
+    caller: &Authenticated,
+    program_id: &str,
+    query: &PageQuery,
+    proof_waiting: bool,
+) -> Result<HttpResponse, ApiError> {
     let window = Pagination::parse(query.limit, query.page)?.window();
-    let program = owned_program(&state, &caller, &path).await?;
+    let program = owned_program(state, caller, program_id).await?;
     let (rows, total) = state
         .db
-        .run(move |conn| input_groups::list(conn, &program.id, false, window))
+        .run(move |conn| input_groups::list(conn, &program.id, proof_waiting, window))
         .await?;
     Ok(success(InputGroupsPage {
         program_input_groups: convert::all(rows, convert::input_group)?,

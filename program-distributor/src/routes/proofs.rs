@@ -6,16 +6,15 @@ use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use cairo_stark::CompiledProgram;
-use distributor_api::{ErrorCode, InputGroupsPage, PageQuery, UploadProofData};
+use distributor_api::{ErrorCode, PageQuery, UploadProofData};
 
 use super::programs::{delete_objects, list, owned_program};
-use super::{convert, file, multipart, success};
+use super::{file, multipart, success};
 use crate::auth::Authenticated;
 use crate::db::models::{InputGroupRow, ProgramRow};
-use crate::db::now_millis;
 use crate::db::queries::input_groups::{self, ProofLookup};
 use crate::db::queries::programs::{self, Listing};
-use crate::domain::pagination::Pagination;
+use crate::db::{now_millis, DbConnection};
 use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::storage::keys;
@@ -201,16 +200,7 @@ pub async fn proven_input_groups(
     path: web::Path<String>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let window = Pagination::parse(query.limit, query.page)?.window();
-    let program = owned_program(&state, &caller, &path).await?;
-    let (rows, total) = state
-        .db
-        .run(move |conn| input_groups::list(conn, &program.id, true, window))
-        .await?;
-    Ok(success(InputGroupsPage {
-        program_input_groups: convert::all(rows, convert::input_group)?,
-        total_elements_amount: total,
-    }))
+    super::inputs::page_of_groups(&state, &caller, &path, &query, true).await
 }
 
 /// The ids of the caller's program and of an input group of it.
@@ -263,15 +253,7 @@ pub async fn confirm(
     caller: Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (program, group) = owned_group(&state, &caller, path.into_inner()).await?;
-    let (p, g) = (program.clone(), group.clone());
-    let lookup = state
-        .db
-        .write(move |conn| input_groups::confirm(conn, &p, &g))
-        .await?;
-    let proof = proof_of(lookup)?;
-    delete_objects(&state, &[keys::proof(&program, &group, &proof)]).await;
-    Ok(success(()))
+    settle(&state, &caller, path.into_inner(), input_groups::confirm).await
 }
 
 /// Rejects the proof: it is deleted and the input group can be reserved again at once.
@@ -280,13 +262,21 @@ pub async fn reject(
     caller: Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (program, group) = owned_group(&state, &caller, path.into_inner()).await?;
+    settle(&state, &caller, path.into_inner(), input_groups::reject).await
+}
+
+/// The organization's verdict on a waiting proof: `verdict` updates the input group (and
+/// returns the proof it had), then the proof object is deleted.
+async fn settle(
+    state: &AppState,
+    caller: &Authenticated,
+    ids: (String, String),
+    verdict: fn(&mut DbConnection, &str, &str) -> diesel::QueryResult<ProofLookup>,
+) -> Result<HttpResponse, ApiError> {
+    let (program, group) = owned_group(state, caller, ids).await?;
     let (p, g) = (program.clone(), group.clone());
-    let lookup = state
-        .db
-        .write(move |conn| input_groups::reject(conn, &p, &g))
-        .await?;
+    let lookup = state.db.write(move |conn| verdict(conn, &p, &g)).await?;
     let proof = proof_of(lookup)?;
-    delete_objects(&state, &[keys::proof(&program, &group, &proof)]).await;
+    delete_objects(state, &[keys::proof(&program, &group, &proof)]).await;
     Ok(success(()))
 }
