@@ -143,21 +143,7 @@ impl Db {
         F: FnOnce(&mut DbConnection) -> Result<T, diesel::result::Error> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
-        let writer = self.sqlite_writer.clone();
-        let backend = self.backend;
-        tokio::task::spawn_blocking(move || {
-            let mut conn: PooledConnection<Manager> = pool.get()?;
-            let _serialized = match backend {
-                // A poisoned lock only means another writer panicked; the database is still sane.
-                Backend::Sqlite => Some(writer.lock().unwrap_or_else(|p| p.into_inner())),
-                Backend::Mysql => None,
-            };
-            let conn: &mut DbConnection = &mut conn;
-            Ok(conn.transaction(f)?)
-        })
-        .await
-        .map_err(|_| DbError::Canceled)?
+        self.run_serialized(move |conn| conn.transaction(f)).await
     }
 
     /// Runs `f` with the SQLite writer lock held (when on SQLite) and no transaction of ours
@@ -173,6 +159,7 @@ impl Db {
         tokio::task::spawn_blocking(move || {
             let mut conn: PooledConnection<Manager> = pool.get()?;
             let _serialized = match backend {
+                // A poisoned lock only means another writer panicked; the database is still sane.
                 Backend::Sqlite => Some(writer.lock().unwrap_or_else(|p| p.into_inner())),
                 Backend::Mysql => None,
             };
