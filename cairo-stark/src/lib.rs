@@ -19,17 +19,20 @@
 //! - [`statement`]: the claim a proof makes and the public memory derived from it.
 //! - [`air`]: the Cairo AIR (one step per row, 59 columns, degree 3).
 //! - [`format`](mod@format): the versioned proof file.
+//! - [`execution_file`]: a finished run as bytes, for execution-only donors to hand to provers.
 //!
 //! The generic STARK machinery lives in the `stark` crate and knows nothing about Cairo.
 //! No I/O beyond the bytes the caller hands in.
 
 pub mod air;
+pub mod execution_file;
 pub mod format;
 pub mod inputs;
 pub mod program;
 pub mod statement;
 pub mod vm;
 
+pub use execution_file::{check_execution, read_execution, ExecutionFileError};
 pub use format::{FormatError, ProofFile};
 pub use program::{CompiledProgram, ProgramError};
 pub use stark::{Felt, HashFunction, ProofOptions};

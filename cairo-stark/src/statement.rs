@@ -116,7 +116,7 @@ impl Statement {
     /// First address after the program and its appended inputs: where cairo-vm's relocation
     /// puts the execution segment.
     pub fn execution_base(&self) -> u64 {
-        1 + self.bytecode.len() as u64 + 1 + self.inputs.len() as u64
+        execution_base(self.bytecode.len(), self.inputs.len())
     }
 
     /// `ap` and `fp` at the first step (proof mode: two cells above the execution base).
@@ -292,6 +292,12 @@ impl Statement {
 /// The public memory of a run: bytecode and `[n, inputs]` from address 1, the proof-mode initial
 /// stack `[initial fp, 0, builtin bases]` at the execution base, the final builtin pointers
 /// (`pointers[i] = (base, stop)`, declaration order) right below `final_ap`, and the outputs.
+/// Where the execution segment starts: the program segment starts at address 1 and holds the
+/// bytecode, then `[n, inputs]`; the execution segment follows it.
+pub fn execution_base(bytecode_len: usize, inputs: usize) -> u64 {
+    1 + bytecode_len as u64 + 1 + inputs as u64
+}
+
 pub(crate) fn public_memory_cells(
     bytecode: &[Felt],
     inputs: &[Felt],

@@ -60,7 +60,7 @@ pub struct Segment {
 }
 
 /// One finished run.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Execution {
     /// The program's bytecode (without the inputs).
     pub bytecode: Vec<Felt>,
@@ -250,7 +250,8 @@ fn run(
     if program_base != 1 {
         return Err(unusable("the program segment does not start at address 1"));
     }
-    let expected_execution_base = 1 + program.bytecode_len() as u64 + 1 + inputs.len() as u64;
+    let expected_execution_base =
+        crate::statement::execution_base(program.bytecode_len(), inputs.len());
     if execution_base != expected_execution_base {
         return Err(unusable(format!(
             "the execution segment starts at {execution_base}, expected {expected_execution_base} (the program wrote past its bytecode and inputs)"

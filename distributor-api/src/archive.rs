@@ -10,8 +10,12 @@ pub const PROGRAM_FILE: &str = "program.json";
 pub const INPUTS_FILE: &str = "inputs.csv";
 /// The [`ReservationMetadata`] inside a reservation tar.
 pub const METADATA_FILE: &str = "metadata.json";
+/// The execution to prove, inside a proving reservation tar (execution-only mode).
+pub const EXECUTION_FILE: &str = "execution.bin";
 
-/// What `GET /program/program-and-inputs/{program_id}` hands out.
+/// What the reservation routes hand out: `GET /program/program-and-inputs/{program_id}` and
+/// `GET /program/inputs-to-execute/{program_id}` (no execution), and
+/// `GET /program/execution-to-prove/{program_id}` (with the execution to prove).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reservation {
     /// The compiled proof-mode Cairo program (JSON bytes).
@@ -19,6 +23,8 @@ pub struct Reservation {
     /// The input group (CSV bytes).
     pub inputs_csv: Vec<u8>,
     pub metadata: ReservationMetadata,
+    /// The execution file to prove (`execution.bin`), present only in a proving reservation.
+    pub execution: Option<Vec<u8>>,
 }
 
 /// Why a reservation tar could not be read.
@@ -33,10 +39,11 @@ pub enum ArchiveError {
 }
 
 impl Reservation {
-    /// Reads the three files out of a reservation tar.
+    /// Reads the files out of a reservation tar: `program.json`, `inputs.csv`, `metadata.json`
+    /// (all required) and `execution.bin` (when present).
     pub fn from_tar(bytes: &[u8]) -> Result<Self, ArchiveError> {
         let mut archive = tar::Archive::new(bytes);
-        let (mut program, mut inputs, mut metadata) = (None, None, None);
+        let (mut program, mut inputs, mut metadata, mut execution) = (None, None, None, None);
         for entry in archive.entries()? {
             let mut entry = entry?;
             let name = entry.path()?.to_string_lossy().into_owned();
@@ -44,6 +51,7 @@ impl Reservation {
                 PROGRAM_FILE => &mut program,
                 INPUTS_FILE => &mut inputs,
                 METADATA_FILE => &mut metadata,
+                EXECUTION_FILE => &mut execution,
                 _ => continue,
             };
             let mut content = Vec::new();
@@ -55,6 +63,7 @@ impl Reservation {
             program_json: program.ok_or(ArchiveError::Missing(PROGRAM_FILE))?,
             inputs_csv: inputs.ok_or(ArchiveError::Missing(INPUTS_FILE))?,
             metadata: serde_json::from_slice(&metadata)?,
+            execution,
         })
     }
 }
@@ -75,21 +84,23 @@ mod tests {
         builder.into_inner().unwrap()
     }
 
+    const METADATA: &[u8] = br#"{"organization_id":"00000000-0000-0000-0000-000000000001",
+        "program_id":"00000000-0000-0000-0000-000000000002",
+        "input_group_id":"00000000-0000-0000-0000-000000000003",
+        "input_group_name":"g","lock_expires_at":"2026-11-21T12:00:00Z"}"#;
+
     #[test]
     fn a_reservation_tar_is_read_and_a_partial_one_refused() {
-        let metadata = br#"{"organization_id":"00000000-0000-0000-0000-000000000001",
-            "program_id":"00000000-0000-0000-0000-000000000002",
-            "input_group_id":"00000000-0000-0000-0000-000000000003",
-            "input_group_name":"g","lock_expires_at":"2026-11-21T12:00:00Z"}"#;
         let tar = tar_of(&[
             (PROGRAM_FILE, b"{}"),
             (INPUTS_FILE, b"1\n"),
-            (METADATA_FILE, metadata),
+            (METADATA_FILE, METADATA),
         ]);
         let reservation = Reservation::from_tar(&tar).unwrap();
         assert_eq!(reservation.inputs_csv, b"1\n");
         assert_eq!(reservation.metadata.input_group_name, "g");
-        let partial = tar_of(&[(PROGRAM_FILE, b"{}"), (METADATA_FILE, metadata)]);
+        assert_eq!(reservation.execution, None);
+        let partial = tar_of(&[(PROGRAM_FILE, b"{}"), (METADATA_FILE, METADATA)]);
         assert!(matches!(
             Reservation::from_tar(&partial),
             Err(ArchiveError::Missing(INPUTS_FILE))
@@ -103,5 +114,22 @@ mod tests {
             Reservation::from_tar(&bad),
             Err(ArchiveError::Metadata(_))
         ));
+    }
+
+    #[test]
+    fn a_proving_reservation_tar_carries_the_execution() {
+        let tar = tar_of(&[
+            (PROGRAM_FILE, b"{}"),
+            (INPUTS_FILE, b"1\n"),
+            (EXECUTION_FILE, b"trace and memory"),
+            (METADATA_FILE, METADATA),
+        ]);
+        let reservation = Reservation::from_tar(&tar).unwrap();
+        assert_eq!(
+            reservation.execution.as_deref(),
+            Some(&b"trace and memory"[..])
+        );
+        assert_eq!(reservation.program_json, b"{}");
+        assert_eq!(reservation.metadata.input_group_name, "g");
     }
 }

@@ -255,13 +255,48 @@ impl Client {
 
     /// Reserves one input group of the program and returns the work: program, inputs, metadata.
     pub async fn reserve(&self, program_id: Uuid) -> Result<Reservation, ClientError> {
-        let tar = self.reserve_raw(program_id).await?;
-        Ok(Reservation::from_tar(&tar)?)
+        self.reserve_at(paths::RESERVATION, program_id).await
     }
 
     /// Same as [`Client::reserve`], returning the tar as sent.
     pub async fn reserve_raw(&self, program_id: Uuid) -> Result<Vec<u8>, ClientError> {
-        bytes(self.request(Method::GET, &fill(paths::RESERVATION, &[&program_id]))).await
+        self.reservation_tar(paths::RESERVATION, program_id).await
+    }
+
+    /// Execution-only mode: reserves an input group that has no execution yet, to execute it and
+    /// [`Client::upload_execution`] the result.
+    pub async fn reserve_for_execution(
+        &self,
+        program_id: Uuid,
+    ) -> Result<Reservation, ClientError> {
+        self.reserve_at(paths::EXECUTION_RESERVATION, program_id)
+            .await
+    }
+
+    /// Execution-only mode: reserves an executed input group, to prove its execution (in
+    /// [`Reservation::execution`]) and [`Client::upload_proof`] the proof.
+    pub async fn reserve_for_proving(&self, program_id: Uuid) -> Result<Reservation, ClientError> {
+        self.reserve_at(paths::PROVING_RESERVATION, program_id)
+            .await
+    }
+
+    /// Reserves through the reservation route `template` and reads the tar.
+    async fn reserve_at(
+        &self,
+        template: &str,
+        program_id: Uuid,
+    ) -> Result<Reservation, ClientError> {
+        let tar = self.reservation_tar(template, program_id).await?;
+        Ok(Reservation::from_tar(&tar)?)
+    }
+
+    /// The tar answered by the reservation route `template`.
+    async fn reservation_tar(
+        &self,
+        template: &str,
+        program_id: Uuid,
+    ) -> Result<Vec<u8>, ClientError> {
+        bytes(self.request(Method::GET, &fill(template, &[&program_id]))).await
     }
 
     // ---- proofs ----
@@ -272,12 +307,31 @@ impl Client {
         proof: Vec<u8>,
         data: &UploadProofData,
     ) -> Result<(), ClientError> {
-        let form = form(proof, "proof.bin", "application/octet-stream", data)?;
-        json(
-            self.request(Method::POST, paths::PROOF_UPLOAD)
-                .multipart(form),
-        )
-        .await
+        self.upload_work(paths::PROOF_UPLOAD, proof, "proof.bin", data)
+            .await
+    }
+
+    /// Execution-only mode: uploads the execution file of an input group (anonymous, like
+    /// proofs); the server replays it before accepting it.
+    pub async fn upload_execution(
+        &self,
+        execution: Vec<u8>,
+        data: &UploadExecutionData,
+    ) -> Result<(), ClientError> {
+        self.upload_work(paths::EXECUTION_UPLOAD, execution, "execution.bin", data)
+            .await
+    }
+
+    /// Posts a donor's result (`file`) about the input group named in `data`.
+    async fn upload_work(
+        &self,
+        path: &str,
+        file: Vec<u8>,
+        file_name: &'static str,
+        data: &UploadProofData,
+    ) -> Result<(), ClientError> {
+        let form = form(file, file_name, "application/octet-stream", data)?;
+        json(self.request(Method::POST, path).multipart(form)).await
     }
 
     /// The caller's programs that have proofs waiting for verification.

@@ -51,8 +51,14 @@ pub enum ErrorCode {
     ProofNotFound,
     /// The input group is proven already; a proof is accepted once.
     ProofAlreadySubmitted,
-    /// The proof does not verify (reserved: server-side verification is not enabled yet).
+    /// The proof does not verify against the stored program and input group.
     InvalidProof,
+    /// The input group has an execution already (execution-only mode); one is accepted per group
+    /// until it is proven.
+    ExecutionAlreadyUploaded,
+    /// The uploaded execution file is not exactly the run of the stored program on the stored
+    /// input group (malformed, of other inputs, of another program, tampered with).
+    InvalidExecution,
     /// No such route.
     RouteNotFound,
     /// The route exists but not with this HTTP method.
@@ -64,7 +70,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// All codes the server can send, in documentation order.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 23] = [
         ErrorCode::AccountNotFound,
         ErrorCode::ProgramNotFound,
         ErrorCode::ProgramNameTaken,
@@ -84,6 +90,8 @@ impl ErrorCode {
         ErrorCode::ProofNotFound,
         ErrorCode::ProofAlreadySubmitted,
         ErrorCode::InvalidProof,
+        ErrorCode::ExecutionAlreadyUploaded,
+        ErrorCode::InvalidExecution,
         ErrorCode::RouteNotFound,
         ErrorCode::MethodNotAllowed,
     ];
@@ -99,10 +107,12 @@ impl ErrorCode {
             | NoInputGroupAvailable
             | ProofNotFound
             | RouteNotFound => 404,
-            ProgramNameTaken | UsernameAlreadyExists | ProofAlreadySubmitted => 409,
-            BadBase64Encoding | InvalidArchive | InvalidProgram | InvalidInputs | InvalidProof => {
-                422
-            }
+            ProgramNameTaken
+            | UsernameAlreadyExists
+            | ProofAlreadySubmitted
+            | ExecutionAlreadyUploaded => 409,
+            BadBase64Encoding | InvalidArchive | InvalidProgram | InvalidInputs | InvalidProof
+            | InvalidExecution => 422,
             WrongCredentials | InvalidToken => 403,
             InvalidRequest => 400,
             PayloadTooLarge => 413,
@@ -134,6 +144,8 @@ impl ErrorCode {
             ProofNotFound => "PROOF_NOT_FOUND",
             ProofAlreadySubmitted => "PROOF_ALREADY_SUBMITTED",
             InvalidProof => "INVALID_PROOF",
+            ExecutionAlreadyUploaded => "EXECUTION_ALREADY_UPLOADED",
+            InvalidExecution => "INVALID_EXECUTION",
             RouteNotFound => "ROUTE_NOT_FOUND",
             MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Unknown => "UNKNOWN",

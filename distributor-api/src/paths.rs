@@ -14,10 +14,16 @@ pub const TEMPLATE: &str = "/program/template";
 pub const PROGRAM_UPLOAD: &str = "/program/upload";
 pub const PROGRAMS_WITH_PROOFS: &str = "/program/proofs";
 pub const PROOF_UPLOAD: &str = "/program/proof";
+/// Execution-only mode: the execution (trace + memory file) of an input group.
+pub const EXECUTION_UPLOAD: &str = "/program/execution";
 pub const INPUT_GROUPS: &str = "/program/inputs/all/{program_id}";
 pub const INPUTS: &str = "/program/inputs/{program_id}";
 pub const INPUT_GROUP: &str = "/program/input/{program_id}/{input_group_id}";
 pub const RESERVATION: &str = "/program/program-and-inputs/{program_id}";
+/// Execution-only mode: reserves an input group that has no execution yet.
+pub const EXECUTION_RESERVATION: &str = "/program/inputs-to-execute/{program_id}";
+/// Execution-only mode: reserves an executed input group, to prove its execution.
+pub const PROVING_RESERVATION: &str = "/program/execution-to-prove/{program_id}";
 pub const ORGANIZATION_PROGRAMS: &str = "/program/organization/{organization_id}";
 pub const PROOF: &str = "/program/proof/{program_id}/{input_group_id}";
 pub const PROVEN_INPUT_GROUPS: &str = "/program/proofs/{program_id}";

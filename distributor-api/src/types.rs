@@ -171,6 +171,9 @@ pub struct UploadProofData {
     pub input_group_id: Uuid,
 }
 
+/// The `data` field of `POST /program/execution`: the same ids as a proof upload.
+pub type UploadExecutionData = UploadProofData;
+
 /// `metadata.json` inside the reservation tar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReservationMetadata {
@@ -182,16 +185,21 @@ pub struct ReservationMetadata {
     pub lock_expires_at: DateTime<Utc>,
 }
 
-/// Answer of `GET /program/status/{program_id}`: the input groups by state. The four states
+/// Answer of `GET /program/status/{program_id}`: the input groups by state. The five states
 /// partition `total`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgramStatus {
     pub program_id: Uuid,
     pub total: i64,
-    /// Waiting for a donor (never reserved, or the reservation expired, or a proof was rejected).
+    /// Waiting for a donor, without an execution (never reserved, or the reservation expired, or
+    /// a proof was rejected).
     pub uploaded: i64,
-    /// Reserved by a donor right now.
+    /// Reserved by a donor right now (to run it whole, to execute it or to prove its execution).
     pub reserved: i64,
+    /// Executed by an execution-only donor, waiting for a prover (not reserved right now).
+    /// Defaults to 0 when absent, so answers of servers without execution-only mode still parse.
+    #[serde(default)]
+    pub executed: i64,
     /// Proven, the proof waits for the organization's verification.
     pub proven: i64,
     /// Proven and confirmed by the organization (the proof was deleted).

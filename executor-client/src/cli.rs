@@ -156,6 +156,16 @@ pub struct RunArgs {
     #[command(flatten)]
     pub resources: ResourceArgs,
 
+    /// Only run the programs: upload each execution (register trace and memory, compressed) for
+    /// another donor to prove with --prove-executions. For machines that can run jobs but lack
+    /// the memory or time to prove them
+    #[arg(long, conflicts_with = "prove_executions")]
+    pub execute_only: bool,
+
+    /// Only prove executions that other donors uploaded with --execute-only
+    #[arg(long)]
+    pub prove_executions: bool,
+
     /// Retry a request that fails on the network (or with HTTP 5xx) at most N times in a row,
     /// then give up with exit code 3 [default: retry forever]
     #[arg(long, value_name = "N")]

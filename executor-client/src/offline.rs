@@ -11,7 +11,7 @@ use crate::exit::{AppError, Exit};
 use crate::output::{Event, Reporter};
 use crate::resources::{available_memory, CpuShare};
 use crate::signals::StopLevel;
-use crate::supervisor::{self, Controls, Flow, Outcome, Progress, WorkerJob};
+use crate::supervisor::{self, Controls, Flow, Outcome, Progress, WorkerJob, WorkerTask};
 use crate::worker::{FailureKind, WorkerEvent};
 
 pub async fn prove(
@@ -35,6 +35,7 @@ pub async fn prove(
     let job = WorkerJob {
         program: &args.program,
         inputs: &args.inputs,
+        task: WorkerTask::Prove,
         output: &args.output,
         memory_limit: available_memory().map(|m| m / 10 * 9),
     };
@@ -45,7 +46,7 @@ pub async fn prove(
     })
     .await?;
     match outcome {
-        Outcome::Proved(WorkerEvent::Proved {
+        Outcome::Finished(WorkerEvent::Proved {
             steps,
             rows,
             prove_secs,
@@ -67,7 +68,7 @@ pub async fn prove(
             });
             Ok(())
         }
-        Outcome::Proved(_) => Err(AppError::local("the proving worker reported nonsense")),
+        Outcome::Finished(_) => Err(AppError::local("the proving worker reported nonsense")),
         Outcome::Failed { kind, message } => Err(failure(kind, message)),
         Outcome::Stopped | Outcome::Abandoned(_) => Err(AppError::new(
             Exit::Interrupted,

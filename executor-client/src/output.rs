@@ -48,6 +48,24 @@ impl JobResult {
     }
 }
 
+/// What a job uploads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Artifact {
+    Proof,
+    /// The recorded run, for another donor to prove (`run --execute-only`).
+    Execution,
+}
+
+impl Artifact {
+    pub fn noun(self) -> &'static str {
+        match self {
+            Artifact::Proof => "proof",
+            Artifact::Execution => "execution",
+        }
+    }
+}
+
 /// Everything the client reports.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -79,9 +97,10 @@ pub enum Event {
         others_cpu_pct: f64,
     },
     Resumed,
-    /// The proof is being sent.
+    /// The proof (or the execution) is being sent.
     Uploading {
-        proof_bytes: u64,
+        artifact: Artifact,
+        bytes: u64,
     },
     /// One job of the work loop is over.
     Job {
@@ -276,11 +295,12 @@ impl Reporter {
                     self.err("resumed proving");
                 }
             }
-            Event::Uploading { proof_bytes } => {
+            Event::Uploading { artifact, bytes } => {
                 self.with_job(|job| {
                     job.bar.set_message(format!(
-                        "uploading the proof ({})",
-                        human_bytes(*proof_bytes)
+                        "uploading the {} ({})",
+                        artifact.noun(),
+                        human_bytes(*bytes)
                     ));
                 });
             }

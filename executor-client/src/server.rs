@@ -80,10 +80,15 @@ pub struct Reserved {
     pub secs: f64,
 }
 
-/// `GET /program/program-and-inputs/{program_id}`, keeping the answer's `Date` header.
-pub async fn reserve(client: &Client, program_id: Uuid) -> Result<Reserved, ClientError> {
+/// Reserves a job of the program at `route` (one of the three reservation routes: a whole job,
+/// a job to execute, an execution to prove), keeping the answer's `Date` header.
+pub async fn reserve(
+    client: &Client,
+    route: &str,
+    program_id: Uuid,
+) -> Result<Reserved, ClientError> {
     let started = std::time::Instant::now();
-    let path = paths::fill(paths::RESERVATION, &[&program_id]);
+    let path = paths::fill(route, &[&program_id]);
     let response = client.request(Method::GET, &path).send().await?;
     let status = response.status().as_u16();
     let server_now = response

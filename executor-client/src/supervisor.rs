@@ -47,8 +47,21 @@ pub struct Controls {
 pub struct WorkerJob<'a> {
     pub program: &'a Path,
     pub inputs: &'a Path,
+    pub task: WorkerTask<'a>,
+    /// The proof, or the execution file with [`WorkerTask::Execute`].
     pub output: &'a Path,
     pub memory_limit: Option<u64>,
+}
+
+/// What the worker is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerTask<'a> {
+    /// Run the program and prove the run.
+    Prove,
+    /// Prove the run recorded in this execution file.
+    ProveExecution(&'a Path),
+    /// Run the program and write the execution file.
+    Execute,
 }
 
 /// What the supervisor tells its caller as the job goes.
@@ -73,8 +86,8 @@ pub enum Flow {
 /// How the worker's job ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// The proof file is written; the last event is the worker's `Proved`.
-    Proved(WorkerEvent),
+    /// The output file is written; the last event is the worker's `Proved` (or `Recorded`).
+    Finished(WorkerEvent),
     /// The worker reported that it cannot do the job.
     Failed { kind: FailureKind, message: String },
     /// Killed on a second Ctrl-C.
@@ -185,7 +198,11 @@ pub async fn run(
         None => String::new(),
     };
     Ok(match last {
-        Some(event @ WorkerEvent::Proved { .. }) if status.success() => Outcome::Proved(event),
+        Some(event @ (WorkerEvent::Proved { .. } | WorkerEvent::Recorded { .. }))
+            if status.success() =>
+        {
+            Outcome::Finished(event)
+        }
         Some(WorkerEvent::Failed { kind, message }) => Outcome::Failed { kind, message },
         _ => Outcome::Crashed(crash_message(status, &stderr)),
     })
@@ -235,6 +252,15 @@ fn spawn(job: WorkerJob<'_>, threads: usize) -> Result<Child, AppError> {
         .process_group(0);
     if let Some(limit) = job.memory_limit {
         command.arg("--memory-limit").arg(limit.to_string());
+    }
+    match job.task {
+        WorkerTask::Prove => {}
+        WorkerTask::ProveExecution(execution) => {
+            command.arg("--execution").arg(execution);
+        }
+        WorkerTask::Execute => {
+            command.arg("--execute-only");
+        }
     }
     // SAFETY: between fork and exec only async-signal-safe calls are made (setpriority, prctl),
     // touching no memory of the parent.

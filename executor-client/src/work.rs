@@ -1,11 +1,15 @@
 //! `run`: the work loop. Reserve an input group, prove it in the worker, upload the proof,
 //! repeat; taking the chosen programs in turn, waiting when there is no work, retrying what the
 //! network breaks and reporting (then skipping) what the server refuses.
+//!
+//! In execution-only mode the worker only runs the program and the loop uploads the execution;
+//! with --prove-executions the loop reserves uploaded executions and the worker proves them.
+//! Everything else (reservations, deadlines, retries, Ctrl-C) is the same in the three modes.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use distributor_api::{Client, ClientError, ErrorCode, UploadProofData};
+use distributor_api::{paths, Client, ClientError, ErrorCode, UploadProofData};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -13,12 +17,51 @@ use uuid::Uuid;
 use crate::cli::RunArgs;
 use crate::exit::{AppError, Exit};
 use crate::offline::report_progress;
-use crate::output::{Event, JobResult, Reporter};
+use crate::output::{Artifact, Event, JobResult, Reporter};
 use crate::resources::{available_memory, CpuShare};
 use crate::server::{self, describe, find_organization, is_transient, Reserved};
 use crate::signals::StopLevel;
-use crate::supervisor::{self, Controls, Flow, Outcome, Progress, WorkerJob};
+use crate::supervisor::{self, Controls, Flow, Outcome, Progress, WorkerJob, WorkerTask};
 use crate::worker::{FailureKind, WorkerEvent};
+
+/// What the loop does with each job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Execute, prove, upload the proof.
+    Prove,
+    /// Execute, upload the execution (`--execute-only`).
+    Execute,
+    /// Prove an uploaded execution, upload the proof (`--prove-executions`).
+    ProveExecution,
+}
+
+impl Mode {
+    fn of(args: &RunArgs) -> Self {
+        if args.execute_only {
+            Mode::Execute
+        } else if args.prove_executions {
+            Mode::ProveExecution
+        } else {
+            Mode::Prove
+        }
+    }
+
+    /// The route that reserves a job of this kind.
+    fn reservation_route(self) -> &'static str {
+        match self {
+            Mode::Prove => paths::RESERVATION,
+            Mode::Execute => paths::EXECUTION_RESERVATION,
+            Mode::ProveExecution => paths::PROVING_RESERVATION,
+        }
+    }
+
+    fn artifact(self) -> Artifact {
+        match self {
+            Mode::Execute => Artifact::Execution,
+            Mode::Prove | Mode::ProveExecution => Artifact::Proof,
+        }
+    }
+}
 
 /// Time kept free at the end of a reservation to upload the proof.
 const UPLOAD_MARGIN: Duration = Duration::from_secs(3);
@@ -116,6 +159,7 @@ impl Counts {
 }
 
 struct WorkLoop<'a> {
+    mode: Mode,
     client: &'a Client,
     args: &'a RunArgs,
     reporter: &'a Reporter,
@@ -158,6 +202,7 @@ pub async fn run(
     let mut work = WorkLoop {
         client,
         args,
+        mode: Mode::of(args),
         reporter,
         stop,
         controls,
@@ -232,7 +277,7 @@ impl WorkLoop<'_> {
 
             let index = self.next % self.targets.len();
             let target = self.targets[index].clone();
-            match server::reserve(self.client, target.id).await {
+            match server::reserve(self.client, self.mode.reservation_route(), target.id).await {
                 Ok(reserved) => {
                     self.failures = 0;
                     self.network_backoff.reset();
@@ -404,11 +449,31 @@ impl WorkLoop<'_> {
             .map_err(|e| AppError::local(format!("cannot create a temporary directory: {e}")))?;
         let program = dir.path().join("program.json");
         let inputs = dir.path().join("inputs.csv");
-        let proof = dir.path().join("proof.bin");
-        for (path, bytes) in [
+        let recorded = dir.path().join("execution.bin");
+        let output = dir.path().join(match self.mode {
+            Mode::Execute => "execution.bin",
+            Mode::Prove | Mode::ProveExecution => "proof.bin",
+        });
+        let mut files = vec![
             (&program, &reservation.program_json),
             (&inputs, &reservation.inputs_csv),
-        ] {
+        ];
+        let task = match (self.mode, &reservation.execution) {
+            (Mode::Prove, _) => WorkerTask::Prove,
+            (Mode::Execute, _) => WorkerTask::Execute,
+            (Mode::ProveExecution, Some(execution)) => {
+                files.push((&recorded, execution));
+                WorkerTask::ProveExecution(&recorded)
+            }
+            (Mode::ProveExecution, None) => {
+                return Ok(finish(
+                    JobResult::Failed,
+                    None,
+                    Some("the server handed out a job to prove without its execution".into()),
+                ))
+            }
+        };
+        for (path, bytes) in files {
             std::fs::write(path, bytes)
                 .map_err(|e| AppError::local(format!("cannot write {}: {e}", path.display())))?;
         }
@@ -416,9 +481,12 @@ impl WorkLoop<'_> {
         let job = WorkerJob {
             program: &program,
             inputs: &inputs,
-            output: &proof,
+            task,
+            output: &output,
             memory_limit: available_memory().map(|m| m / 10 * 9),
         };
+        // Only a job that proves has proving left after the run.
+        let predict = self.mode != Mode::Execute;
         let rate = &self.rate;
         let reporter = self.reporter;
         let outcome = supervisor::run(
@@ -431,7 +499,7 @@ impl WorkLoop<'_> {
                 if let Progress::Worker(WorkerEvent::Executed { steps: s, rows, .. }) = &progress {
                     steps = Some(*s);
                     let left = upload_by.saturating_duration_since(Instant::now());
-                    if let Some(needed) = rate.predict(*rows) {
+                    if let Some(needed) = rate.predict(*rows).filter(|_| predict) {
                         if needed > left {
                             return Flow::Abandon(format!(
                                 "proving {rows} rows takes about {:.0}s at this CPU share, but the \
@@ -449,8 +517,8 @@ impl WorkLoop<'_> {
         .await?;
 
         let expiry = meta.lock_expires_at.format("%H:%M:%S UTC");
-        let (proof_bytes, rows, prove_secs) = match outcome {
-            Outcome::Proved(WorkerEvent::Proved {
+        let (output_bytes, proved) = match outcome {
+            Outcome::Finished(WorkerEvent::Proved {
                 steps: s,
                 rows,
                 prove_secs,
@@ -458,9 +526,17 @@ impl WorkLoop<'_> {
                 ..
             }) => {
                 steps = Some(s);
-                (proof_bytes, rows, prove_secs)
+                (proof_bytes, Some((rows, prove_secs)))
             }
-            Outcome::Proved(_) => {
+            Outcome::Finished(WorkerEvent::Recorded {
+                steps: s,
+                execution_bytes,
+                ..
+            }) => {
+                steps = Some(s);
+                (execution_bytes, None)
+            }
+            Outcome::Finished(_) => {
                 return Ok(finish(
                     JobResult::Failed,
                     steps,
@@ -486,7 +562,7 @@ impl WorkLoop<'_> {
                     JobResult::Dropped,
                     steps,
                     Some(format!(
-                        "its reservation ends at {expiry}, before the proof could be done and \
+                        "its reservation ends at {expiry}, before the job could be done and \
                          uploaded; not uploaded late"
                     )),
                 ))
@@ -510,27 +586,39 @@ impl WorkLoop<'_> {
                 ));
             }
         };
-        self.rate.learn(rows, prove_secs);
+        if let Some((rows, prove_secs)) = proved {
+            self.rate.learn(rows, prove_secs);
+        }
+        let artifact = self.mode.artifact();
+        let noun = artifact.noun();
         if Instant::now() >= upload_by {
             return Ok(finish(
                 JobResult::Dropped,
                 steps,
                 Some(format!(
-                    "proved too late: the reservation ends at {expiry}; not uploaded"
+                    "the {noun} was done too late: the reservation ends at {expiry}; not uploaded"
                 )),
             ));
         }
-        let bytes = std::fs::read(&proof).map_err(|e| {
-            AppError::local(format!("cannot read the proof {}: {e}", proof.display()))
+        let bytes = std::fs::read(&output).map_err(|e| {
+            AppError::local(format!("cannot read the {noun} {}: {e}", output.display()))
         })?;
-        self.reporter.event(&Event::Uploading { proof_bytes });
+        self.reporter.event(&Event::Uploading {
+            artifact,
+            bytes: output_bytes,
+        });
+        // The same three ids name the job for either upload.
         let data = UploadProofData {
             organization_id: meta.organization_id,
             program_id: meta.program_id,
             input_group_id: meta.input_group_id,
         };
         loop {
-            match self.client.upload_proof(bytes.clone(), &data).await {
+            let uploaded = match artifact {
+                Artifact::Proof => self.client.upload_proof(bytes.clone(), &data).await,
+                Artifact::Execution => self.client.upload_execution(bytes.clone(), &data).await,
+            };
+            match uploaded {
                 Ok(()) => {
                     self.failures = 0;
                     self.network_backoff.reset();
@@ -549,7 +637,7 @@ impl WorkLoop<'_> {
                             )),
                         ));
                     }
-                    let what = format!("uploading the proof of {}", meta.input_group_name);
+                    let what = format!("uploading the {noun} of {}", meta.input_group_name);
                     // A first Ctrl-C does not stop the upload of a finished job; a second does.
                     self.failures += 1;
                     if let Some(max) = self.args.max_retries {
@@ -593,7 +681,7 @@ impl WorkLoop<'_> {
                     return Ok(finish(
                         JobResult::Rejected,
                         steps,
-                        Some(format!("the server refused the proof: {message}")),
+                        Some(format!("the server refused the {noun}: {message}")),
                     ));
                 }
             }

@@ -3,8 +3,10 @@
 //! Proving runs in its own process so that the client can hold it to the donor's CPU share
 //! (pausing and resuming it with SIGSTOP/SIGCONT), run it at the lowest scheduling priority
 //! without slowing its own network work, and kill it at once on a second Ctrl-C. The worker
-//! reads the program and inputs from files, writes the proof file, and reports on stdout, one
-//! [`WorkerEvent`] JSON object per line. It knows nothing about the server.
+//! reads the program and inputs from files, runs the program (or reads a run another donor
+//! recorded), writes the proof file (or, in execution-only mode, the execution file), and
+//! reports on stdout, one [`WorkerEvent`] JSON object per line. It knows nothing about the
+//! server.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -23,9 +25,16 @@ pub struct WorkerArgs {
     pub program: PathBuf,
     #[arg(long)]
     pub inputs: PathBuf,
-    /// Where to write the proof (written to a temporary name, then renamed).
+    /// Where to write the proof, or the execution file with --execute-only (written to a
+    /// temporary name, then renamed).
     #[arg(long)]
     pub output: PathBuf,
+    /// Prove the run recorded in this execution file instead of running the program.
+    #[arg(long, conflicts_with = "execute_only")]
+    pub execution: Option<PathBuf>,
+    /// Only run the program and write the execution file; no proof.
+    #[arg(long)]
+    pub execute_only: bool,
     /// Proving threads.
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
@@ -63,6 +72,15 @@ pub enum WorkerEvent {
         /// The program's outputs, as decimal strings.
         outputs: Vec<String>,
     },
+    /// The execution file is written (execution-only mode).
+    Recorded {
+        steps: u64,
+        /// Wall time from the worker's start to the execution file written.
+        worker_secs: f64,
+        execution_bytes: u64,
+        /// The program's outputs, as decimal strings.
+        outputs: Vec<String>,
+    },
     /// The job cannot be done; the worker exits with a non-zero status after this.
     Failed { kind: FailureKind, message: String },
 }
@@ -93,7 +111,7 @@ pub enum FailureKind {
     Program,
     /// The input CSV does not parse.
     Inputs,
-    /// The program failed or did not finish in cairo-vm.
+    /// The program failed or did not finish in cairo-vm, or a recorded execution is unusable.
     Execution,
     /// The job needs more memory than the machine has free.
     Memory,
@@ -153,8 +171,20 @@ fn work(args: &WorkerArgs) -> Result<(), Failure> {
         )
     })?;
 
-    let execution = cairo_stark::execute(&program, &inputs)
-        .map_err(|e| (FailureKind::Execution, e.to_string()))?;
+    let execution = match &args.execution {
+        // The file's binding to this program and these inputs is checked; a run that is wrong
+        // anywhere else yields a proof the server refuses (it replayed the run on upload).
+        Some(path) => {
+            cairo_stark::read_execution(&read(path)?, &program, &inputs).map_err(|e| {
+                (
+                    FailureKind::Execution,
+                    format!("the recorded execution cannot be used: {e}"),
+                )
+            })?
+        }
+        None => cairo_stark::execute(&program, &inputs)
+            .map_err(|e| (FailureKind::Execution, e.to_string()))?,
+    };
     let steps = execution.steps as u64;
     let rows = (steps + 1).next_power_of_two();
     let estimated_memory = estimated_prover_memory(rows);
@@ -164,6 +194,17 @@ fn work(args: &WorkerArgs) -> Result<(), Failure> {
         execute_secs: started.elapsed().as_secs_f64(),
         estimated_memory,
     });
+    if args.execute_only {
+        let bytes = execution.to_file_bytes();
+        write_output(&args.output, &bytes)?;
+        emit(&WorkerEvent::Recorded {
+            steps,
+            worker_secs: started.elapsed().as_secs_f64(),
+            execution_bytes: bytes.len() as u64,
+            outputs: decimal(&execution.outputs),
+        });
+        return Ok(());
+    }
     if let Some(failure) = too_big(steps, rows, args.memory_limit) {
         return Err((FailureKind::Memory, failure));
     }
@@ -204,25 +245,29 @@ fn work(args: &WorkerArgs) -> Result<(), Failure> {
     drop(execution);
 
     let bytes = proof.to_bytes();
-    write_atomically(&args.output, &bytes).map_err(|e| {
-        (
-            FailureKind::Io,
-            format!("cannot write {}: {e}", args.output.display()),
-        )
-    })?;
+    write_output(&args.output, &bytes)?;
     emit(&WorkerEvent::Proved {
         steps,
         rows: proof.trace_length() as u64,
         prove_secs,
         worker_secs: started.elapsed().as_secs_f64(),
         proof_bytes: bytes.len() as u64,
-        outputs: proof
-            .outputs()
-            .iter()
-            .map(cairo_stark::inputs::to_decimal)
-            .collect(),
+        outputs: decimal(proof.outputs()),
     });
     Ok(())
+}
+
+fn decimal(felts: &[cairo_stark::Felt]) -> Vec<String> {
+    felts.iter().map(cairo_stark::inputs::to_decimal).collect()
+}
+
+fn write_output(path: &std::path::Path, bytes: &[u8]) -> Result<(), Failure> {
+    write_atomically(path, bytes).map_err(|e| {
+        (
+            FailureKind::Io,
+            format!("cannot write {}: {e}", path.display()),
+        )
+    })
 }
 
 /// Why a trace of `rows` rows cannot be proven within `limit` bytes, if it cannot.

@@ -32,6 +32,7 @@ on_both_backends!(
     with_no_work_the_loop_backs_off_and_ctrl_c_stops_it_cleanly,
     a_refused_proof_is_reported_and_the_loop_goes_on,
     a_job_whose_reservation_would_expire_first_is_dropped_not_uploaded,
+    one_donor_executes_another_proves_and_the_proof_verifies,
 );
 
 async fn the_loop_proves_every_input_group_and_the_server_marks_each_proven(server: Server) {
@@ -86,6 +87,68 @@ async fn the_loop_proves_every_input_group_and_the_server_marks_each_proven(serv
         ),
         (3, 3, 0, 0)
     );
+}
+
+/// Runs `executor-client --json run --program ID --jobs N --cpus 1 <mode flags>` to the end.
+async fn run_jobs(server: &Server, program: Uuid, jobs: u64, mode: &[&str]) -> Vec<Value> {
+    let (url, program, jobs) = (server.url.clone(), program.to_string(), jobs.to_string());
+    let mut args = vec![
+        "--json",
+        "--server",
+        &url,
+        "run",
+        "--program",
+        &program,
+        "--jobs",
+        &jobs,
+        "--cpus",
+        "1",
+    ];
+    args.extend_from_slice(mode);
+    let running = spawn(&args);
+    let (code, events, stderr) = tokio::task::spawn_blocking(move || running.finish(300))
+        .await
+        .expect("join");
+    assert_eq!(code, Some(0), "{mode:?} stderr: {stderr}");
+    events
+}
+
+async fn one_donor_executes_another_proves_and_the_proof_verifies(server: Server) {
+    let org = organization(&server, "Split Lab").await;
+    let ranges = [(1, 9), (9, 17)];
+    let (program, groups) = publish(&org, "collatz-split", 600, &ranges).await;
+
+    // The first donor only runs the jobs: executions are uploaded, nothing is proven.
+    let events = run_jobs(&server, program, 2, &["--execute-only"]).await;
+    let jobs = events_named(&events, "job");
+    assert_eq!(jobs.len(), 2, "{events:?}");
+    assert!(jobs.iter().all(|j| j["result"] == "accepted"), "{jobs:?}");
+    assert!(events_named(&events, "proving").is_empty(), "{events:?}");
+    let uploads = events_named(&events, "uploading");
+    assert!(
+        uploads.iter().all(|u| u["artifact"] == "execution"),
+        "{uploads:?}"
+    );
+    let status = status(&org, program).await;
+    assert_eq!((status.executed, status.proven, status.uploaded), (2, 0, 0));
+
+    // The second donor proves what the first one ran.
+    let events = run_jobs(&server, program, 2, &["--prove-executions"]).await;
+    let jobs = events_named(&events, "job");
+    assert_eq!(jobs.len(), 2, "{events:?}");
+    assert!(jobs.iter().all(|j| j["result"] == "accepted"), "{jobs:?}");
+    assert!(!events_named(&events, "proving").is_empty(), "{events:?}");
+    let status = common::status(&org, program).await;
+    assert_eq!((status.executed, status.proven), (0, 2));
+
+    // The organization checks each proof against its own program and inputs.
+    let compiled = cairo_stark::CompiledProgram::parse(&collatz_json()).expect("example program");
+    for (group, (a, b)) in groups.iter().zip(ranges) {
+        let proof = org.client.proof(program, *group).await.expect("download");
+        let inputs = cairo_stark::inputs::parse_csv(format!("{a},{b}").as_bytes()).unwrap();
+        let verified = cairo_stark::verify(&proof, &compiled, &inputs, 100).expect("verifies");
+        assert_eq!(verified.outputs[..2], inputs[..], "outputs start with a, b");
+    }
 }
 
 async fn with_no_work_the_loop_backs_off_and_ctrl_c_stops_it_cleanly(server: Server) {
@@ -439,6 +502,19 @@ fn an_unreachable_server_is_retried_with_backoff_then_given_up() {
         output_of(assert_cmd().args(["--server", "http://127.0.0.1:9", "organizations"]));
     assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("error: cannot reach"), "{stderr}");
+}
+
+#[test]
+fn execute_only_and_prove_executions_do_not_mix() {
+    let (code, _, stderr) = output_of(assert_cmd().args([
+        "--server",
+        "http://127.0.0.1:9",
+        "run",
+        "--execute-only",
+        "--prove-executions",
+    ]));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--prove-executions"), "{stderr}");
 }
 
 #[test]

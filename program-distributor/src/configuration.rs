@@ -101,6 +101,9 @@ pub struct Limits {
     pub inputs_bytes: usize,
     /// `POST /program/proof`.
     pub proof_bytes: usize,
+    /// `POST /program/execution` (execution files hold a whole trace and memory: larger than
+    /// proofs).
+    pub execution_bytes: usize,
     /// JSON bodies and the multipart `data` field.
     pub json_bytes: usize,
 }
@@ -111,6 +114,7 @@ impl Default for Limits {
             program_bytes: 16 * MIB,
             inputs_bytes: 8 * MIB,
             proof_bytes: 16 * MIB,
+            execution_bytes: 64 * MIB,
             json_bytes: 64 * 1024,
         }
     }
@@ -203,6 +207,7 @@ pub struct FileLimits {
     pub program_bytes: Option<usize>,
     pub inputs_bytes: Option<usize>,
     pub proof_bytes: Option<usize>,
+    pub execution_bytes: Option<usize>,
     pub json_bytes: Option<usize>,
 }
 
@@ -228,6 +233,7 @@ pub const ENV_VARS: &[&str] = &[
     "MAX_PROGRAM_BYTES",
     "MAX_INPUTS_BYTES",
     "MAX_PROOF_BYTES",
+    "MAX_EXECUTION_BYTES",
 ];
 
 /// Finds the config file: `--config PATH`, else `CONFIG_FILE`, else `src/config/dev.json` in the
@@ -383,6 +389,9 @@ pub fn resolve(
         proof_bytes: parse_env(&var, "MAX_PROOF_BYTES")?
             .or(limits_file.proof_bytes)
             .unwrap_or(defaults.proof_bytes),
+        execution_bytes: parse_env(&var, "MAX_EXECUTION_BYTES")?
+            .or(limits_file.execution_bytes)
+            .unwrap_or(defaults.execution_bytes),
         json_bytes: limits_file.json_bytes.unwrap_or(defaults.json_bytes),
     };
 

@@ -7,13 +7,15 @@
 //! Each size runs in a child process so that its peak RSS (VmHWM) is its own. Figures, not
 //! assertions. The baseline measured in the same run is cairo-vm executing the same program on
 //! the same inputs with its trace (`exec ms`): `prove/exec` is the price of proving over merely
-//! running. The last column compares rows/s with the old lambdaworks Cairo prover's figures
+//! running. `exe KB` is the execution file an execution-only donor uploads and `replay ms` the
+//! server's check of it (decode + replay in cairo-vm + comparison), against the proving time in
+//! `replay/prove`. The last column compares rows/s with the old lambdaworks Cairo prover's figures
 //! quoted in issue 3 (measured on this machine class, not in this run) where one exists.
 
 use std::process::Command;
 use std::time::Instant;
 
-use cairo_stark::{execute, prove, verify, CompiledProgram, Felt, ProofOptions};
+use cairo_stark::{check_execution, execute, prove, verify, CompiledProgram, Felt, ProofOptions};
 
 const FIBONACCI: &[u8] = include_bytes!("../../tests/programs/fibonacci.json");
 
@@ -120,9 +122,14 @@ fn run_single(log_rows: u32, fast: bool) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     let verify_ms = start.elapsed().as_secs_f64() * 1e3;
-    // steps rows prove_s verify_ms bytes rss_mb bits execute_ms
+    let execution_file = execution.to_file_bytes();
+    drop(execution);
+    let start = Instant::now();
+    check_execution(&execution_file, &program, &inputs).map_err(|e| e.to_string())?;
+    let replay_ms = start.elapsed().as_secs_f64() * 1e3;
+    // steps rows prove_s verify_ms bytes rss_mb bits execute_ms execution_bytes replay_ms
     println!(
-        "RESULT {} {} {:.3} {:.2} {} {:.0} {} {:.2}",
+        "RESULT {} {} {:.3} {:.2} {} {:.0} {} {:.2} {} {:.2}",
         verified.steps,
         rows,
         prove_s,
@@ -130,7 +137,9 @@ fn run_single(log_rows: u32, fast: bool) -> Result<(), String> {
         bytes.len(),
         peak_rss_mb(),
         verified.security_bits,
-        execute_ms
+        execute_ms,
+        execution_file.len(),
+        replay_ms
     );
     Ok(())
 }
@@ -168,7 +177,7 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
-        "{:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>11} {:>10} {:>5} {:>9} {:>10}",
+        "{:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>11} {:>10} {:>5} {:>9} {:>10} {:>9} {:>9} {:>12}",
         "steps",
         "rows",
         "exec ms",
@@ -180,7 +189,10 @@ fn main() {
         "peak MB",
         "bits",
         "B/row",
-        "vs old"
+        "vs old",
+        "exe KB",
+        "replay ms",
+        "replay/prove"
     );
     for k in args.min_log..=args.max_log {
         let mut cmd = Command::new(&exe);
@@ -207,12 +219,13 @@ fn main() {
             .split_whitespace()
             .filter_map(|v| v.parse().ok())
             .collect();
-        if f.len() != 8 {
+        if f.len() != 10 {
             eprintln!("bench: size 2^{k}: unreadable result {line:?}");
             continue;
         }
         let (steps, rows, prove_s, verify_ms, bytes, rss, bits, execute_ms) =
             (f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
+        let (execution_bytes, replay_ms) = (f[8], f[9]);
         let rows_per_s = rows / prove_s;
         let log_rows = rows.log2().round() as u32;
         let versus = REFERENCE
@@ -222,7 +235,7 @@ fn main() {
                 format!("{:.2}x", rows_per_s / (rows / s))
             });
         println!(
-            "{:>9} {:>9} {:>9.1} {:>9.2} {:>9.0}x {:>10.0} {:>10.1} {:>11} {:>10.0} {:>5} {:>9.0} {:>10}",
+            "{:>9} {:>9} {:>9.1} {:>9.2} {:>9.0}x {:>10.0} {:>10.1} {:>11} {:>10.0} {:>5} {:>9.0} {:>10} {:>9.0} {:>9.1} {:>11.2}%",
             steps,
             rows,
             execute_ms,
@@ -234,7 +247,10 @@ fn main() {
             rss,
             bits,
             rss * 1024.0 * 1024.0 / rows,
-            versus
+            versus,
+            execution_bytes / 1024.0,
+            replay_ms,
+            replay_ms / (prove_s * 1e3) * 100.0
         );
     }
 }

@@ -57,6 +57,9 @@ pub struct InputGroupRow {
     pub proof_id: Option<String>,
     /// The Cairo steps the accepted proof proves (`None` until proven, and after a reject).
     pub steps: Option<i64>,
+    /// The accepted execution file of an unproven group (execution-only mode), waiting for a
+    /// prover; `None` when it has none and once the group is proven.
+    pub execution_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]

@@ -43,6 +43,7 @@ diesel::table! {
         confirmed -> Bool,
         proof_id -> Nullable<Text>,
         steps -> Nullable<BigInt>,
+        execution_id -> Nullable<Text>,
     }
 }
 

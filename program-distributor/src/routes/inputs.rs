@@ -9,7 +9,7 @@ use distributor_api::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::programs::{delete_objects, find_program, owned_program};
+use super::programs::{delete_objects, find_program, group_objects, owned_program};
 use super::{convert, file, multipart, success};
 use crate::auth::Authenticated;
 use crate::db::models::NewInputGroup;
@@ -149,7 +149,7 @@ pub async fn download(
     Ok(response)
 }
 
-/// Deletes an input group of the caller's program, with its proof if there is one.
+/// Deletes an input group of the caller's program, with its proof and execution if it has them.
 pub async fn delete(
     state: web::Data<AppState>,
     caller: Authenticated,
@@ -166,10 +166,6 @@ pub async fn delete(
         .write(move |conn| input_groups::delete(conn, &pid, &group))
         .await?
         .ok_or_else(ApiError::input_group_not_found)?;
-    let mut objects = vec![keys::inputs(&program.id, &row.id)];
-    if let Some(proof) = &row.proof_id {
-        objects.push(keys::proof(&program.id, &row.id, proof));
-    }
-    delete_objects(&state, &objects).await;
+    delete_objects(&state, &group_objects(&program.id, &row)).await;
     Ok(success(()))
 }

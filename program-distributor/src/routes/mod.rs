@@ -6,12 +6,14 @@
 
 mod accounts;
 mod convert;
+mod executions;
 mod health;
 mod inputs;
 mod multipart;
 mod programs;
 mod proofs;
 mod reservation;
+mod uploads;
 
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::http::Method;
@@ -66,11 +68,22 @@ pub fn table() -> Vec<RouteEntry> {
         proofs::programs_with_proofs,
     );
     t.add(Method::POST, paths::PROOF_UPLOAD, proofs::upload);
+    t.add(Method::POST, paths::EXECUTION_UPLOAD, executions::upload);
     t.add(Method::GET, paths::INPUT_GROUPS, inputs::list);
     t.add(Method::GET, paths::INPUTS, inputs::download);
     t.add(Method::POST, paths::INPUTS, inputs::upload);
     t.add(Method::DELETE, paths::INPUT_GROUP, inputs::delete);
     t.add(Method::GET, paths::RESERVATION, reservation::reserve);
+    t.add(
+        Method::GET,
+        paths::EXECUTION_RESERVATION,
+        reservation::reserve_to_execute,
+    );
+    t.add(
+        Method::GET,
+        paths::PROVING_RESERVATION,
+        reservation::reserve_to_prove,
+    );
     t.add(
         Method::GET,
         paths::ORGANIZATION_PROGRAMS,

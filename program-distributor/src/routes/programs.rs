@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{convert, file, multipart, success};
 use crate::auth::Authenticated;
-use crate::db::models::ProgramRow;
+use crate::db::models::{InputGroupRow, ProgramRow};
 use crate::db::now_millis;
 use crate::db::queries::programs::Listing;
 use crate::db::queries::{accounts, input_groups, programs};
@@ -50,6 +50,16 @@ pub(super) async fn owned_program(
         return Err(ApiError::program_not_found());
     }
     Ok(program)
+}
+
+/// The program's compiled JSON, from the cache or from storage.
+pub(super) async fn program_json(state: &AppState, program_id: &str) -> Result<Bytes, ApiError> {
+    if let Some(json) = state.programs.json(program_id) {
+        return Ok(json);
+    }
+    let json = state.storage.get(&keys::program_json(program_id)).await?;
+    state.programs.insert_json(program_id, json.clone());
+    Ok(json)
 }
 
 pub(super) async fn list(
@@ -190,7 +200,7 @@ pub async fn download(
     Ok(file(tar, "application/x-tar", "program.tar"))
 }
 
-/// Deletes the caller's program with its input groups and proofs.
+/// Deletes the caller's program with its input groups, proofs and executions.
 pub async fn delete(
     state: web::Data<AppState>,
     caller: Authenticated,
@@ -207,11 +217,8 @@ pub async fn delete(
         keys::program_archive(&program.id),
         keys::program_json(&program.id),
     ];
-    for (group, proof) in groups {
-        objects.push(keys::inputs(&program.id, &group));
-        if let Some(proof) = proof {
-            objects.push(keys::proof(&program.id, &group, &proof));
-        }
+    for group in &groups {
+        objects.extend(group_objects(&program.id, group));
     }
     delete_objects(&state, &objects).await;
     Ok(success(()))
@@ -235,9 +242,22 @@ pub async fn status(
         total: counts.total,
         uploaded: counts.uploaded,
         reserved: counts.reserved,
+        executed: counts.executed,
         proven: counts.proven,
         confirmed: counts.confirmed,
     }))
+}
+
+/// The objects of an input group: its inputs, and its proof and execution if it has them.
+pub(super) fn group_objects(program_id: &str, group: &InputGroupRow) -> Vec<String> {
+    let mut objects = vec![keys::inputs(program_id, &group.id)];
+    if let Some(proof) = &group.proof_id {
+        objects.push(keys::proof(program_id, &group.id, proof));
+    }
+    if let Some(execution) = &group.execution_id {
+        objects.push(keys::execution(program_id, &group.id, execution));
+    }
+    objects
 }
 
 /// Deletes objects whose rows are gone; a failure leaves an orphan blob (logged), never a row

@@ -1,12 +1,21 @@
-//! `GET /program/program-and-inputs/{program_id}`: hands one input group to a donor.
+//! The reservations: hand one input group to a donor.
+//!
+//! - `GET /program/program-and-inputs/{program_id}`: any unproven group, to execute and prove;
+//! - `GET /program/inputs-to-execute/{program_id}`: a group without an execution, to execute
+//!   only (execution-only mode);
+//! - `GET /program/execution-to-prove/{program_id}`: an executed group, to prove its execution.
+//!
+//! All three share one lock per group and one timeout (the program's), and the same atomic pick.
 
 use actix_web::{web, HttpResponse};
 use bytes::Bytes;
-use distributor_api::archive::{INPUTS_FILE, METADATA_FILE, PROGRAM_FILE};
+use distributor_api::archive::{EXECUTION_FILE, INPUTS_FILE, METADATA_FILE, PROGRAM_FILE};
 use distributor_api::{ErrorCode, ReservationMetadata};
 
+use super::programs::program_json;
 use super::{convert, file};
-use crate::db::queries::{input_groups, programs};
+use crate::db::queries::input_groups::{self, Stage};
+use crate::db::queries::programs;
 use crate::db::{now_millis, Backend};
 use crate::domain::archive::build_tar;
 use crate::domain::parse_id;
@@ -14,30 +23,54 @@ use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::storage::keys;
 
-/// Reserves an input group and answers a tar with `program.json`, `inputs.csv` and
-/// `metadata.json`. The program lookup (cached) and the reservation are one trip to the blocking
-/// pool.
+/// Reserves any unproven input group: a tar with `program.json`, `inputs.csv` and
+/// `metadata.json`.
 pub async fn reserve(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let program_id = parse_id(&path)
+    reserve_in(&state, &path, Stage::Whole).await
+}
+
+/// Reserves an input group that has no execution yet: the same tar as [`reserve`].
+pub async fn reserve_to_execute(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    reserve_in(&state, &path, Stage::Execute).await
+}
+
+/// Reserves an executed input group: the tar also holds the execution (`execution.bin`).
+pub async fn reserve_to_prove(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    reserve_in(&state, &path, Stage::Prove).await
+}
+
+/// Reserves an input group of `stage` and answers the reservation tar. The program lookup
+/// (cached) and the reservation are one trip to the blocking pool.
+async fn reserve_in(
+    state: &AppState,
+    program_id: &str,
+    stage: Stage,
+) -> Result<HttpResponse, ApiError> {
+    let program_id = parse_id(program_id)
         .ok_or_else(ApiError::program_not_found)?
         .to_string();
     let now = now_millis();
     let cached = state.programs.row(&program_id);
     let was_cached = cached.is_some();
-    let lookup = program_id.clone();
     let work = move |conn: &mut crate::db::DbConnection| {
         let program = match cached {
             Some(program) => program,
-            None => match programs::find(conn, &lookup)? {
+            None => match programs::find(conn, &program_id)? {
                 Some(program) => program,
                 None => return Ok(None),
             },
         };
         let lock_millis = program.lock_timeout_secs.saturating_mul(1000);
-        let reserved = input_groups::reserve(conn, &program.id, now, lock_millis)?;
+        let reserved = input_groups::reserve(conn, &program.id, stage, now, lock_millis)?;
         Ok(Some((program, reserved)))
     };
     let outcome = match state.db.backend() {
@@ -48,25 +81,22 @@ pub async fn reserve(
     if !was_cached {
         state.programs.insert_row(program.clone());
     }
-    let reserved = reserved.ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::NoInputGroupAvailable,
-            "every input group of this program is proven or reserved; try again later",
-        )
-    })?;
+    let reserved = reserved.ok_or_else(|| nothing_available(stage))?;
 
-    let program_json = match state.programs.json(&program.id) {
-        Some(json) => json,
-        None => {
-            let json = state.storage.get(&keys::program_json(&program.id)).await?;
-            state.programs.insert_json(&program.id, json.clone());
-            json
-        }
-    };
+    let program_json = program_json(state, &program.id).await?;
     let inputs = state
         .storage
         .get(&keys::inputs(&program.id, &reserved.id))
         .await?;
+    let execution = match (stage, &reserved.execution_id) {
+        (Stage::Prove, Some(execution)) => Some(
+            state
+                .storage
+                .get(&keys::execution(&program.id, &reserved.id, execution))
+                .await?,
+        ),
+        _ => None,
+    };
     let lock_millis = program.lock_timeout_secs.saturating_mul(1000);
     let metadata = ReservationMetadata {
         organization_id: convert::stored_id(&program.account_id)?,
@@ -77,15 +107,31 @@ pub async fn reserve(
     };
     let metadata = serde_json::to_vec_pretty(&metadata)
         .map_err(|e| ApiError::internal("cannot encode the reservation metadata", e))?;
-    let tar = build_tar(&[
-        (PROGRAM_FILE, &program_json),
-        (INPUTS_FILE, &inputs),
-        (METADATA_FILE, &metadata),
-    ])
-    .map_err(|e| ApiError::internal("cannot build the reservation tar", e))?;
+    let mut files: Vec<(&str, &[u8])> = vec![(PROGRAM_FILE, &program_json), (INPUTS_FILE, &inputs)];
+    if let Some(execution) = &execution {
+        files.push((EXECUTION_FILE, execution));
+    }
+    files.push((METADATA_FILE, &metadata));
+    let tar =
+        build_tar(&files).map_err(|e| ApiError::internal("cannot build the reservation tar", e))?;
     Ok(file(
         Bytes::from(tar),
         "application/x-tar",
         "reservation.tar",
     ))
+}
+
+/// `NO_INPUT_GROUP_AVAILABLE`, saying what the program lacks for `stage`.
+fn nothing_available(stage: Stage) -> ApiError {
+    let message = match stage {
+        Stage::Whole => "every input group of this program is proven or reserved",
+        Stage::Execute => {
+            "every input group of this program is proven, executed already or reserved"
+        }
+        Stage::Prove => "no input group of this program has an execution waiting for a prover",
+    };
+    ApiError::new(
+        ErrorCode::NoInputGroupAvailable,
+        format!("{message}; try again later"),
+    )
 }

@@ -91,8 +91,19 @@ pub mod keys {
         )
     }
 
-    /// A fresh proof id: 16 random hex digits.
-    pub fn new_proof_id() -> String {
+    /// An execution file (execution-only mode); its own id, like a proof's.
+    pub fn execution(program_id: &str, input_group_id: &str, execution_id: &str) -> String {
+        format!(
+            "programs/{}/executions/{}.{}.bin",
+            compact(program_id),
+            compact(input_group_id),
+            compact(execution_id)
+        )
+    }
+
+    /// A fresh id for an object that racing uploads could both write (a proof, an execution):
+    /// 16 random hex digits.
+    pub fn new_object_id() -> String {
         let mut bytes = [0u8; 8];
         if getrandom::fill(&mut bytes).is_err() {
             // Uniqueness among racing uploads is all that matters; fall back on a UUID.
@@ -113,7 +124,8 @@ mod tests {
             keys::program_archive(id),
             keys::program_json(id),
             keys::inputs(id, id),
-            keys::proof(id, id, &keys::new_proof_id()),
+            keys::proof(id, id, &keys::new_object_id()),
+            keys::execution(id, id, &keys::new_object_id()),
         ] {
             validate_key(&key).unwrap();
         }

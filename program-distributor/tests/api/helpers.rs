@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use distributor_api::{
     Client, LoginRequest, LoginResponse, PageQuery, RegisterRequest, UploadProgramData,
 };
-use program_distributor::configuration::Settings;
+use program_distributor::configuration::{Settings, StorageSettings};
+use program_distributor::db::models::InputGroupRow;
+use program_distributor::db::queries::input_groups;
+use program_distributor::storage::ObjectStore;
 use program_distributor::testing::{self, TestDatabase};
 pub use program_distributor::testing::{Backend, BASIC_SECRET, REFRESH_SECRET};
 use uuid::Uuid;
@@ -39,6 +42,31 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         settings: server.settings,
         _database: server.database,
         _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// The object store the app writes to, opened on the side (to look at or remove blobs).
+    pub fn object_store(&self) -> Box<dyn ObjectStore> {
+        match &self.settings.storage {
+            StorageSettings::Local(dir) => {
+                Box::new(program_distributor::storage::local::LocalStore::open(dir).unwrap())
+            }
+            StorageSettings::S3(s3) => Box::new(program_distributor::storage::s3::S3Store::new(s3)),
+        }
+    }
+
+    /// The input group's row as stored, for what the API does not show (its execution's id).
+    pub async fn stored_group(&self, program: Uuid, group: Uuid) -> Option<InputGroupRow> {
+        let url = self.settings.database.url.clone();
+        let db = tokio::task::spawn_blocking(move || program_distributor::db::Db::open(&url, 1))
+            .await
+            .expect("database task")
+            .expect("database");
+        let (program, group) = (program.to_string(), group.to_string());
+        db.run(move |conn| input_groups::find(conn, &program, &group))
+            .await
+            .expect("input group query")
     }
 }
 

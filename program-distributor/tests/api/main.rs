@@ -5,6 +5,7 @@ mod helpers;
 
 mod accounts;
 mod errors;
+mod executions;
 mod health;
 mod inputs;
 mod programs;

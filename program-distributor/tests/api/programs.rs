@@ -377,23 +377,8 @@ async fn the_template_holds_the_guest_files(app: TestApp) {
 async fn a_blob_missing_from_storage_is_an_internal_error(app: TestApp) {
     let org = app.org("Unlucky").await;
     let program = upload_program(&org, "vanishing", 10).await;
-    use program_distributor::storage::ObjectStore;
     let key = keys::program_archive(&program.to_string());
-    match &app.settings.storage {
-        program_distributor::configuration::StorageSettings::Local(dir) => {
-            program_distributor::storage::local::LocalStore::open(dir)
-                .unwrap()
-                .delete(&key)
-                .await
-                .unwrap()
-        }
-        program_distributor::configuration::StorageSettings::S3(s3) => {
-            program_distributor::storage::s3::S3Store::new(s3)
-                .delete(&key)
-                .await
-                .unwrap()
-        }
-    }
+    app.object_store().delete(&key).await.unwrap();
     let result = app.client.program_archive(program).await;
     assert_code(result, ErrorCode::InternalServerError);
 }

@@ -1,10 +1,13 @@
 //! Input groups: upload, listing, the reservation, and the proof life cycle.
 //!
-//! State is kept in three columns (see the migration): `proven`, `confirmed` and `lock_expires`
-//! (the end of the current reservation; 0 when never reserved or when a proof was rejected).
+//! State is kept in four columns (see the migrations): `proven`, `confirmed`, `lock_expires`
+//! (the end of the current reservation; 0 when never reserved or when a proof or an execution
+//! came in) and `execution_id` (execution-only mode: an unproven group with an execution waits
+//! for a prover).
 
 use diesel::prelude::*;
-use diesel::QueryResult;
+use diesel::sql_types::Bool;
+use diesel::{IntoSql, QueryResult};
 
 use super::Window;
 use crate::db::models::{InputGroupRow, NewInputGroup};
@@ -84,12 +87,16 @@ pub fn delete(
     Ok(Some(row))
 }
 
-/// Counts of the input groups by state.
+/// Counts of the input groups by state; they partition `total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
     pub total: i64,
+    /// Unproven, no execution, not reserved.
     pub uploaded: i64,
+    /// Unproven and reserved (to run whole, to execute or to prove an execution).
     pub reserved: i64,
+    /// Unproven with an execution, not reserved: waiting for a prover.
+    pub executed: i64,
     pub proven: i64,
     pub confirmed: i64,
 }
@@ -102,6 +109,12 @@ pub fn counts(conn: &mut DbConnection, program_id: &str, now: i64) -> QueryResul
         .filter(ig::lock_expires.gt(now))
         .count()
         .get_result(conn)?;
+    let executed = of()
+        .filter(ig::proven.eq(false))
+        .filter(ig::lock_expires.le(now))
+        .filter(ig::execution_id.is_not_null())
+        .count()
+        .get_result(conn)?;
     let proven_all: i64 = of().filter(ig::proven.eq(true)).count().get_result(conn)?;
     let confirmed = of()
         .filter(ig::proven.eq(true))
@@ -110,11 +123,36 @@ pub fn counts(conn: &mut DbConnection, program_id: &str, now: i64) -> QueryResul
         .get_result(conn)?;
     Ok(Counts {
         total,
-        uploaded: total - reserved - proven_all,
+        uploaded: total - reserved - executed - proven_all,
         reserved,
+        executed,
         proven: proven_all - confirmed,
         confirmed,
     })
+}
+
+/// Which unproven input groups a reservation may hand out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Any of them: the donor executes and proves.
+    Whole,
+    /// Those without an execution: the donor only executes (execution-only mode).
+    Execute,
+    /// Those with an execution: the donor proves it.
+    Prove,
+}
+
+impl Stage {
+    /// Whether groups without an execution, and groups with one, qualify. The stage is a pair of
+    /// bound values rather than a different filter per stage, so that the reservation is one
+    /// statement shape whose prepared statement MySQL keeps cached.
+    fn pools(self) -> (bool, bool) {
+        match self {
+            Stage::Whole => (true, true),
+            Stage::Execute => (true, false),
+            Stage::Prove => (false, true),
+        }
+    }
 }
 
 /// An input group handed out by [`reserve`].
@@ -122,10 +160,32 @@ pub fn counts(conn: &mut DbConnection, program_id: &str, now: i64) -> QueryResul
 pub struct Reserved {
     pub id: String,
     pub name: String,
+    /// Its execution, if it has one.
+    pub execution_id: Option<String>,
 }
 
-/// Atomically picks one unproven input group of the program whose reservation (if any) has
-/// expired and reserves it until `now + lock_millis`.
+/// The unproven input groups of the program in `stage` whose reservation (if any) has expired,
+/// the longest expired first.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn reservable<'a>(program_id: &'a str, now: i64, fresh: bool, executed: bool) -> _ {
+    ig::table
+        .filter(ig::program_id.eq(program_id))
+        .filter(ig::proven.eq(false))
+        .filter(ig::lock_expires.le(now))
+        .filter(
+            ig::execution_id
+                .is_null()
+                .and(fresh.into_sql::<Bool>())
+                .or(ig::execution_id
+                    .is_not_null()
+                    .and(executed.into_sql::<Bool>())),
+        )
+        .order(ig::lock_expires.asc())
+        .select((ig::id, ig::name, ig::execution_id))
+}
+
+/// Atomically picks one unproven input group of the program in `stage` whose reservation (if
+/// any) has expired and reserves it until `now + lock_millis`.
 ///
 /// MySQL/MariaDB: `SELECT … FOR UPDATE SKIP LOCKED` in a transaction, so concurrent reservers
 /// each lock a different row without waiting for each other. SQLite: `BEGIN IMMEDIATE`, which
@@ -134,50 +194,46 @@ pub struct Reserved {
 pub fn reserve(
     conn: &mut DbConnection,
     program_id: &str,
+    stage: Stage,
     now: i64,
     lock_millis: i64,
 ) -> QueryResult<Option<Reserved>> {
     let until = now.saturating_add(lock_millis);
+    let (fresh, executed) = stage.pools();
+    let candidates = reservable(program_id, now, fresh, executed);
+    let reserved = |(id, name, execution_id)| Reserved {
+        id,
+        name,
+        execution_id,
+    };
     match conn {
         DbConnection::Mysql(c) => c.transaction(|c| {
-            let found: Option<(String, String)> = ig::table
-                .filter(ig::program_id.eq(program_id))
-                .filter(ig::proven.eq(false))
-                .filter(ig::lock_expires.le(now))
-                .order(ig::lock_expires.asc())
-                .select((ig::id, ig::name))
+            let found: Option<(String, String, Option<String>)> = candidates
                 .limit(1)
                 .for_update()
                 .skip_locked()
                 .first(c)
                 .optional()?;
-            let Some((id, name)) = found else {
+            let Some(found) = found else {
                 return Ok(None);
             };
             MarkReserved {
-                id: id.clone(),
+                id: found.0.clone(),
                 now,
                 until,
             }
             .execute(c)?;
-            Ok(Some(Reserved { id, name }))
+            Ok(Some(reserved(found)))
         }),
         DbConnection::Sqlite(c) => c.immediate_transaction(|c| {
-            let found: Option<(String, String)> = ig::table
-                .filter(ig::program_id.eq(program_id))
-                .filter(ig::proven.eq(false))
-                .filter(ig::lock_expires.le(now))
-                .order(ig::lock_expires.asc())
-                .select((ig::id, ig::name))
-                .first(c)
-                .optional()?;
-            let Some((id, name)) = found else {
+            let found: Option<(String, String, Option<String>)> = candidates.first(c).optional()?;
+            let Some(found) = found else {
                 return Ok(None);
             };
-            diesel::update(ig::table.find(&id))
+            diesel::update(ig::table.find(&found.0))
                 .set((ig::last_reserved.eq(Some(now)), ig::lock_expires.eq(until)))
                 .execute(c)?;
-            Ok(Some(Reserved { id, name }))
+            Ok(Some(reserved(found)))
         }),
     }
 }
@@ -210,8 +266,19 @@ impl diesel::query_builder::QueryFragment<diesel::mysql::Mysql> for MarkReserved
 
 impl diesel::RunQueryDsl<diesel::MysqlConnection> for MarkReserved {}
 
+/// What [`mark_proven`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MarkedProven {
+    /// The group was proven already (or is gone): a proof is accepted once.
+    AlreadyProven,
+    /// The group is proven now; it had this execution (whose object the caller deletes).
+    Marked { execution_id: Option<String> },
+}
+
 /// Marks the input group proven by the proof `proof_id` of `steps` Cairo steps, unless it is
-/// proven already (a proof is accepted once). Returns whether it was marked.
+/// proven already (a proof is accepted once), and forgets its execution. Run it inside a
+/// transaction: the first update locks the row, so the execution read after it is the one the
+/// group had when it was proven, even if an execution upload raced with the proof.
 pub fn mark_proven(
     conn: &mut DbConnection,
     program_id: &str,
@@ -219,26 +286,57 @@ pub fn mark_proven(
     proof_id: &str,
     steps: i64,
     now: i64,
+) -> QueryResult<MarkedProven> {
+    let group = || {
+        ig::table
+            .filter(ig::id.eq(id))
+            .filter(ig::program_id.eq(program_id))
+    };
+    let changed = diesel::update(group().filter(ig::proven.eq(false)))
+        .set((
+            ig::proven.eq(true),
+            ig::proven_at.eq(Some(now)),
+            ig::confirmed.eq(false),
+            ig::proof_id.eq(Some(proof_id)),
+            ig::steps.eq(Some(steps)),
+        ))
+        .execute(conn)?;
+    if changed == 0 {
+        return Ok(MarkedProven::AlreadyProven);
+    }
+    let execution_id = group().select(ig::execution_id).first(conn)?;
+    diesel::update(group())
+        .set(ig::execution_id.eq(None::<String>))
+        .execute(conn)?;
+    Ok(MarkedProven::Marked { execution_id })
+}
+
+/// Records the execution `execution_id` of an unproven input group that has none, and ends its
+/// reservation so that provers get it at once. Returns whether it was recorded (not when the
+/// group got proven or got an execution in the meantime).
+pub fn record_execution(
+    conn: &mut DbConnection,
+    program_id: &str,
+    id: &str,
+    execution_id: &str,
 ) -> QueryResult<bool> {
     diesel::update(
         ig::table
             .filter(ig::id.eq(id))
             .filter(ig::program_id.eq(program_id))
-            .filter(ig::proven.eq(false)),
+            .filter(ig::proven.eq(false))
+            .filter(ig::execution_id.is_null()),
     )
     .set((
-        ig::proven.eq(true),
-        ig::proven_at.eq(Some(now)),
-        ig::confirmed.eq(false),
-        ig::proof_id.eq(Some(proof_id)),
-        ig::steps.eq(Some(steps)),
+        ig::execution_id.eq(Some(execution_id)),
+        ig::lock_expires.eq(0),
     ))
     .execute(conn)
     .map(|n| n > 0)
 }
 
-/// Ends the current reservation of an unproven input group (its proof was refused), so that the
-/// next donor gets it at once.
+/// Ends the current reservation of an unproven input group (its proof or execution was refused),
+/// so that the next donor gets it at once.
 pub fn release(conn: &mut DbConnection, program_id: &str, id: &str) -> QueryResult<()> {
     diesel::update(
         ig::table

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use diesel::QueryResult;
 
 use super::{is_unique_violation, like_prefix, Window};
-use crate::db::models::ProgramRow;
+use crate::db::models::{InputGroupRow, ProgramRow};
 use crate::db::schema::{input_groups, programs};
 use crate::db::DbConnection;
 
@@ -78,12 +78,12 @@ pub fn list(
     Ok((rows, total))
 }
 
-/// Deletes a program and its input groups; returns the ids of the input groups and their proofs
-/// (if any), so the caller can delete their objects. Run it inside a transaction.
-pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<(String, Option<String>)>> {
+/// Deletes a program and its input groups; returns the input groups as they were, so the caller
+/// can delete their objects. Run it inside a transaction.
+pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<InputGroupRow>> {
     let groups = input_groups::table
         .filter(input_groups::program_id.eq(id))
-        .select((input_groups::id, input_groups::proof_id))
+        .select(InputGroupRow::as_select())
         .load(conn)?;
     diesel::delete(input_groups::table.filter(input_groups::program_id.eq(id))).execute(conn)?;
     diesel::delete(programs::table.find(id)).execute(conn)?;

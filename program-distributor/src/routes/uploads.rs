@@ -1,0 +1,164 @@
+//! What the donors' uploads (proofs, and executions in execution-only mode) share: reading the
+//! body within its limit, finding the input group it is about, checking the file against the
+//! stored program and input group, freeing the group after a bad file, and storing the file so
+//! that of racing uploads exactly one is kept.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_multipart::Multipart;
+use actix_web::{web, HttpRequest};
+use bytes::Bytes;
+use cairo_stark::{CompiledProgram, Felt};
+use distributor_api::{ErrorCode, UploadProofData};
+
+use super::multipart::{self, Upload};
+use super::programs::{delete_objects, program_json};
+use crate::db::models::{InputGroupRow, ProgramRow};
+use crate::db::queries::{input_groups, programs};
+use crate::db::DbConnection;
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::storage::keys;
+
+/// Reads a donor's upload: the `file` part (at most `file_limit` bytes) and the ids in `data`.
+/// A body that declares more than the limits allow is refused before any of it is read; a body
+/// of unknown length is cut off as soon as its `file` part goes over the limit.
+pub(super) async fn read(
+    state: &AppState,
+    request: &HttpRequest,
+    body: Multipart,
+    file_limit: usize,
+) -> Result<Upload<UploadProofData>, ApiError> {
+    let json_limit = state.limits.json_bytes;
+    multipart::check_declared_length(request, file_limit + json_limit)?;
+    multipart::read(body, file_limit, json_limit).await
+}
+
+/// The program and the input group an upload names: the program must belong to the organization
+/// named (`PROGRAM_NOT_FOUND` otherwise, as for a program that does not exist).
+pub(super) async fn target(
+    state: &AppState,
+    data: &UploadProofData,
+) -> Result<(ProgramRow, InputGroupRow), ApiError> {
+    let (pid, gid) = (data.program_id.to_string(), data.input_group_id.to_string());
+    let (program, group) = state
+        .db
+        .run(move |conn| {
+            let program = programs::find(conn, &pid)?;
+            let group = match &program {
+                Some(_) => input_groups::find(conn, &pid, &gid)?,
+                None => None,
+            };
+            Ok((program, group))
+        })
+        .await?;
+    let program = program
+        .filter(|p| p.account_id == data.organization_id.to_string())
+        .ok_or_else(ApiError::program_not_found)?;
+    let group = group.ok_or_else(ApiError::input_group_not_found)?;
+    Ok((program, group))
+}
+
+/// Runs `check` on the stored program and the stored input group (never on anything the
+/// uploaded file claims about them). Checks (a STARK verification, a replay) are CPU-bound: they
+/// run on the blocking pool (`web::block`), off the async workers. Returns the check's result and
+/// how long the check itself took.
+pub(super) async fn check_against_stored<T, F>(
+    state: &AppState,
+    program: &ProgramRow,
+    group: &InputGroupRow,
+    check: F,
+) -> Result<(T, Duration), ApiError>
+where
+    F: FnOnce(&CompiledProgram, &[Felt]) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let compiled = compiled_program(state, &program.id).await?;
+    let csv = state
+        .storage
+        .get(&keys::inputs(&program.id, &group.id))
+        .await?;
+    web::block(move || {
+        // Stored input groups were validated on upload; failing to parse one is the server's fault.
+        let inputs = cairo_stark::inputs::parse_csv(&csv)
+            .map_err(|e| ApiError::internal("a stored input group does not parse", e))?;
+        let started = Instant::now();
+        let value = check(&compiled, &inputs)?;
+        Ok((value, started.elapsed()))
+    })
+    .await
+    .map_err(|e| ApiError::internal("checking task failed", e))?
+}
+
+/// The program's parsed compiled JSON, from the cache or from storage.
+async fn compiled_program(
+    state: &AppState,
+    program_id: &str,
+) -> Result<Arc<CompiledProgram>, ApiError> {
+    if let Some(compiled) = state.programs.compiled(program_id) {
+        return Ok(compiled);
+    }
+    let json = program_json(state, program_id).await?;
+    // Stored programs were validated on upload; failing to parse one is the server's fault.
+    let compiled = web::block(move || CompiledProgram::parse(&json))
+        .await
+        .map_err(|e| ApiError::internal("program parsing task failed", e))?
+        .map_err(|e| ApiError::internal("a stored program does not parse", e))?;
+    let compiled = Arc::new(compiled);
+    state.programs.insert_compiled(program_id, compiled.clone());
+    Ok(compiled)
+}
+
+/// Passes `outcome` through; when it is the refusal `refused` (the donor sent a bad file), the
+/// group's reservation ends first, so the next donor gets it at once instead of waiting for the
+/// lock of a donor who failed.
+pub(super) async fn release_if_refused<T>(
+    state: &AppState,
+    group: &InputGroupRow,
+    refused: ErrorCode,
+    outcome: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    if let Err(error) = &outcome {
+        if error.code == refused {
+            let (pid, gid) = (group.program_id.clone(), group.id.clone());
+            state
+                .db
+                .write(move |conn| input_groups::release(conn, &pid, &gid))
+                .await?;
+        }
+    }
+    outcome
+}
+
+/// Stores `file` under `key` (a key with its own id, so racing uploads never overwrite each
+/// other), then runs `record` in a write transaction: it records the object in the database, or
+/// answers why it cannot (a racing upload won). The object is deleted unless it was recorded.
+pub(super) async fn store_and_record<T, F>(
+    state: &AppState,
+    key: String,
+    file: Bytes,
+    record: F,
+) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> diesel::QueryResult<Result<T, ApiError>> + Send + 'static,
+    T: Send + 'static,
+{
+    state.storage.put(&key, file).await?;
+    let outcome = match state.db.write(record).await {
+        Ok(outcome) => outcome,
+        Err(error) => Err(error.into()),
+    };
+    if outcome.is_err() {
+        delete_objects(state, &[key]).await;
+    }
+    outcome
+}
+
+/// The answer to a file about an input group that is proven already.
+pub(super) fn already_proven() -> ApiError {
+    ApiError::new(
+        ErrorCode::ProofAlreadySubmitted,
+        "this input group is proven already; a proof is accepted once",
+    )
+}

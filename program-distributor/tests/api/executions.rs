@@ -1,0 +1,445 @@
+//! Execution-only mode: one donor executes an input group and uploads the execution, another
+//! reserves that execution and proves it.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use distributor_api::{ClientError, ErrorCode, ProgramStatus, Reservation, UploadExecutionData};
+use program_distributor::storage::keys;
+use uuid::Uuid;
+
+use crate::helpers::*;
+use crate::on_both_backends;
+
+on_both_backends!(
+    an_execution_goes_from_executor_to_prover_to_proven,
+    each_reservation_only_hands_out_groups_of_its_stage,
+    a_proving_reservation_is_exclusive_until_its_lock_expires,
+    executions_that_are_not_the_run_are_refused_and_free_the_group,
+    an_execution_is_accepted_once_and_only_for_an_unproven_group,
+    of_racing_executions_for_one_group_exactly_one_is_accepted,
+    oversized_executions_are_refused,
+    deleting_a_group_or_a_program_deletes_its_execution,
+);
+
+/// The execution file of the compiled program `program_json` run on the input CSV `csv`.
+async fn execution_of_program(program_json: Vec<u8>, csv: &str) -> Vec<u8> {
+    let csv = csv.to_string();
+    tokio::task::spawn_blocking(move || {
+        let program = cairo_stark::CompiledProgram::parse(&program_json).expect("program");
+        let inputs = cairo_stark::inputs::parse_csv(csv.as_bytes()).expect("inputs");
+        cairo_stark::execute(&program, &inputs)
+            .expect("execute")
+            .to_file_bytes()
+    })
+    .await
+    .expect("execution task")
+}
+
+/// The execution file of the fixture program `proof_mode.json` on the input CSV `csv`.
+async fn execution_of(csv: &str) -> Vec<u8> {
+    execution_of_program(fixture("proof_mode.json"), csv).await
+}
+
+/// What a prover does with a proving reservation: reads the execution (bound to the program and
+/// inputs of the reservation) and proves it.
+async fn prove_reservation(reservation: Reservation) -> Vec<u8> {
+    tokio::task::spawn_blocking(move || {
+        let program = cairo_stark::CompiledProgram::parse(&reservation.program_json).unwrap();
+        let inputs = cairo_stark::inputs::parse_csv(&reservation.inputs_csv).unwrap();
+        let bytes = reservation
+            .execution
+            .expect("a proving reservation has the execution");
+        let execution = cairo_stark::read_execution(&bytes, &program, &inputs).expect("read");
+        cairo_stark::prove(&execution, &cairo_stark::ProofOptions::default())
+            .expect("prove")
+            .to_bytes()
+    })
+    .await
+    .expect("proving task")
+}
+
+fn ids(org: &Org, program: Uuid, group: Uuid) -> UploadExecutionData {
+    UploadExecutionData {
+        organization_id: org.organization_id,
+        program_id: program,
+        input_group_id: group,
+    }
+}
+
+/// `(total, uploaded, reserved, executed, proven, confirmed)`.
+async fn counts(org: &Org, program: Uuid) -> (i64, i64, i64, i64, i64, i64) {
+    let s: ProgramStatus = org.client.program_status(program).await.unwrap();
+    assert_eq!(
+        s.uploaded + s.reserved + s.executed + s.proven + s.confirmed,
+        s.total
+    );
+    (
+        s.total,
+        s.uploaded,
+        s.reserved,
+        s.executed,
+        s.proven,
+        s.confirmed,
+    )
+}
+
+/// The object key of the group's execution, if it has one.
+async fn execution_key(app: &TestApp, program: Uuid, group: Uuid) -> Option<String> {
+    let row = app.stored_group(program, group).await?;
+    let execution = row.execution_id?;
+    Some(keys::execution(
+        &program.to_string(),
+        &group.to_string(),
+        &execution,
+    ))
+}
+
+async fn object_exists(app: &TestApp, key: &str) -> bool {
+    app.object_store().get(key).await.is_ok()
+}
+
+async fn an_execution_goes_from_executor_to_prover_to_proven(app: TestApp) {
+    let org = app.org("Split Work").await;
+    let program = upload_program(&org, "double", 600).await;
+    let group = upload_inputs(&org, program, "g", 5).await;
+    let other = upload_inputs(&org, program, "h", 6).await;
+    assert_eq!(counts(&org, program).await, (2, 2, 0, 0, 0, 0));
+
+    // The executor gets the same work as a full donor, without an execution.
+    let work = app.client.reserve_for_execution(program).await.unwrap();
+    assert_eq!(work.execution, None);
+    assert_eq!(work.program_json, fixture("proof_mode.json"));
+    let reserved = work.metadata.input_group_id;
+    assert!([group, other].contains(&reserved));
+    assert_eq!(counts(&org, program).await, (2, 1, 1, 0, 0, 0));
+    let csv = String::from_utf8(work.inputs_csv).unwrap();
+    let execution = execution_of(&csv).await;
+    app.client
+        .upload_execution(execution.clone(), &ids(&org, program, reserved))
+        .await
+        .unwrap();
+    // Recorded and released at once: it waits for a prover.
+    assert_eq!(counts(&org, program).await, (2, 1, 0, 1, 0, 0));
+    let key = execution_key(&app, program, reserved)
+        .await
+        .expect("recorded");
+    assert!(object_exists(&app, &key).await);
+
+    // The prover gets exactly that execution, with the program and inputs it binds to.
+    let proving = app.client.reserve_for_proving(program).await.unwrap();
+    assert_eq!(proving.metadata.input_group_id, reserved);
+    assert_eq!(proving.execution.as_deref(), Some(&execution[..]));
+    assert_eq!(counts(&org, program).await, (2, 1, 1, 0, 0, 0));
+    let proof = prove_reservation(proving).await;
+    app.client
+        .upload_proof(proof, &ids(&org, program, reserved))
+        .await
+        .unwrap();
+    assert_eq!(counts(&org, program).await, (2, 1, 0, 0, 1, 0));
+    // Proven: the execution is forgotten and its object deleted.
+    assert_eq!(execution_key(&app, program, reserved).await, None);
+    assert!(!object_exists(&app, &key).await);
+    let proven = app.stored_group(program, reserved).await.unwrap();
+    assert!(proven.proven && proven.steps.is_some_and(|s| s > 0));
+
+    // The proving tar holds the four documented files, in this order.
+    let remaining = if reserved == group { other } else { group };
+    let csv = String::from_utf8(
+        app.client
+            .reserve_for_execution(program)
+            .await
+            .unwrap()
+            .inputs_csv,
+    )
+    .unwrap();
+    app.client
+        .upload_execution(execution_of(&csv).await, &ids(&org, program, remaining))
+        .await
+        .unwrap();
+    let path =
+        distributor_api::paths::fill(distributor_api::paths::PROVING_RESERVATION, &[&program]);
+    let response = app
+        .client
+        .request(reqwest::Method::GET, &path)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let tar = response.bytes().await.unwrap();
+    let names: Vec<String> = tar::Archive::new(&tar[..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "program.json",
+            "inputs.csv",
+            "execution.bin",
+            "metadata.json"
+        ]
+    );
+    assert_eq!(counts(&org, program).await, (2, 0, 1, 0, 1, 0));
+}
+
+async fn each_reservation_only_hands_out_groups_of_its_stage(app: TestApp) {
+    let org = app.org("Stages").await;
+    let program = upload_program(&org, "double", 600).await;
+    let group = upload_inputs(&org, program, "g", 7).await;
+
+    // Nothing executed yet: no proving work.
+    assert_code(
+        app.client.reserve_for_proving(program).await,
+        ErrorCode::NoInputGroupAvailable,
+    );
+    app.client
+        .upload_execution(execution_of("7").await, &ids(&org, program, group))
+        .await
+        .unwrap();
+    // Executed: no execution work, proving work yes.
+    assert_code(
+        app.client.reserve_for_execution(program).await,
+        ErrorCode::NoInputGroupAvailable,
+    );
+    assert_code(
+        app.client.reserve_for_proving(Uuid::new_v4()).await,
+        ErrorCode::ProgramNotFound,
+    );
+    // A full donor may take an executed group too (and is not handed the execution).
+    let whole = app.client.reserve(program).await.unwrap();
+    assert_eq!(whole.metadata.input_group_id, group);
+    assert_eq!(whole.execution, None);
+    assert_code(
+        app.client.reserve_for_proving(program).await,
+        ErrorCode::NoInputGroupAvailable,
+    );
+
+    // A proof that does not verify frees the group but keeps its execution (the replay checked
+    // it; the prover was at fault).
+    let bad_proof = app
+        .client
+        .upload_proof(b"not a proof".to_vec(), &ids(&org, program, group))
+        .await;
+    assert_code(bad_proof, ErrorCode::InvalidProof);
+    assert_eq!(counts(&org, program).await, (1, 0, 0, 1, 0, 0));
+    let proving = app.client.reserve_for_proving(program).await.unwrap();
+    assert_eq!(proving.metadata.input_group_id, group);
+    assert!(proving.execution.is_some());
+}
+
+async fn a_proving_reservation_is_exclusive_until_its_lock_expires(app: TestApp) {
+    const LOCK_SECONDS: i64 = 2;
+    let org = app.org("Exclusive").await;
+    let program = upload_program(&org, "double", LOCK_SECONDS).await;
+    let group = upload_inputs(&org, program, "g", 8).await;
+    app.client
+        .upload_execution(execution_of("8").await, &ids(&org, program, group))
+        .await
+        .unwrap();
+    let first = app.client.reserve_for_proving(program).await.unwrap();
+    assert_eq!(first.metadata.input_group_id, group);
+    let lock = (first.metadata.lock_expires_at - Utc::now()).num_milliseconds();
+    assert!(lock <= LOCK_SECONDS * 1000 && lock > 0, "lock of {lock} ms");
+    // While the lock lives, no reservation of any stage hands the group out.
+    assert_code(
+        app.client.reserve_for_proving(program).await,
+        ErrorCode::NoInputGroupAvailable,
+    );
+    assert_code(
+        app.client.reserve(program).await,
+        ErrorCode::NoInputGroupAvailable,
+    );
+    assert_code(
+        app.client.reserve_for_execution(program).await,
+        ErrorCode::NoInputGroupAvailable,
+    );
+    assert_eq!(counts(&org, program).await, (1, 0, 1, 0, 0, 0));
+
+    let wait = (first.metadata.lock_expires_at - Utc::now())
+        .num_milliseconds()
+        .max(0) as u64
+        + 150;
+    tokio::time::sleep(Duration::from_millis(wait)).await;
+    assert_eq!(counts(&org, program).await, (1, 0, 0, 1, 0, 0));
+    let again = app.client.reserve_for_proving(program).await.unwrap();
+    assert_eq!(again.metadata.input_group_id, group);
+    assert_eq!(again.execution, first.execution);
+}
+
+async fn executions_that_are_not_the_run_are_refused_and_free_the_group(app: TestApp) {
+    let org = app.org("Replayer").await;
+    let program = upload_program(&org, "double", 600).await;
+    let group = upload_inputs(&org, program, "g", 3).await;
+    let valid = execution_of("3").await;
+    let refused: Vec<(&str, Vec<u8>)> = vec![
+        ("garbage", b"not an execution at all".to_vec()),
+        ("truncated", valid[..valid.len() / 2].to_vec()),
+        ("another input group", execution_of("4").await),
+        (
+            "another program",
+            execution_of_program(example_program_json(), "1,3").await,
+        ),
+    ];
+    for (what, bytes) in refused {
+        // The group is reserved (for 10 minutes) by an executor; the refused execution frees it.
+        let reserved = app.client.reserve_for_execution(program).await.unwrap();
+        assert_eq!(reserved.metadata.input_group_id, group);
+        assert_eq!(counts(&org, program).await, (1, 0, 1, 0, 0, 0), "{what}");
+        match app
+            .client
+            .upload_execution(bytes, &ids(&org, program, group))
+            .await
+        {
+            Err(ClientError::Api { code, message, .. }) => {
+                assert_eq!(code, ErrorCode::InvalidExecution, "{what}: {message}");
+                assert!(message.len() > 30, "{what}: no reason in {message:?}");
+            }
+            other => panic!("{what}: expected INVALID_EXECUTION, got {other:?}"),
+        }
+        // Nothing stored, and the group is free for the next donor at once.
+        assert_eq!(counts(&org, program).await, (1, 1, 0, 0, 0, 0), "{what}");
+        assert_eq!(execution_key(&app, program, group).await, None, "{what}");
+        assert_code(
+            app.client.reserve_for_proving(program).await,
+            ErrorCode::NoInputGroupAvailable,
+        );
+    }
+    // The valid execution is still accepted afterwards.
+    app.client
+        .upload_execution(valid, &ids(&org, program, group))
+        .await
+        .unwrap();
+    assert_eq!(counts(&org, program).await, (1, 0, 0, 1, 0, 0));
+}
+
+async fn an_execution_is_accepted_once_and_only_for_an_unproven_group(app: TestApp) {
+    let org = app.org("Executor").await;
+    let other = app.org("Not The Executor").await;
+    let program = upload_program(&org, "double", 600).await;
+    let group = upload_inputs(&org, program, "g", 3).await;
+    let proven = upload_inputs(&org, program, "p", 4).await;
+    let execution = execution_of("3").await;
+
+    // The ids must name one organization's program and one of its input groups.
+    let wrong_org = UploadExecutionData {
+        organization_id: other.organization_id,
+        ..ids(&org, program, group)
+    };
+    assert_code(
+        app.client
+            .upload_execution(execution.clone(), &wrong_org)
+            .await,
+        ErrorCode::ProgramNotFound,
+    );
+    assert_code(
+        app.client
+            .upload_execution(execution.clone(), &ids(&org, Uuid::new_v4(), group))
+            .await,
+        ErrorCode::ProgramNotFound,
+    );
+    assert_code(
+        app.client
+            .upload_execution(execution.clone(), &ids(&org, program, Uuid::new_v4()))
+            .await,
+        ErrorCode::InputGroupNotFound,
+    );
+    assert_code(
+        app.client
+            .upload_execution(Vec::new(), &ids(&org, program, group))
+            .await,
+        ErrorCode::InvalidRequest,
+    );
+
+    // Accepted once.
+    app.client
+        .upload_execution(execution.clone(), &ids(&org, program, group))
+        .await
+        .unwrap();
+    let key = execution_key(&app, program, group).await.unwrap();
+    assert_code(
+        app.client
+            .upload_execution(execution.clone(), &ids(&org, program, group))
+            .await,
+        ErrorCode::ExecutionAlreadyUploaded,
+    );
+    assert_eq!(execution_key(&app, program, group).await, Some(key));
+
+    // Never for a proven group.
+    app.client
+        .upload_proof(proof_of("4").await, &ids(&org, program, proven))
+        .await
+        .unwrap();
+    assert_code(
+        app.client
+            .upload_execution(execution_of("4").await, &ids(&org, program, proven))
+            .await,
+        ErrorCode::ProofAlreadySubmitted,
+    );
+    assert_eq!(counts(&org, program).await, (2, 0, 0, 1, 1, 0));
+}
+
+async fn of_racing_executions_for_one_group_exactly_one_is_accepted(app: TestApp) {
+    let org = app.org("Racing Executors").await;
+    let program = upload_program(&org, "double", 600).await;
+    let group = upload_inputs(&org, program, "g", 3).await;
+    let execution = execution_of("3").await;
+    let uploads: Vec<_> = (0..6)
+        .map(|_| {
+            let client = app.client.clone();
+            let (execution, data) = (execution.clone(), ids(&org, program, group));
+            tokio::spawn(async move { client.upload_execution(execution, &data).await })
+        })
+        .collect();
+    let mut accepted = 0;
+    for upload in uploads {
+        match upload.await.unwrap() {
+            Ok(()) => accepted += 1,
+            Err(e) => assert_eq!(e.code(), Some(ErrorCode::ExecutionAlreadyUploaded), "{e}"),
+        }
+    }
+    assert_eq!(accepted, 1);
+    assert_eq!(counts(&org, program).await, (1, 0, 0, 1, 0, 0));
+    let proving = app.client.reserve_for_proving(program).await.unwrap();
+    assert_eq!(proving.execution, Some(execution));
+}
+
+async fn oversized_executions_are_refused(app: TestApp) {
+    let org = app.org("Big Executor").await;
+    let program = upload_program(&org, "double", 30).await;
+    let group = upload_inputs(&org, program, "g", 3).await;
+    let huge = vec![7u8; app.settings.limits.execution_bytes + 1];
+    assert_code(
+        app.client
+            .upload_execution(huge, &ids(&org, program, group))
+            .await,
+        ErrorCode::PayloadTooLarge,
+    );
+    assert_eq!(counts(&org, program).await, (1, 1, 0, 0, 0, 0));
+}
+
+async fn deleting_a_group_or_a_program_deletes_its_execution(app: TestApp) {
+    let org = app.org("Tidy").await;
+    let program = upload_program(&org, "double", 600).await;
+    let group = upload_inputs(&org, program, "g", 3).await;
+    let kept = upload_inputs(&org, program, "h", 4).await;
+    let data = |g| ids(&org, program, g);
+    app.client
+        .upload_execution(execution_of("3").await, &data(group))
+        .await
+        .unwrap();
+    app.client
+        .upload_execution(execution_of("4").await, &data(kept))
+        .await
+        .unwrap();
+    let group_key = execution_key(&app, program, group).await.unwrap();
+    let kept_key = execution_key(&app, program, kept).await.unwrap();
+
+    org.client.delete_input_group(program, group).await.unwrap();
+    assert!(!object_exists(&app, &group_key).await);
+    assert!(object_exists(&app, &kept_key).await);
+
+    org.client.delete_program(program).await.unwrap();
+    assert!(!object_exists(&app, &kept_key).await);
+}
