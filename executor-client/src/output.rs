@@ -269,7 +269,7 @@ impl Reporter {
                 self.with_job(|job| {
                     job.steps = Some(*steps);
                     job.bar
-                        .set_message(format!("executed {steps} steps in {secs:.2}s; proving"));
+                        .set_message(format!("executed {steps} steps in {secs:.2}s"));
                 });
             }
             Event::Proving { phase, rows } => {

@@ -333,6 +333,7 @@ pub async fn status(app: &App, args: ProgramRef) -> CliResult<i32> {
         &[
             (status.confirmed, '#'),
             (status.proven, '+'),
+            (status.executed, '*'),
             (status.reserved, '~'),
             (status.uploaded, '.'),
         ],
@@ -343,9 +344,15 @@ pub async fn status(app: &App, args: ProgramRef) -> CliResult<i32> {
     } else {
         0
     };
+    // Executions only exist when donors run in execution-only mode.
+    let executed = if status.executed > 0 {
+        format!("   * executed (to prove) {}", status.executed)
+    } else {
+        String::new()
+    };
     app.out.text(format!(
         "program {name}{id}: {} input group(s)\n[{bar}] {done}% confirmed\n\
-         # confirmed {}   + proven (to verify) {}   ~ reserved {}   . uploaded {}",
+         # confirmed {}   + proven (to verify) {}{executed}   ~ reserved {}   . uploaded {}",
         status.total, status.confirmed, status.proven, status.reserved, status.uploaded
     ));
     if status.proven > 0 {
