@@ -280,6 +280,27 @@ impl Client {
             .await
     }
 
+    /// Gives the reservation `reservation_id` of an input group back before its lock expires, so
+    /// the next donor gets the group at once (for a donor that stops or cannot finish the work).
+    /// `RESERVATION_NOT_FOUND` when it is not live any more.
+    pub async fn release_reservation(
+        &self,
+        program_id: Uuid,
+        input_group_id: Uuid,
+        reservation_id: Uuid,
+    ) -> Result<(), ClientError> {
+        let body = ReleaseReservationRequest {
+            program_id,
+            input_group_id,
+            reservation_id,
+        };
+        json(
+            self.request(Method::POST, paths::RESERVATION_RELEASE)
+                .json(&body),
+        )
+        .await
+    }
+
     /// Reserves through the reservation route `template` and reads the tar.
     async fn reserve_at(
         &self,

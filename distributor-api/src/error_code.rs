@@ -59,6 +59,10 @@ pub enum ErrorCode {
     /// The uploaded execution file is not exactly the run of the stored program on the stored
     /// input group (malformed, of other inputs, of another program, tampered with).
     InvalidExecution,
+    /// No live reservation with that id on that input group: the id is wrong, or the reservation
+    /// was released, expired or ended by a proof or an execution (or the group or program is
+    /// unknown).
+    ReservationNotFound,
     /// No such route.
     RouteNotFound,
     /// The route exists but not with this HTTP method.
@@ -70,7 +74,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// All codes the server can send, in documentation order.
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::AccountNotFound,
         ErrorCode::ProgramNotFound,
         ErrorCode::ProgramNameTaken,
@@ -92,6 +96,7 @@ impl ErrorCode {
         ErrorCode::InvalidProof,
         ErrorCode::ExecutionAlreadyUploaded,
         ErrorCode::InvalidExecution,
+        ErrorCode::ReservationNotFound,
         ErrorCode::RouteNotFound,
         ErrorCode::MethodNotAllowed,
     ];
@@ -106,6 +111,7 @@ impl ErrorCode {
             | RefreshTokenNotFound
             | NoInputGroupAvailable
             | ProofNotFound
+            | ReservationNotFound
             | RouteNotFound => 404,
             ProgramNameTaken
             | UsernameAlreadyExists
@@ -146,6 +152,7 @@ impl ErrorCode {
             InvalidProof => "INVALID_PROOF",
             ExecutionAlreadyUploaded => "EXECUTION_ALREADY_UPLOADED",
             InvalidExecution => "INVALID_EXECUTION",
+            ReservationNotFound => "RESERVATION_NOT_FOUND",
             RouteNotFound => "ROUTE_NOT_FOUND",
             MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Unknown => "UNKNOWN",

@@ -24,6 +24,8 @@ pub const RESERVATION: &str = "/program/program-and-inputs/{program_id}";
 pub const EXECUTION_RESERVATION: &str = "/program/inputs-to-execute/{program_id}";
 /// Execution-only mode: reserves an executed input group, to prove its execution.
 pub const PROVING_RESERVATION: &str = "/program/execution-to-prove/{program_id}";
+/// Gives a live reservation back early (any of the three kinds above), by its reservation id.
+pub const RESERVATION_RELEASE: &str = "/program/reservation/release";
 pub const ORGANIZATION_PROGRAMS: &str = "/program/organization/{organization_id}";
 pub const PROOF: &str = "/program/proof/{program_id}/{input_group_id}";
 pub const PROVEN_INPUT_GROUPS: &str = "/program/proofs/{program_id}";

@@ -169,6 +169,13 @@ pub struct UploadProofData {
     pub organization_id: Uuid,
     pub program_id: Uuid,
     pub input_group_id: Uuid,
+    /// The reservation the upload was made under ([`ReservationMetadata::reservation_id`]).
+    /// Optional: a valid file is accepted without it. A refused file ends the group's live
+    /// reservation only when it names that reservation, so that nobody else can take a donor's
+    /// group away with a bad upload. Left out of the JSON when absent, so the body of older
+    /// clients (and of the original spec) is unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reservation_id: Option<Uuid>,
 }
 
 /// The `data` field of `POST /program/execution`: the same ids as a proof upload.
@@ -183,6 +190,22 @@ pub struct ReservationMetadata {
     pub input_group_name: String,
     /// Until when the input group is reserved for this caller.
     pub lock_expires_at: DateTime<Utc>,
+    /// This reservation's id: a secret that only its holder knows, which lets the holder give
+    /// the group back early (`POST /program/reservation/release`) and lets a refused upload end
+    /// the reservation. Always set by this server; `None` in the tars of older servers.
+    #[serde(default)]
+    pub reservation_id: Option<Uuid>,
+}
+
+/// `POST /program/reservation/release`: gives a live reservation back before its lock expires,
+/// so the next donor gets the group at once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseReservationRequest {
+    pub program_id: Uuid,
+    pub input_group_id: Uuid,
+    /// The [`ReservationMetadata::reservation_id`] of the reservation to end.
+    pub reservation_id: Uuid,
 }
 
 /// Answer of `GET /program/status/{program_id}`: the input groups by state. The five states
@@ -212,4 +235,55 @@ pub struct Health {
     /// `"ok"` when the database and the object storage answer.
     pub status: String,
     pub version: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_of_an_older_server_parses_without_a_reservation_id() {
+        let metadata: ReservationMetadata = serde_json::from_str(
+            r#"{"organization_id":"00000000-0000-0000-0000-000000000001",
+                "program_id":"00000000-0000-0000-0000-000000000002",
+                "input_group_id":"00000000-0000-0000-0000-000000000003",
+                "input_group_name":"g","lock_expires_at":"2026-11-21T12:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(metadata.reservation_id, None);
+    }
+
+    #[test]
+    fn an_upload_without_a_reservation_id_serializes_as_before() {
+        let data = UploadProofData {
+            organization_id: Uuid::from_u128(1),
+            program_id: Uuid::from_u128(2),
+            input_group_id: Uuid::from_u128(3),
+            reservation_id: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&data).unwrap(),
+            r#"{"organization_id":"00000000-0000-0000-0000-000000000001","#.to_owned()
+                + r#""program_id":"00000000-0000-0000-0000-000000000002","#
+                + r#""input_group_id":"00000000-0000-0000-0000-000000000003"}"#
+        );
+        let with_id = UploadProofData {
+            reservation_id: Some(Uuid::from_u128(4)),
+            ..data.clone()
+        };
+        let json = serde_json::to_string(&with_id).unwrap();
+        assert!(json.ends_with(r#","reservation_id":"00000000-0000-0000-0000-000000000004"}"#));
+        let parsed: UploadProofData = serde_json::from_str(&json).unwrap();
+        assert_eq!(parsed, with_id);
+    }
+
+    #[test]
+    fn a_release_request_refuses_unknown_fields() {
+        let refused = serde_json::from_str::<ReleaseReservationRequest>(
+            r#"{"program_id":"00000000-0000-0000-0000-000000000002",
+                "input_group_id":"00000000-0000-0000-0000-000000000003",
+                "reservation_id":"00000000-0000-0000-0000-000000000004","extra":1}"#,
+        );
+        assert!(refused.is_err());
+    }
 }

@@ -9,7 +9,9 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use distributor_api::{paths, Client, ClientError, ErrorCode, UploadProofData};
+use distributor_api::{
+    paths, Client, ClientError, ErrorCode, ReservationMetadata, UploadProofData,
+};
 use tokio::sync::watch;
 use tokio::time::Instant;
 use uuid::Uuid;
@@ -367,6 +369,18 @@ impl WorkLoop<'_> {
         }
     }
 
+    /// Ends the job's reservation so that another donor gets the input group now rather than
+    /// when the lock runs out. Best effort, within `patience`: if it fails, the lock runs out.
+    async fn give_back(&self, meta: &ReservationMetadata, patience: Duration) -> bool {
+        let Some(reservation) = meta.reservation_id else {
+            return false; // a server that hands out no reservation ids cannot take one back
+        };
+        let release =
+            self.client
+                .release_reservation(meta.program_id, meta.input_group_id, reservation);
+        matches!(tokio::time::timeout(patience, release).await, Ok(Ok(())))
+    }
+
     /// Counts a transient failure and waits before the next attempt; gives up (exit code 3)
     /// past --max-retries. True if asked to stop meanwhile.
     async fn retry_later(&mut self, what: &str, error: &ClientError) -> Result<bool, AppError> {
@@ -466,11 +480,12 @@ impl WorkLoop<'_> {
                 WorkerTask::ProveExecution(&recorded)
             }
             (Mode::ProveExecution, None) => {
+                self.give_back(&meta, Duration::from_secs(3)).await;
                 return Ok(finish(
                     JobResult::Failed,
                     None,
                     Some("the server handed out a job to prove without its execution".into()),
-                ))
+                ));
             }
         };
         for (path, bytes) in files {
@@ -517,7 +532,7 @@ impl WorkLoop<'_> {
         .await?;
 
         let expiry = meta.lock_expires_at.format("%H:%M:%S UTC");
-        let (output_bytes, proved) = match outcome {
+        let finished = match outcome {
             Outcome::Finished(WorkerEvent::Proved {
                 steps: s,
                 rows,
@@ -526,7 +541,7 @@ impl WorkLoop<'_> {
                 ..
             }) => {
                 steps = Some(s);
-                (proof_bytes, Some((rows, prove_secs)))
+                Ok((proof_bytes, Some((rows, prove_secs))))
             }
             Outcome::Finished(WorkerEvent::Recorded {
                 steps: s,
@@ -534,56 +549,57 @@ impl WorkLoop<'_> {
                 ..
             }) => {
                 steps = Some(s);
-                (execution_bytes, None)
+                Ok((execution_bytes, None))
             }
-            Outcome::Finished(_) => {
-                return Ok(finish(
-                    JobResult::Failed,
-                    steps,
-                    Some("the worker reported nonsense".into()),
-                ))
-            }
+            Outcome::Finished(_) => Err((
+                JobResult::Failed,
+                "the worker reported nonsense".to_string(),
+            )),
             Outcome::Failed {
                 kind: FailureKind::Memory,
                 message,
-            } => return Ok(finish(JobResult::Skipped, steps, Some(message))),
-            Outcome::Failed { kind, message } => {
-                return Ok(finish(
-                    JobResult::Failed,
-                    steps,
-                    Some(format!("{} failed: {message}", kind.as_str())),
-                ))
-            }
-            Outcome::Crashed(message) => {
-                return Ok(finish(JobResult::Failed, steps, Some(message)))
-            }
-            Outcome::DeadlinePassed => {
-                return Ok(finish(
-                    JobResult::Dropped,
-                    steps,
-                    Some(format!(
-                        "its reservation ends at {expiry}, before the job could be done and \
-                         uploaded; not uploaded late"
-                    )),
-                ))
-            }
-            Outcome::Abandoned(reason) => {
-                return Ok(finish(JobResult::Dropped, steps, Some(reason)))
-            }
-            Outcome::Stopped => {
-                finish(
-                    JobResult::Interrupted,
-                    steps,
-                    Some("stopped at once".into()),
-                );
-                return Err(AppError::new(
-                    Exit::Interrupted,
-                    format!(
-                        "stopped at once; input group {} goes back to the pool when its \
-                         reservation ends at {expiry}",
-                        meta.input_group_name
-                    ),
-                ));
+            } => Err((JobResult::Skipped, message)),
+            Outcome::Failed { kind, message } => Err((
+                JobResult::Failed,
+                format!("{} failed: {message}", kind.as_str()),
+            )),
+            Outcome::Crashed(message) => Err((JobResult::Failed, message)),
+            Outcome::DeadlinePassed => Err((
+                JobResult::Dropped,
+                format!(
+                    "its reservation ends at {expiry}, before the job could be done and \
+                     uploaded; not uploaded late"
+                ),
+            )),
+            Outcome::Abandoned(reason) => Err((JobResult::Dropped, reason)),
+            Outcome::Stopped => Err((JobResult::Interrupted, "stopped at once".to_string())),
+        };
+        let (output_bytes, proved) = match finished {
+            Ok(done) => done,
+            Err((result, mut message)) => {
+                let interrupted = result == JobResult::Interrupted;
+                // A second Ctrl-C means now: the server gets one second to take the job back.
+                let patience = Duration::from_secs(if interrupted { 1 } else { 3 });
+                let given_back = Instant::now() < lock_end && self.give_back(&meta, patience).await;
+                if given_back {
+                    message.push_str("; its input group is given back to the pool");
+                }
+                finish(result, steps, Some(message));
+                if interrupted {
+                    let whereto = if given_back {
+                        "is given back to the pool".to_string()
+                    } else {
+                        format!("goes back to the pool when its reservation ends at {expiry}")
+                    };
+                    return Err(AppError::new(
+                        Exit::Interrupted,
+                        format!(
+                            "stopped at once; input group {} {whereto}",
+                            meta.input_group_name
+                        ),
+                    ));
+                }
+                return Ok(result);
             }
         };
         if let Some((rows, prove_secs)) = proved {
@@ -607,11 +623,13 @@ impl WorkLoop<'_> {
             artifact,
             bytes: output_bytes,
         });
-        // The same three ids name the job for either upload.
+        // The same ids name the job for either upload; the reservation id lets the server end
+        // this reservation at once if it refuses the file.
         let data = UploadProofData {
             organization_id: meta.organization_id,
             program_id: meta.program_id,
             input_group_id: meta.input_group_id,
+            reservation_id: meta.reservation_id,
         };
         loop {
             let uploaded = match artifact {

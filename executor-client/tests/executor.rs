@@ -259,6 +259,8 @@ async fn a_refused_proof_is_reported_and_the_loop_goes_on(server: Server) {
             organization_id: org_id,
             program_id: program,
             input_group_id: group,
+            // Someone else does not know the donor's reservation id.
+            reservation_id: None,
         };
         // A forged proof from someone else is refused by the server's verification...
         let forged = handle.block_on(client.upload_proof(b"a forged proof".to_vec(), &data));
@@ -716,10 +718,11 @@ async fn ctrl_c_once_finishes_the_current_job_and_twice_stops_at_once() {
     let jobs = events_named(&events, "job");
     assert_eq!(jobs.len(), 1, "{events:?}");
     assert_eq!(jobs[0]["result"], "interrupted");
-    assert!(stderr.contains("goes back to the pool"), "{stderr}");
+    assert!(stderr.contains("is given back to the pool"), "{stderr}");
 
+    // The interrupted job's reservation (600 s) was given back: nothing is left reserved.
     let status = status(&org, program).await;
-    assert_eq!((status.proven, status.reserved, status.uploaded), (1, 1, 1));
+    assert_eq!((status.proven, status.reserved, status.uploaded), (1, 0, 2));
 }
 
 #[test]

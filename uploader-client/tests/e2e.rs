@@ -176,6 +176,8 @@ fn refused_by_server(
         organization_id: reservation.metadata.organization_id,
         program_id,
         input_group_id: reservation.metadata.input_group_id,
+        // The donor's own reservation: its refused proof ends it.
+        reservation_id: reservation.metadata.reservation_id,
     };
     match server.block_on(server.client.upload_proof(proof.clone(), &data)) {
         Err(ClientError::Api {

@@ -60,6 +60,9 @@ pub struct InputGroupRow {
     /// The accepted execution file of an unproven group (execution-only mode), waiting for a
     /// prover; `None` when it has none and once the group is proven.
     pub execution_id: Option<String>,
+    /// The id of the group's current reservation (its holder's secret); meaningful only while
+    /// `lock_expires` is in the future, cleared whenever the lock is.
+    pub reservation_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]

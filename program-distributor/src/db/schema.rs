@@ -44,6 +44,7 @@ diesel::table! {
         proof_id -> Nullable<Text>,
         steps -> Nullable<BigInt>,
         execution_id -> Nullable<Text>,
+        reservation_id -> Nullable<Text>,
     }
 }
 

@@ -20,8 +20,9 @@ use crate::storage::keys;
 /// input group), store the file under its own id, then record it with a conditional update, so
 /// of two racing uploads exactly one wins (the loser's object is deleted). Recording it ends the
 /// group's reservation: provers get it at once. An execution that is not exactly the run of the
-/// program on the group's inputs is answered `INVALID_EXECUTION`; nothing is stored and the
-/// reservation ends, so the next donor gets the group.
+/// program on the group's inputs is answered `INVALID_EXECUTION`; nothing is stored and, when the
+/// upload names the group's live reservation, that reservation ends, so the next donor gets the
+/// group.
 pub async fn upload(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -33,7 +34,14 @@ pub async fn upload(
         return Err(refusal(&group));
     }
     let checked = check_execution(&state, &program, &group, upload.file.clone()).await;
-    uploads::release_if_refused(&state, &group, ErrorCode::InvalidExecution, checked).await?;
+    uploads::release_if_refused(
+        &state,
+        &group,
+        upload.data.reservation_id,
+        ErrorCode::InvalidExecution,
+        checked,
+    )
+    .await?;
 
     let execution_id = keys::new_object_id();
     let key = keys::execution(&program.id, &group.id, &execution_id);

@@ -85,6 +85,11 @@ pub fn table() -> Vec<RouteEntry> {
         reservation::reserve_to_prove,
     );
     t.add(
+        Method::POST,
+        paths::RESERVATION_RELEASE,
+        reservation::release,
+    );
+    t.add(
         Method::GET,
         paths::ORGANIZATION_PROGRAMS,
         programs::of_organization,

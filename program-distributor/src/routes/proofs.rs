@@ -23,9 +23,9 @@ use crate::storage::keys;
 /// the proof under its own id, then mark the group proven with a conditional update, so of two
 /// racing uploads exactly one wins (the loser's object is deleted). The group's execution, if an
 /// execution-only donor left one, is deleted once the group is proven. A proof that does not
-/// verify is answered `INVALID_PROOF`; nothing is stored and the group's reservation ends at
-/// once, so the next donor gets it (its execution stays: the replay checked it, the prover was
-/// at fault).
+/// verify is answered `INVALID_PROOF`; nothing is stored and, when the upload names the group's
+/// live reservation, that reservation ends at once, so the next donor gets it (its execution
+/// stays: the replay checked it, the prover was at fault).
 pub async fn upload(
     state: web::Data<AppState>,
     request: HttpRequest,
@@ -37,8 +37,14 @@ pub async fn upload(
         return Err(uploads::already_proven());
     }
     let checked = check_proof(&state, &program, &group, upload.file.clone()).await;
-    let steps =
-        uploads::release_if_refused(&state, &group, ErrorCode::InvalidProof, checked).await?;
+    let steps = uploads::release_if_refused(
+        &state,
+        &group,
+        upload.data.reservation_id,
+        ErrorCode::InvalidProof,
+        checked,
+    )
+    .await?;
 
     let proof_id = keys::new_object_id();
     let key = keys::proof(&program.id, &group.id, &proof_id);

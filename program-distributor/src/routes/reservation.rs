@@ -6,14 +6,19 @@
 //! - `GET /program/execution-to-prove/{program_id}`: an executed group, to prove its execution.
 //!
 //! All three share one lock per group and one timeout (the program's), and the same atomic pick.
+//! Each reservation gets a random id (UUID v4) that only its holder learns, from the tar's
+//! metadata: with it the holder gives the group back early
+//! (`POST /program/reservation/release`), and only an upload that names it ends the reservation
+//! when the file is refused.
 
 use actix_web::{web, HttpResponse};
 use bytes::Bytes;
 use distributor_api::archive::{EXECUTION_FILE, INPUTS_FILE, METADATA_FILE, PROGRAM_FILE};
-use distributor_api::{ErrorCode, ReservationMetadata};
+use distributor_api::{ErrorCode, ReleaseReservationRequest, ReservationMetadata};
+use uuid::Uuid;
 
 use super::programs::program_json;
-use super::{convert, file};
+use super::{convert, file, success};
 use crate::db::queries::input_groups::{self, Stage};
 use crate::db::queries::programs;
 use crate::db::{now_millis, Backend};
@@ -59,6 +64,8 @@ async fn reserve_in(
         .ok_or_else(ApiError::program_not_found)?
         .to_string();
     let now = now_millis();
+    let reservation_id = Uuid::new_v4();
+    let stored_reservation_id = reservation_id.to_string();
     let cached = state.programs.row(&program_id);
     let was_cached = cached.is_some();
     let work = move |conn: &mut crate::db::DbConnection| {
@@ -70,7 +77,14 @@ async fn reserve_in(
             },
         };
         let lock_millis = program.lock_timeout_secs.saturating_mul(1000);
-        let reserved = input_groups::reserve(conn, &program.id, stage, now, lock_millis)?;
+        let reserved = input_groups::reserve(
+            conn,
+            &program.id,
+            stage,
+            now,
+            lock_millis,
+            &stored_reservation_id,
+        )?;
         Ok(Some((program, reserved)))
     };
     let outcome = match state.db.backend() {
@@ -104,6 +118,7 @@ async fn reserve_in(
         input_group_id: convert::stored_id(&reserved.id)?,
         input_group_name: reserved.name,
         lock_expires_at: convert::time(now.saturating_add(lock_millis)),
+        reservation_id: Some(reservation_id),
     };
     let metadata = serde_json::to_vec_pretty(&metadata)
         .map_err(|e| ApiError::internal("cannot encode the reservation metadata", e))?;
@@ -119,6 +134,48 @@ async fn reserve_in(
         "application/x-tar",
         "reservation.tar",
     ))
+}
+
+/// Gives a live reservation back on behalf of its holder (a donor that stops, or cannot finish
+/// the work in time), so that the next donor gets the group at once instead of after the lock.
+/// Anonymous like the reservation: knowing the reservation's id is the authorization.
+pub async fn release(
+    state: web::Data<AppState>,
+    body: web::Json<ReleaseReservationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let request = body.into_inner();
+    let released = end(
+        &state,
+        &request.program_id.to_string(),
+        &request.input_group_id.to_string(),
+        request.reservation_id,
+    )
+    .await?;
+    if !released {
+        return Err(ApiError::new(
+            ErrorCode::ReservationNotFound,
+            "this input group has no live reservation with that id (wrong id, or it was \
+             released, expired, or ended by a proof or an execution)",
+        ));
+    }
+    Ok(success(()))
+}
+
+/// Ends the reservation `reservation_id` of the input group if it is the group's live one (see
+/// [`input_groups::release`]). Returns whether it did.
+pub(super) async fn end(
+    state: &AppState,
+    program_id: &str,
+    input_group_id: &str,
+    reservation_id: Uuid,
+) -> Result<bool, ApiError> {
+    let (pid, gid) = (program_id.to_string(), input_group_id.to_string());
+    let rid = reservation_id.to_string();
+    let now = now_millis();
+    Ok(state
+        .db
+        .write(move |conn| input_groups::release(conn, &pid, &gid, &rid, now))
+        .await?)
 }
 
 /// `NO_INPUT_GROUP_AVAILABLE`, saying what the program lacks for `stage`.

@@ -1,7 +1,7 @@
 //! What the donors' uploads (proofs, and executions in execution-only mode) share: reading the
 //! body within its limit, finding the input group it is about, checking the file against the
-//! stored program and input group, freeing the group after a bad file, and storing the file so
-//! that of racing uploads exactly one is kept.
+//! stored program and input group, ending the uploader's reservation after a bad file, and
+//! storing the file so that of racing uploads exactly one is kept.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,9 +11,11 @@ use actix_web::{web, HttpRequest};
 use bytes::Bytes;
 use cairo_stark::{CompiledProgram, Felt};
 use distributor_api::{ErrorCode, UploadProofData};
+use uuid::Uuid;
 
 use super::multipart::{self, Upload};
 use super::programs::{delete_objects, program_json};
+use super::reservation;
 use crate::db::models::{InputGroupRow, ProgramRow};
 use crate::db::queries::{input_groups, programs};
 use crate::db::DbConnection;
@@ -110,22 +112,21 @@ async fn compiled_program(
     Ok(compiled)
 }
 
-/// Passes `outcome` through; when it is the refusal `refused` (the donor sent a bad file), the
-/// group's reservation ends first, so the next donor gets it at once instead of waiting for the
-/// lock of a donor who failed.
+/// Passes `outcome` through; when it is the refusal `refused` (the donor sent a bad file) and the
+/// upload names the group's live reservation (`reservation_id`), that reservation ends first, so
+/// the next donor gets the group at once instead of waiting for the lock of a donor who failed.
+/// An upload that does not name it leaves the lock alone: a bad file from anyone else must not
+/// take the group away from the donor working on it.
 pub(super) async fn release_if_refused<T>(
     state: &AppState,
     group: &InputGroupRow,
+    reservation_id: Option<Uuid>,
     refused: ErrorCode,
     outcome: Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    if let Err(error) = &outcome {
+    if let (Err(error), Some(reservation_id)) = (&outcome, reservation_id) {
         if error.code == refused {
-            let (pid, gid) = (group.program_id.clone(), group.id.clone());
-            state
-                .db
-                .write(move |conn| input_groups::release(conn, &pid, &gid))
-                .await?;
+            reservation::end(state, &group.program_id, &group.id, reservation_id).await?;
         }
     }
     outcome

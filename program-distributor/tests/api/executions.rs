@@ -22,25 +22,6 @@ on_both_backends!(
     deleting_a_group_or_a_program_deletes_its_execution,
 );
 
-/// The execution file of the compiled program `program_json` run on the input CSV `csv`.
-async fn execution_of_program(program_json: Vec<u8>, csv: &str) -> Vec<u8> {
-    let csv = csv.to_string();
-    tokio::task::spawn_blocking(move || {
-        let program = cairo_stark::CompiledProgram::parse(&program_json).expect("program");
-        let inputs = cairo_stark::inputs::parse_csv(csv.as_bytes()).expect("inputs");
-        cairo_stark::execute(&program, &inputs)
-            .expect("execute")
-            .to_file_bytes()
-    })
-    .await
-    .expect("execution task")
-}
-
-/// The execution file of the fixture program `proof_mode.json` on the input CSV `csv`.
-async fn execution_of(csv: &str) -> Vec<u8> {
-    execution_of_program(fixture("proof_mode.json"), csv).await
-}
-
 /// What a prover does with a proving reservation: reads the execution (bound to the program and
 /// inputs of the reservation) and proves it.
 async fn prove_reservation(reservation: Reservation) -> Vec<u8> {
@@ -57,14 +38,6 @@ async fn prove_reservation(reservation: Reservation) -> Vec<u8> {
     })
     .await
     .expect("proving task")
-}
-
-fn ids(org: &Org, program: Uuid, group: Uuid) -> UploadExecutionData {
-    UploadExecutionData {
-        organization_id: org.organization_id,
-        program_id: program,
-        input_group_id: group,
-    }
 }
 
 /// `(total, uploaded, reserved, executed, proven, confirmed)`.
@@ -216,11 +189,15 @@ async fn each_reservation_only_hands_out_groups_of_its_stage(app: TestApp) {
         ErrorCode::NoInputGroupAvailable,
     );
 
-    // A proof that does not verify frees the group but keeps its execution (the replay checked
-    // it; the prover was at fault).
+    // A proof that does not verify, sent under the donor's reservation, frees the group but
+    // keeps its execution (the replay checked it; the prover was at fault).
+    let reservation = whole.metadata.reservation_id.expect("a reservation id");
     let bad_proof = app
         .client
-        .upload_proof(b"not a proof".to_vec(), &ids(&org, program, group))
+        .upload_proof(
+            b"not a proof".to_vec(),
+            &ids_under(&org, program, group, reservation),
+        )
         .await;
     assert_code(bad_proof, ErrorCode::InvalidProof);
     assert_eq!(counts(&org, program).await, (1, 0, 0, 1, 0, 0));
@@ -283,13 +260,14 @@ async fn executions_that_are_not_the_run_are_refused_and_free_the_group(app: Tes
         ),
     ];
     for (what, bytes) in refused {
-        // The group is reserved (for 10 minutes) by an executor; the refused execution frees it.
+        // The group is reserved (for 10 minutes) by an executor; its refused execution frees it.
         let reserved = app.client.reserve_for_execution(program).await.unwrap();
         assert_eq!(reserved.metadata.input_group_id, group);
         assert_eq!(counts(&org, program).await, (1, 0, 1, 0, 0, 0), "{what}");
+        let reservation = reserved.metadata.reservation_id.expect("a reservation id");
         match app
             .client
-            .upload_execution(bytes, &ids(&org, program, group))
+            .upload_execution(bytes, &ids_under(&org, program, group, reservation))
             .await
         {
             Err(ClientError::Api { code, message, .. }) => {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use distributor_api::{
     Client, LoginRequest, LoginResponse, PageQuery, RegisterRequest, UploadProgramData,
+    UploadProofData,
 };
 use program_distributor::configuration::{Settings, StorageSettings};
 use program_distributor::db::models::InputGroupRow;
@@ -179,6 +180,24 @@ pub async fn upload_inputs(org: &Org, program: Uuid, name: &str, value: u64) -> 
         .expect("upload inputs")
 }
 
+/// The `data` of a proof or execution upload about `group`, naming no reservation.
+pub fn ids(org: &Org, program: Uuid, group: Uuid) -> UploadProofData {
+    UploadProofData {
+        organization_id: org.organization_id,
+        program_id: program,
+        input_group_id: group,
+        reservation_id: None,
+    }
+}
+
+/// The same, under the reservation `reservation_id`.
+pub fn ids_under(org: &Org, program: Uuid, group: Uuid, reservation_id: Uuid) -> UploadProofData {
+    UploadProofData {
+        reservation_id: Some(reservation_id),
+        ..ids(org, program, group)
+    }
+}
+
 /// Asserts the call failed with `code` (and the status that goes with it).
 #[track_caller]
 pub fn assert_code<T: std::fmt::Debug>(
@@ -251,6 +270,25 @@ pub async fn proof_of_program(program_json: &[u8], csv: &str) -> Vec<u8> {
     .expect("proving task");
     cache.lock().unwrap().insert(key, proof.clone());
     proof
+}
+
+/// The execution file of the compiled program `program_json` run on the input CSV `csv`.
+pub async fn execution_of_program(program_json: Vec<u8>, csv: &str) -> Vec<u8> {
+    let csv = csv.to_string();
+    tokio::task::spawn_blocking(move || {
+        let program = cairo_stark::CompiledProgram::parse(&program_json).expect("program");
+        let inputs = cairo_stark::inputs::parse_csv(csv.as_bytes()).expect("inputs");
+        cairo_stark::execute(&program, &inputs)
+            .expect("execute")
+            .to_file_bytes()
+    })
+    .await
+    .expect("execution task")
+}
+
+/// The execution file of the fixture program `proof_mode.json` on the input CSV `csv`.
+pub async fn execution_of(csv: &str) -> Vec<u8> {
+    execution_of_program(fixture("proof_mode.json"), csv).await
 }
 
 /// The example program of the repository (Collatz), a second real program.

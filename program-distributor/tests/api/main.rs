@@ -10,4 +10,5 @@ mod health;
 mod inputs;
 mod programs;
 mod proofs;
+mod releases;
 mod reservations;

@@ -19,11 +19,7 @@ async fn bad_proof_uploads_get_their_documented_errors(app: TestApp) {
     let other = app.org("Not The Owner").await;
     let program = upload_program(&org, "double", 30).await;
     let group = upload_inputs(&org, program, "g", 3).await;
-    let data = UploadProofData {
-        organization_id: org.organization_id,
-        program_id: program,
-        input_group_id: group,
-    };
+    let data = ids(&org, program, group);
     let proof = || b"proof".to_vec();
     // The ids must name one organization's program and one of its input groups.
     let wrong_org = UploadProofData {
@@ -93,21 +89,22 @@ async fn bad_proof_uploads_get_their_documented_errors(app: TestApp) {
     assert!(steps > 0);
 }
 
-/// A reservation's input group: `(id, the reservation's expiry)`.
-async fn reserve_one(app: &TestApp, program: Uuid) -> (Uuid, chrono::DateTime<chrono::Utc>) {
+/// A reservation: `(its input group, its expiry, its id)`.
+async fn reserve_one(app: &TestApp, program: Uuid) -> (Uuid, chrono::DateTime<chrono::Utc>, Uuid) {
     let metadata = app.client.reserve(program).await.unwrap().metadata;
-    (metadata.input_group_id, metadata.lock_expires_at)
+    let reservation = metadata.reservation_id.expect("a reservation id");
+    (
+        metadata.input_group_id,
+        metadata.lock_expires_at,
+        reservation,
+    )
 }
 
 async fn proofs_that_do_not_verify_are_refused_and_free_the_group(app: TestApp) {
     let org = app.org("Verifier").await;
     let program = upload_program(&org, "double", 600).await;
     let group = upload_inputs(&org, program, "g", 3).await;
-    let data = UploadProofData {
-        organization_id: org.organization_id,
-        program_id: program,
-        input_group_id: group,
-    };
+    let data = ids(&org, program, group);
     let valid = proof_of("3").await;
     let mut flipped = valid.clone();
     let middle = flipped.len() / 2;
@@ -128,15 +125,16 @@ async fn proofs_that_do_not_verify_are_refused_and_free_the_group(app: TestApp) 
         ),
     ];
     for (what, bytes, reason) in refused {
-        // The group is reserved (for 10 minutes) by a donor; the refused proof frees it.
-        let (reserved, until) = reserve_one(&app, program).await;
+        // The group is reserved (for 10 minutes) by a donor; its refused proof frees it.
+        let (reserved, until, reservation) = reserve_one(&app, program).await;
         assert_eq!(reserved, group);
         assert!(until > chrono::Utc::now() + chrono::Duration::seconds(60));
         assert_code(
             app.client.reserve(program).await,
             ErrorCode::NoInputGroupAvailable,
         );
-        match app.client.upload_proof(bytes, &data).await {
+        let under = ids_under(&org, program, group, reservation);
+        match app.client.upload_proof(bytes, &under).await {
             Err(distributor_api::ClientError::Api { code, message, .. }) => {
                 assert_eq!(code, ErrorCode::InvalidProof, "{what}: {message}");
                 assert!(message.contains(reason), "{what}: {message}");
@@ -228,11 +226,7 @@ async fn oversized_proofs_are_refused_before_they_are_read(app: TestApp) {
     let org = app.org("Big Prover").await;
     let program = upload_program(&org, "double", 30).await;
     let group = upload_inputs(&org, program, "g", 3).await;
-    let data = UploadProofData {
-        organization_id: org.organization_id,
-        program_id: program,
-        input_group_id: group,
-    };
+    let data = ids(&org, program, group);
     let limit = app.settings.limits.proof_bytes;
     let headers = |framing: &str| {
         format!(
@@ -281,14 +275,7 @@ async fn only_the_owner_reads_confirms_or_rejects_proofs(app: TestApp) {
     );
     let proof = proof_of("3").await;
     app.client
-        .upload_proof(
-            proof.clone(),
-            &UploadProofData {
-                organization_id: owner.organization_id,
-                program_id: program,
-                input_group_id: group,
-            },
-        )
+        .upload_proof(proof.clone(), &ids(&owner, program, group))
         .await
         .unwrap();
     assert_code(
@@ -335,11 +322,7 @@ async fn of_racing_proofs_for_one_group_exactly_one_is_accepted(app: TestApp) {
     let org = app.org("Racy").await;
     let program = upload_program(&org, "double", 30).await;
     let group = upload_inputs(&org, program, "g", 3).await;
-    let data = UploadProofData {
-        organization_id: org.organization_id,
-        program_id: program,
-        input_group_id: group,
-    };
+    let data = ids(&org, program, group);
     let proof = proof_of("3").await;
     let uploads: Vec<_> = (0..8u8)
         .map(|i| {

@@ -2,7 +2,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use distributor_api::{ClientError, ErrorCode, PageQuery, UploadProofData};
+use distributor_api::{ClientError, ErrorCode, PageQuery};
 use futures_util::StreamExt;
 use uuid::Uuid;
 
@@ -42,6 +42,7 @@ async fn a_reservation_holds_the_program_the_inputs_and_the_metadata(app: TestAp
     assert_eq!(metadata.program_id, program);
     assert_eq!(metadata.input_group_id, group);
     assert_eq!(metadata.input_group_name, "answer");
+    assert!(metadata.reservation_id.is_some());
     let lock = (metadata.lock_expires_at - before).num_milliseconds();
     assert!((29_000..=31_000).contains(&lock), "lock of {lock} ms");
     let page = org
@@ -202,14 +203,7 @@ async fn concurrent_reservers_never_share_a_live_input_group(app: TestApp) {
     // Prove ten of them; the rest must come back once their locks expire.
     for group in &proven {
         app.client
-            .upload_proof(
-                zero_proof.clone(),
-                &UploadProofData {
-                    organization_id: org.organization_id,
-                    program_id: program,
-                    input_group_id: *group,
-                },
-            )
+            .upload_proof(zero_proof.clone(), &ids(&org, program, *group))
             .await
             .unwrap();
     }
@@ -267,11 +261,7 @@ async fn reserve_prove_confirm_reject_lifecycle_and_status(app: TestApp) {
         .metadata
         .input_group_id;
     assert_eq!(status().await, (3, 2, 1, 0, 0));
-    let proof_of = |group: Uuid| UploadProofData {
-        organization_id: org.organization_id,
-        program_id: program,
-        input_group_id: group,
-    };
+    let proof_of = |group: Uuid| ids(&org, program, group);
     // Group `i` holds input `i`.
     let inputs = org
         .client

@@ -84,6 +84,7 @@ impl Server {
             organization_id: reservation.metadata.organization_id,
             program_id: reservation.metadata.program_id,
             input_group_id: for_group.unwrap_or(reservation.metadata.input_group_id),
+            reservation_id: None,
         };
         self.block_on(self.client.upload_proof(proof, &data))
             .expect("upload a proof");

@@ -1,10 +1,12 @@
 //! Input groups: upload, listing, the reservation, and the proof life cycle.
 //!
-//! State is kept in four columns (see the migrations): `proven`, `confirmed`, `lock_expires`
-//! (the end of the current reservation; 0 when never reserved or when a proof or an execution
-//! came in) and `execution_id` (execution-only mode: an unproven group with an execution waits
-//! for a prover).
+//! State is kept in five columns (see the migrations): `proven`, `confirmed`, `lock_expires`
+//! (the end of the current reservation; 0 when never reserved, or when the reservation was
+//! released or a proof or an execution came in), `reservation_id` (the current reservation's
+//! secret id, cleared together with the lock) and `execution_id` (execution-only mode: an
+//! unproven group with an execution waits for a prover).
 
+use diesel::dsl;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use diesel::{IntoSql, QueryResult};
@@ -185,7 +187,7 @@ fn reservable<'a>(program_id: &'a str, now: i64, fresh: bool, executed: bool) ->
 }
 
 /// Atomically picks one unproven input group of the program in `stage` whose reservation (if
-/// any) has expired and reserves it until `now + lock_millis`.
+/// any) has expired and reserves it until `now + lock_millis` under the id `reservation_id`.
 ///
 /// MySQL/MariaDB: `SELECT … FOR UPDATE SKIP LOCKED` in a transaction, so concurrent reservers
 /// each lock a different row without waiting for each other. SQLite: `BEGIN IMMEDIATE`, which
@@ -197,6 +199,7 @@ pub fn reserve(
     stage: Stage,
     now: i64,
     lock_millis: i64,
+    reservation_id: &str,
 ) -> QueryResult<Option<Reserved>> {
     let until = now.saturating_add(lock_millis);
     let (fresh, executed) = stage.pools();
@@ -221,6 +224,7 @@ pub fn reserve(
                 id: found.0.clone(),
                 now,
                 until,
+                reservation_id: reservation_id.to_string(),
             }
             .execute(c)?;
             Ok(Some(reserved(found)))
@@ -231,21 +235,26 @@ pub fn reserve(
                 return Ok(None);
             };
             diesel::update(ig::table.find(&found.0))
-                .set((ig::last_reserved.eq(Some(now)), ig::lock_expires.eq(until)))
+                .set((
+                    ig::last_reserved.eq(Some(now)),
+                    ig::lock_expires.eq(until),
+                    ig::reservation_id.eq(Some(reservation_id)),
+                ))
                 .execute(c)?;
             Ok(Some(reserved(found)))
         }),
     }
 }
 
-/// `UPDATE input_groups SET last_reserved = ?, lock_expires = ? WHERE id = ?` as a statement
-/// with a static query id: diesel never caches the prepared statements of its own `UPDATE`
-/// builder, which costs a prepare and a close round trip per reservation on MySQL.
+/// `UPDATE input_groups SET last_reserved = ?, lock_expires = ?, reservation_id = ? WHERE id = ?`
+/// as a statement with a static query id: diesel never caches the prepared statements of its own
+/// `UPDATE` builder, which costs a prepare and a close round trip per reservation on MySQL.
 #[derive(Debug, Clone, diesel::query_builder::QueryId)]
 struct MarkReserved {
     id: String,
     now: i64,
     until: i64,
+    reservation_id: String,
 }
 
 impl diesel::query_builder::QueryFragment<diesel::mysql::Mysql> for MarkReserved {
@@ -258,6 +267,8 @@ impl diesel::query_builder::QueryFragment<diesel::mysql::Mysql> for MarkReserved
         out.push_bind_param::<BigInt, _>(&self.now)?;
         out.push_sql(", lock_expires = ");
         out.push_bind_param::<BigInt, _>(&self.until)?;
+        out.push_sql(", reservation_id = ");
+        out.push_bind_param::<Text, _>(&self.reservation_id)?;
         out.push_sql(" WHERE id = ");
         out.push_bind_param::<Text, _>(&self.id)?;
         Ok(())
@@ -265,6 +276,15 @@ impl diesel::query_builder::QueryFragment<diesel::mysql::Mysql> for MarkReserved
 }
 
 impl diesel::RunQueryDsl<diesel::MysqlConnection> for MarkReserved {}
+
+/// The assignments that end a group's reservation. The lock and the reservation's id always go
+/// together, so an id never outlives its lock in a way a later release could match.
+fn reservation_ended() -> (
+    dsl::Eq<ig::lock_expires, i64>,
+    dsl::Eq<ig::reservation_id, Option<String>>,
+) {
+    (ig::lock_expires.eq(0), ig::reservation_id.eq(None))
+}
 
 /// What [`mark_proven`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,9 +296,9 @@ pub enum MarkedProven {
 }
 
 /// Marks the input group proven by the proof `proof_id` of `steps` Cairo steps, unless it is
-/// proven already (a proof is accepted once), and forgets its execution. Run it inside a
-/// transaction: the first update locks the row, so the execution read after it is the one the
-/// group had when it was proven, even if an execution upload raced with the proof.
+/// proven already (a proof is accepted once), ends its reservation and forgets its execution.
+/// Run it inside a transaction: the first update locks the row, so the execution read after it
+/// is the one the group had when it was proven, even if an execution upload raced with the proof.
 pub fn mark_proven(
     conn: &mut DbConnection,
     program_id: &str,
@@ -299,6 +319,7 @@ pub fn mark_proven(
             ig::confirmed.eq(false),
             ig::proof_id.eq(Some(proof_id)),
             ig::steps.eq(Some(steps)),
+            reservation_ended(),
         ))
         .execute(conn)?;
     if changed == 0 {
@@ -327,26 +348,32 @@ pub fn record_execution(
             .filter(ig::proven.eq(false))
             .filter(ig::execution_id.is_null()),
     )
-    .set((
-        ig::execution_id.eq(Some(execution_id)),
-        ig::lock_expires.eq(0),
-    ))
+    .set((ig::execution_id.eq(Some(execution_id)), reservation_ended()))
     .execute(conn)
     .map(|n| n > 0)
 }
 
-/// Ends the current reservation of an unproven input group (its proof or execution was refused),
-/// so that the next donor gets it at once.
-pub fn release(conn: &mut DbConnection, program_id: &str, id: &str) -> QueryResult<()> {
+/// Ends the reservation `reservation_id` of an unproven input group if it is the group's live
+/// one, so that the next donor gets the group at once. Returns whether it did. One conditional
+/// update: a wrong, released or expired id ends nothing, whoever holds the group now.
+pub fn release(
+    conn: &mut DbConnection,
+    program_id: &str,
+    id: &str,
+    reservation_id: &str,
+    now: i64,
+) -> QueryResult<bool> {
     diesel::update(
         ig::table
             .filter(ig::id.eq(id))
             .filter(ig::program_id.eq(program_id))
-            .filter(ig::proven.eq(false)),
+            .filter(ig::proven.eq(false))
+            .filter(ig::lock_expires.gt(now))
+            .filter(ig::reservation_id.eq(reservation_id)),
     )
-    .set(ig::lock_expires.eq(0))
+    .set(reservation_ended())
     .execute(conn)
-    .map(|_| ())
+    .map(|n| n > 0)
 }
 
 /// What happened to a request about an input group's proof.
@@ -417,7 +444,7 @@ pub fn reject(conn: &mut DbConnection, program_id: &str, id: &str) -> QueryResul
             ig::proof_id.eq(None::<String>),
             ig::steps.eq(None::<i64>),
             ig::last_reserved.eq(None::<i64>),
-            ig::lock_expires.eq(0),
+            reservation_ended(),
         ))
         .execute(conn)?;
         if changed == 0 {

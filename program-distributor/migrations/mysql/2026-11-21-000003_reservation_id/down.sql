@@ -1,0 +1,1 @@
+ALTER TABLE input_groups DROP COLUMN reservation_id;
