@@ -167,24 +167,19 @@ pub fn build_tar(files: &[(&str, &[u8])]) -> std::io::Result<Vec<u8>> {
     builder.into_inner()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const LIMIT: u64 = 1 << 20;
-
-    fn raw_entry(path: &str, kind: tar::EntryType, data: &[u8], link: Option<&str>) -> Vec<u8> {
-        // Written by hand so that hostile paths the tar builder would refuse can be tested.
+/// Tars written by hand, so that hostile paths and entry types that a tar library refuses to
+/// write can be tested (here and in the HTTP tests).
+#[cfg(any(test, feature = "test-support"))]
+pub mod hostile {
+    /// One entry: a 512-byte header and its data padded to the block size.
+    pub fn entry(path: &str, kind: tar::EntryType, data: &[u8], link: Option<&str>) -> Vec<u8> {
         let mut header = tar::Header::new_old();
-        {
-            let bytes = header.as_mut_bytes();
-            bytes[..path.len()].copy_from_slice(path.as_bytes());
-        }
+        header.as_mut_bytes()[..path.len()].copy_from_slice(path.as_bytes());
         header.set_size(data.len() as u64);
         header.set_mode(0o644);
         header.set_entry_type(kind);
         if let Some(link) = link {
-            header.set_link_name(link).unwrap();
+            header.set_link_name(link).expect("a short link name");
         }
         header.set_cksum();
         let mut out = header.as_bytes().to_vec();
@@ -193,10 +188,19 @@ mod tests {
         out
     }
 
-    fn finish(mut entries: Vec<u8>) -> Vec<u8> {
+    /// The entries followed by the two zero blocks that end a tar.
+    pub fn finished(mut entries: Vec<u8>) -> Vec<u8> {
         entries.extend_from_slice(&[0u8; 1024]);
         entries
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hostile::{entry, finished};
+    use super::*;
+
+    const LIMIT: u64 = 1 << 20;
 
     #[test]
     fn program_at_the_root_or_in_one_folder_is_found() {
@@ -209,7 +213,7 @@ mod tests {
         let archive = ProgramArchive::parse(&tar, LIMIT).unwrap();
         assert_eq!(archive.program_json, b"{1}");
         assert_eq!(archive.program_path, "job/program.json");
-        let tar = finish(raw_entry(
+        let tar = finished(entry(
             "./program.json",
             tar::EntryType::Regular,
             b"{2}",
@@ -238,22 +242,22 @@ mod tests {
             ProgramArchive::parse(&tar, LIMIT),
             Err(ArchiveError::AmbiguousProgram(..))
         ));
-        let mut entries = raw_entry("program.json", tar::EntryType::Regular, b"{}", None);
-        entries.extend(raw_entry(
+        let mut entries = entry("program.json", tar::EntryType::Regular, b"{}", None);
+        entries.extend(entry(
             "./program.json",
             tar::EntryType::Regular,
             b"{}",
             None,
         ));
         assert!(matches!(
-            ProgramArchive::parse(&finish(entries), LIMIT),
+            ProgramArchive::parse(&finished(entries), LIMIT),
             Err(ArchiveError::Duplicate(_))
         ));
     }
 
     #[test]
     fn traversal_and_absolute_paths_are_refused() {
-        let tar = finish(raw_entry(
+        let tar = finished(entry(
             "../program.json",
             tar::EntryType::Regular,
             b"{}",
@@ -263,12 +267,12 @@ mod tests {
             ProgramArchive::parse(&tar, LIMIT),
             Err(ArchiveError::ParentDir(_))
         ));
-        let tar = finish(raw_entry("a/../../x", tar::EntryType::Regular, b"{}", None));
+        let tar = finished(entry("a/../../x", tar::EntryType::Regular, b"{}", None));
         assert!(matches!(
             ProgramArchive::parse(&tar, LIMIT),
             Err(ArchiveError::ParentDir(_))
         ));
-        let tar = finish(raw_entry(
+        let tar = finished(entry(
             "/etc/program.json",
             tar::EntryType::Regular,
             b"{}",
@@ -289,7 +293,7 @@ mod tests {
             tar::EntryType::Block,
             tar::EntryType::Fifo,
         ] {
-            let tar = finish(raw_entry("program.json", kind, b"", Some("/etc/passwd")));
+            let tar = finished(entry("program.json", kind, b"", Some("/etc/passwd")));
             assert!(
                 matches!(
                     ProgramArchive::parse(&tar, LIMIT),

@@ -1,6 +1,7 @@
 use std::io::Read;
 
 use distributor_api::{ErrorCode, PageQuery, UploadProgramData};
+use program_distributor::domain::archive::hostile::{entry, finished};
 use program_distributor::storage::keys;
 use uuid::Uuid;
 
@@ -111,40 +112,18 @@ async fn programs_of_an_unknown_organization_are_account_not_found(app: TestApp)
     assert_eq!(response.status(), 404);
 }
 
-/// A tar entry written by hand, so that paths and types a tar library would refuse can be sent.
-fn raw_entry(path: &str, kind: tar::EntryType, data: &[u8], link: Option<&str>) -> Vec<u8> {
-    let mut header = tar::Header::new_old();
-    header.as_mut_bytes()[..path.len()].copy_from_slice(path.as_bytes());
-    header.set_size(data.len() as u64);
-    header.set_mode(0o644);
-    header.set_entry_type(kind);
-    if let Some(link) = link {
-        header.set_link_name(link).unwrap();
-    }
-    header.set_cksum();
-    let mut out = header.as_bytes().to_vec();
-    out.extend_from_slice(data);
-    out.resize(out.len().div_ceil(512) * 512, 0);
-    out
-}
-
-fn finished(mut entries: Vec<u8>) -> Vec<u8> {
-    entries.extend_from_slice(&[0u8; 1024]);
-    entries
-}
-
 async fn unsafe_or_unreadable_archives_are_refused(app: TestApp) {
     let org = app.org("Hostile").await;
     let program = fixture("proof_mode.json");
-    let traversal = finished(raw_entry(
+    let traversal = finished(entry(
         "../program.json",
         tar::EntryType::Regular,
         &program,
         None,
     ));
     let deep_traversal = {
-        let mut entries = raw_entry("program.json", tar::EntryType::Regular, &program, None);
-        entries.extend(raw_entry(
+        let mut entries = entry("program.json", tar::EntryType::Regular, &program, None);
+        entries.extend(entry(
             "x/../../../etc/cron.d/evil",
             tar::EntryType::Regular,
             b"boom",
@@ -152,21 +131,21 @@ async fn unsafe_or_unreadable_archives_are_refused(app: TestApp) {
         ));
         finished(entries)
     };
-    let absolute = finished(raw_entry(
+    let absolute = finished(entry(
         "/program.json",
         tar::EntryType::Regular,
         &program,
         None,
     ));
-    let symlink = finished(raw_entry(
+    let symlink = finished(entry(
         "program.json",
         tar::EntryType::Symlink,
         b"",
         Some("/etc/passwd"),
     ));
     let hardlink = {
-        let mut entries = raw_entry("program.json", tar::EntryType::Regular, &program, None);
-        entries.extend(raw_entry(
+        let mut entries = entry("program.json", tar::EntryType::Regular, &program, None);
+        entries.extend(entry(
             "evil",
             tar::EntryType::Link,
             b"",
@@ -175,8 +154,8 @@ async fn unsafe_or_unreadable_archives_are_refused(app: TestApp) {
         finished(entries)
     };
     let device = {
-        let mut entries = raw_entry("program.json", tar::EntryType::Regular, &program, None);
-        entries.extend(raw_entry("dev", tar::EntryType::Char, b"", None));
+        let mut entries = entry("program.json", tar::EntryType::Regular, &program, None);
+        entries.extend(entry("dev", tar::EntryType::Char, b"", None));
         finished(entries)
     };
     let no_program = tar_of(&[("code/main.cairo", b"func main() {}")]);

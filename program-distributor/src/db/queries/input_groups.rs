@@ -405,49 +405,51 @@ pub fn waiting_proof(
 /// Confirms the waiting proof: the group stays proven, the proof is forgotten. Returns what the
 /// proof was, so the caller deletes its object.
 pub fn confirm(conn: &mut DbConnection, program_id: &str, id: &str) -> QueryResult<ProofLookup> {
-    let lookup = waiting_proof(conn, program_id, id)?;
-    if let ProofLookup::Proof(proof) = &lookup {
-        // Only while the row still holds this proof: a concurrent confirm, reject or delete
-        // makes this one a no-op instead of a mix of both.
-        let changed = diesel::update(
-            ig::table
-                .filter(ig::id.eq(id))
-                .filter(ig::proven.eq(true))
-                .filter(ig::confirmed.eq(false))
-                .filter(ig::proof_id.eq(proof)),
-        )
-        .set((ig::confirmed.eq(true), ig::proof_id.eq(None::<String>)))
-        .execute(conn)?;
-        if changed == 0 {
-            return Ok(ProofLookup::NoProof);
-        }
-    }
-    Ok(lookup)
+    settle(conn, program_id, id, |conn, proof| {
+        diesel::update(holding(id, proof))
+            .set((ig::confirmed.eq(true), ig::proof_id.eq(None::<String>)))
+            .execute(conn)
+    })
 }
 
 /// Rejects the waiting proof: the group goes back to the pool at once (reservation cleared).
 pub fn reject(conn: &mut DbConnection, program_id: &str, id: &str) -> QueryResult<ProofLookup> {
+    settle(conn, program_id, id, |conn, proof| {
+        diesel::update(holding(id, proof))
+            .set((
+                ig::proven.eq(false),
+                ig::proven_at.eq(None::<i64>),
+                ig::proof_id.eq(None::<String>),
+                ig::steps.eq(None::<i64>),
+                ig::last_reserved.eq(None::<i64>),
+                reservation_ended(),
+            ))
+            .execute(conn)
+    })
+}
+
+/// The input group `id` while it still holds the waiting proof `proof`.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn holding<'a>(id: &'a str, proof: &'a str) -> _ {
+    ig::table
+        .filter(ig::id.eq(id))
+        .filter(ig::proven.eq(true))
+        .filter(ig::confirmed.eq(false))
+        .filter(ig::proof_id.eq(proof))
+}
+
+/// Looks up the waiting proof and, if there is one, applies the verdict `update` to the row
+/// [`holding`] it. The update changes the row only while it still holds that proof: a concurrent
+/// confirm, reject or delete makes this one a no-op (answered `NoProof`) instead of a mix of both.
+fn settle(
+    conn: &mut DbConnection,
+    program_id: &str,
+    id: &str,
+    update: impl FnOnce(&mut DbConnection, &str) -> QueryResult<usize>,
+) -> QueryResult<ProofLookup> {
     let lookup = waiting_proof(conn, program_id, id)?;
     if let ProofLookup::Proof(proof) = &lookup {
-        // Only while the row still holds this proof: a concurrent confirm, reject or delete
-        // makes this one a no-op instead of a mix of both.
-        let changed = diesel::update(
-            ig::table
-                .filter(ig::id.eq(id))
-                .filter(ig::proven.eq(true))
-                .filter(ig::confirmed.eq(false))
-                .filter(ig::proof_id.eq(proof)),
-        )
-        .set((
-            ig::proven.eq(false),
-            ig::proven_at.eq(None::<i64>),
-            ig::proof_id.eq(None::<String>),
-            ig::steps.eq(None::<i64>),
-            ig::last_reserved.eq(None::<i64>),
-            reservation_ended(),
-        ))
-        .execute(conn)?;
-        if changed == 0 {
+        if update(conn, proof)? == 0 {
             return Ok(ProofLookup::NoProof);
         }
     }
