@@ -127,6 +127,12 @@ pub struct InputGroup {
     /// is rejected).
     #[serde(default)]
     pub steps: Option<u64>,
+    /// When the live reservation ends, if the group is reserved right now.
+    #[serde(default)]
+    pub reserved_until: Option<DateTime<Utc>>,
+    /// Unproven, with an execution waiting for a prover (execution-only mode).
+    #[serde(default)]
+    pub executed: bool,
 }
 
 /// Answer of the input group listings.

@@ -34,7 +34,9 @@ pub fn program(row: ProgramRow) -> Result<Program, ApiError> {
     })
 }
 
-pub fn input_group(row: InputGroupRow) -> Result<InputGroup, ApiError> {
+/// The input group as the API shows it at `now` (milliseconds, the reservation clock).
+pub fn input_group(row: InputGroupRow, now: i64) -> Result<InputGroup, ApiError> {
+    let reserved = !row.proven && row.lock_expires > now;
     Ok(InputGroup {
         input_group_id: stored_id(&row.id)?,
         program_id: stored_id(&row.program_id)?,
@@ -42,6 +44,8 @@ pub fn input_group(row: InputGroupRow) -> Result<InputGroup, ApiError> {
         last_reserved: row.last_reserved.map(time),
         proven_datetime: row.proven_at.map(time),
         steps: row.steps.and_then(|s| u64::try_from(s).ok()),
+        reserved_until: reserved.then(|| time(row.lock_expires)),
+        executed: !row.proven && row.execution_id.is_some(),
     })
 }
 

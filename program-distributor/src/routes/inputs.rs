@@ -93,8 +93,12 @@ pub(super) async fn page_of_groups(
         .db
         .run(move |conn| input_groups::list(conn, &program.id, proof_waiting, window))
         .await?;
+    let now = now_millis();
     Ok(success(InputGroupsPage {
-        program_input_groups: convert::all(rows, convert::input_group)?,
+        program_input_groups: rows
+            .into_iter()
+            .map(|row| convert::input_group(row, now))
+            .collect::<Result<_, _>>()?,
         total_elements_amount: total,
     }))
 }

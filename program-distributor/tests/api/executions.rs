@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use chrono::Utc;
-use distributor_api::{ClientError, ErrorCode, ProgramStatus, Reservation, UploadExecutionData};
+use distributor_api::{
+    ClientError, ErrorCode, PageQuery, ProgramStatus, Reservation, UploadExecutionData,
+};
 use program_distributor::storage::keys;
 use uuid::Uuid;
 
@@ -41,6 +43,28 @@ async fn prove_reservation(reservation: Reservation) -> Vec<u8> {
 }
 
 /// `(total, uploaded, reserved, executed, proven, confirmed)`.
+/// How the owner's listing shows the group: (reserved right now, executed, proven).
+async fn listed(org: &Org, program: Uuid, group: Uuid) -> (bool, bool, bool) {
+    let page = org
+        .client
+        .input_groups(program, &PageQuery::new(50, 1))
+        .await
+        .unwrap();
+    let g = page
+        .program_input_groups
+        .into_iter()
+        .find(|g| g.input_group_id == group)
+        .expect("listed");
+    if let Some(until) = g.reserved_until {
+        assert!(until > Utc::now(), "a live lock ends in the future");
+    }
+    (
+        g.reserved_until.is_some(),
+        g.executed,
+        g.proven_datetime.is_some(),
+    )
+}
+
 async fn counts(org: &Org, program: Uuid) -> (i64, i64, i64, i64, i64, i64) {
     let s: ProgramStatus = org.client.program_status(program).await.unwrap();
     assert_eq!(
@@ -86,6 +110,7 @@ async fn an_execution_goes_from_executor_to_prover_to_proven(app: TestApp) {
     let reserved = work.metadata.input_group_id;
     assert!([group, other].contains(&reserved));
     assert_eq!(counts(&org, program).await, (2, 1, 1, 0, 0, 0));
+    assert_eq!(listed(&org, program, reserved).await, (true, false, false));
     let csv = String::from_utf8(work.inputs_csv).unwrap();
     let execution = execution_of(&csv).await;
     app.client
@@ -94,6 +119,7 @@ async fn an_execution_goes_from_executor_to_prover_to_proven(app: TestApp) {
         .unwrap();
     // Recorded and released at once: it waits for a prover.
     assert_eq!(counts(&org, program).await, (2, 1, 0, 1, 0, 0));
+    assert_eq!(listed(&org, program, reserved).await, (false, true, false));
     let key = execution_key(&app, program, reserved)
         .await
         .expect("recorded");
@@ -104,12 +130,14 @@ async fn an_execution_goes_from_executor_to_prover_to_proven(app: TestApp) {
     assert_eq!(proving.metadata.input_group_id, reserved);
     assert_eq!(proving.execution.as_deref(), Some(&execution[..]));
     assert_eq!(counts(&org, program).await, (2, 1, 1, 0, 0, 0));
+    assert_eq!(listed(&org, program, reserved).await, (true, true, false));
     let proof = prove_reservation(proving).await;
     app.client
         .upload_proof(proof, &ids(&org, program, reserved))
         .await
         .unwrap();
     assert_eq!(counts(&org, program).await, (2, 1, 0, 0, 1, 0));
+    assert_eq!(listed(&org, program, reserved).await, (false, false, true));
     // Proven: the execution is forgotten and its object deleted.
     assert_eq!(execution_key(&app, program, reserved).await, None);
     assert!(!object_exists(&app, &key).await);

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use distributor_api::{ErrorCode, ReservationMetadata};
+use distributor_api::{ErrorCode, PageQuery, ReservationMetadata};
 use uuid::Uuid;
 
 use crate::helpers::*;
@@ -24,9 +24,21 @@ fn id_of(metadata: &ReservationMetadata) -> Uuid {
     metadata.reservation_id.expect("a reservation id")
 }
 
-/// Input groups of the program reserved right now.
+/// Input groups of the program reserved right now, by the status counts and by the listing
+/// (which must agree).
 async fn reserved(org: &Org, program: Uuid) -> i64 {
-    org.client.program_status(program).await.unwrap().reserved
+    let counted = org.client.program_status(program).await.unwrap().reserved;
+    let listed = org
+        .client
+        .input_groups(program, &PageQuery::new(50, 1))
+        .await
+        .unwrap()
+        .program_input_groups
+        .iter()
+        .filter(|g| g.reserved_until.is_some())
+        .count() as i64;
+    assert_eq!(counted, listed, "the status and the listing disagree");
+    counted
 }
 
 /// Sleeps until just after `until`.

@@ -205,28 +205,25 @@ pub async fn list(app: &App, args: InputsList) -> CliResult<i32> {
         app.out.text("no input groups");
         return Ok(0);
     }
-    // The lock timeout tells a live reservation from an expired one; the local results file tells
-    // which proven groups this machine has verified.
-    let lock_seconds = super::my_programs(app, &mut session)
-        .await?
-        .into_iter()
-        .find(|p| p.program_id == program_id)
-        .map(|p| p.input_lock_timeout);
+    // The server says which groups are reserved or executed right now; the local results file
+    // tells which proven groups this machine has verified.
     let results = ResultsFile::open(&default_path(&app.state, program_id))?;
-    let now = chrono::Utc::now();
     let rows: Vec<Vec<String>> = page
         .program_input_groups
         .iter()
         .map(|g| {
-            let reserved = match (g.last_reserved, lock_seconds) {
-                (Some(at), Some(lock)) => at + chrono::Duration::seconds(lock) > now,
-                _ => false,
-            };
-            let state = match (&g.proven_datetime, reserved) {
-                (Some(_), _) if results.contains(g.input_group_id) => "verified",
-                (Some(_), _) => "proven",
-                (None, true) => "reserved",
-                (None, false) => "waiting",
+            let state = if g.proven_datetime.is_some() {
+                if results.contains(g.input_group_id) {
+                    "verified"
+                } else {
+                    "proven"
+                }
+            } else if g.reserved_until.is_some() {
+                "reserved"
+            } else if g.executed {
+                "executed"
+            } else {
+                "waiting"
             };
             let known = if ledger.input_group(program_id, g.input_group_id).is_some() {
                 "yes"
