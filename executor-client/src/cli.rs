@@ -73,9 +73,11 @@ pub enum Command {
         asks again. Network failures are retried the same way; after --max-retries retries in a row \
         the client gives up. A job the server refuses is reported and the loop goes on. A job \
         that cannot be finished before its reservation expires is dropped, never uploaded \
-        late.\n\n\
+        late; a job given up while its reservation lasts is given back to the pool at once.\n\n\
+        Execution-only mode splits a job between two donors: --execute-only runs it and uploads \
+        the execution, --prove-executions proves an uploaded execution.\n\n\
         Ctrl-C once: finish the current job, upload it and stop. Twice: stop at once (the proving \
-        worker is killed; the input group goes back to the pool when its reservation expires)."
+        worker is killed and the input group given back to the pool)."
     )]
     Run(RunArgs),
     /// Prove a job offline: a local compiled program and input CSV -> a proof file
