@@ -6,7 +6,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::archive::{ArchiveError, Reservation};
+use crate::archive::{ArchiveError, Reservation, EXECUTION_FILE};
 use crate::envelope::Envelope;
 use crate::paths::{self, fill};
 use crate::types::*;
@@ -339,7 +339,7 @@ impl Client {
         execution: Vec<u8>,
         data: &UploadExecutionData,
     ) -> Result<(), ClientError> {
-        self.upload_work(paths::EXECUTION_UPLOAD, execution, "execution.bin", data)
+        self.upload_work(paths::EXECUTION_UPLOAD, execution, EXECUTION_FILE, data)
             .await
     }
 

@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use distributor_api::archive::EXECUTION_FILE;
 use distributor_api::{
     paths, Client, ClientError, ErrorCode, ReservationMetadata, UploadProofData,
 };
@@ -463,9 +464,9 @@ impl WorkLoop<'_> {
             .map_err(|e| AppError::local(format!("cannot create a temporary directory: {e}")))?;
         let program = dir.path().join("program.json");
         let inputs = dir.path().join("inputs.csv");
-        let recorded = dir.path().join("execution.bin");
+        let recorded = dir.path().join(EXECUTION_FILE);
         let output = dir.path().join(match self.mode {
-            Mode::Execute => "execution.bin",
+            Mode::Execute => EXECUTION_FILE,
             Mode::Prove | Mode::ProveExecution => "proof.bin",
         });
         let mut files = vec![

@@ -49,6 +49,9 @@ pub fn input_group(row: InputGroupRow, now: i64) -> Result<InputGroup, ApiError>
     })
 }
 
-pub fn all<R, T>(rows: Vec<R>, f: fn(R) -> Result<T, ApiError>) -> Result<Vec<T>, ApiError> {
+pub fn all<R, T>(
+    rows: Vec<R>,
+    f: impl FnMut(R) -> Result<T, ApiError>,
+) -> Result<Vec<T>, ApiError> {
     rows.into_iter().map(f).collect()
 }

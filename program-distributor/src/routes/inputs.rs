@@ -95,10 +95,7 @@ pub(super) async fn page_of_groups(
         .await?;
     let now = now_millis();
     Ok(success(InputGroupsPage {
-        program_input_groups: rows
-            .into_iter()
-            .map(|row| convert::input_group(row, now))
-            .collect::<Result<_, _>>()?,
+        program_input_groups: convert::all(rows, |row| convert::input_group(row, now))?,
         total_elements_amount: total,
     }))
 }

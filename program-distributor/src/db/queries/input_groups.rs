@@ -23,14 +23,20 @@ pub fn insert(conn: &mut DbConnection, row: &NewInputGroup) -> QueryResult<()> {
         .map(|_| ())
 }
 
+/// The input group `id`, only as a group of the program `program_id`.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn group<'a>(program_id: &'a str, id: &'a str) -> _ {
+    ig::table
+        .filter(ig::id.eq(id))
+        .filter(ig::program_id.eq(program_id))
+}
+
 pub fn find(
     conn: &mut DbConnection,
     program_id: &str,
     id: &str,
 ) -> QueryResult<Option<InputGroupRow>> {
-    ig::table
-        .filter(ig::id.eq(id))
-        .filter(ig::program_id.eq(program_id))
+    group(program_id, id)
         .select(InputGroupRow::as_select())
         .first(conn)
         .optional()
@@ -307,12 +313,7 @@ pub fn mark_proven(
     steps: i64,
     now: i64,
 ) -> QueryResult<MarkedProven> {
-    let group = || {
-        ig::table
-            .filter(ig::id.eq(id))
-            .filter(ig::program_id.eq(program_id))
-    };
-    let changed = diesel::update(group().filter(ig::proven.eq(false)))
+    let changed = diesel::update(group(program_id, id).filter(ig::proven.eq(false)))
         .set((
             ig::proven.eq(true),
             ig::proven_at.eq(Some(now)),
@@ -325,8 +326,8 @@ pub fn mark_proven(
     if changed == 0 {
         return Ok(MarkedProven::AlreadyProven);
     }
-    let execution_id = group().select(ig::execution_id).first(conn)?;
-    diesel::update(group())
+    let execution_id = group(program_id, id).select(ig::execution_id).first(conn)?;
+    diesel::update(group(program_id, id))
         .set(ig::execution_id.eq(None::<String>))
         .execute(conn)?;
     Ok(MarkedProven::Marked { execution_id })
@@ -342,9 +343,7 @@ pub fn record_execution(
     execution_id: &str,
 ) -> QueryResult<bool> {
     diesel::update(
-        ig::table
-            .filter(ig::id.eq(id))
-            .filter(ig::program_id.eq(program_id))
+        group(program_id, id)
             .filter(ig::proven.eq(false))
             .filter(ig::execution_id.is_null()),
     )
@@ -364,9 +363,7 @@ pub fn release(
     now: i64,
 ) -> QueryResult<bool> {
     diesel::update(
-        ig::table
-            .filter(ig::id.eq(id))
-            .filter(ig::program_id.eq(program_id))
+        group(program_id, id)
             .filter(ig::proven.eq(false))
             .filter(ig::lock_expires.gt(now))
             .filter(ig::reservation_id.eq(reservation_id)),
