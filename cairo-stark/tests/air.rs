@@ -191,3 +191,75 @@ fn tampered_range_check_chain_is_detected() {
         t.columns[cols::RC_FILL][0] = Felt::from(70000u64)
     });
 }
+
+/// `k`-th finite difference at 0 of the values `f(0), f(1), …`.
+fn finite_difference(f: &[Felt], k: usize) -> Felt {
+    let mut row = f[..=k].to_vec();
+    for len in (1..=k).rev() {
+        for i in 0..len {
+            row[i] = row[i + 1] - row[i];
+        }
+    }
+    row[0]
+}
+
+#[test]
+fn declared_degrees_are_the_true_degrees() {
+    use cairo_stark::air::constraint_specs;
+    let (air, _) = honest_trace("fibonacci", &felts(&[3]));
+    let specs = constraint_specs();
+    assert_eq!(specs.len(), air.transition_constraints().len());
+    let width = air.main_width() + air.aux_width();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut random = || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        Felt::from(seed >> 1).pow(3u64)
+    };
+    // A random line c + t·d through (current, next, periodic): along it each constraint is a
+    // polynomial in t of exactly its declared degree.
+    let base: Vec<Felt> = (0..2 * width + 3).map(|_| random()).collect();
+    let step: Vec<Felt> = (0..2 * width + 3).map(|_| random()).collect();
+    let challenges: Vec<Felt> = (0..4).map(|_| random()).collect();
+    let mut values = vec![Vec::new(); specs.len()];
+    for t in 0..=4u64 {
+        let point: Vec<Felt> = base
+            .iter()
+            .zip(&step)
+            .map(|(b, s)| b + Felt::from(t) * s)
+            .collect();
+        let frame = stark::Frame {
+            current: &point[..width],
+            next: &point[width..2 * width],
+        };
+        let mut out = vec![Felt::zero(); specs.len()];
+        air.evaluate_transition(&frame, &point[2 * width..], &challenges, &mut out);
+        for (v, o) in values.iter_mut().zip(out) {
+            v.push(o);
+        }
+    }
+    for (spec, v) in specs.iter().zip(&values) {
+        assert_eq!(
+            finite_difference(v, spec.degree + 1),
+            Felt::zero(),
+            "{}: degree above {}",
+            spec.name,
+            spec.degree
+        );
+        assert_ne!(
+            finite_difference(v, spec.degree),
+            Felt::zero(),
+            "{}: degree below {}",
+            spec.name,
+            spec.degree
+        );
+    }
+}
+
+#[test]
+fn constraint_names_are_unique() {
+    let names = cairo_stark::air::constraint_names();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    assert_eq!(sorted.len(), names.len());
+}

@@ -134,7 +134,76 @@ pub const LIMB_TABLE: usize = 1 << LIMB_BITS;
 /// Memory accesses per row (instruction, dst, op0, op1, extra).
 pub const MEM_PER_ROW: usize = 5;
 
-pub const NUM_TRANSITION_CONSTRAINTS: usize = 58;
+/// One transition constraint, declared where it is evaluated (see [`transition`]): its name, its
+/// degree in the trace cells and how many final rows it skips. The list the STARK engine sees is
+/// recorded from the evaluation itself, so a constraint's shape cannot drift from its expression.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Spec {
+    pub name: &'static str,
+    pub degree: usize,
+    pub end_exemptions: usize,
+}
+
+const fn spec(name: &'static str, degree: usize, end_exemptions: usize) -> Spec {
+    Spec {
+        name,
+        degree,
+        end_exemptions,
+    }
+}
+
+/// Where [`transition`] delivers each constraint.
+trait Sink {
+    fn put(&mut self, spec: Spec, value: Felt);
+}
+
+/// Writes the values in order, for the prover and the verifier.
+struct Values<'a> {
+    out: &'a mut [Felt],
+    k: usize,
+}
+
+impl Sink for Values<'_> {
+    #[inline(always)]
+    fn put(&mut self, _: Spec, value: Felt) {
+        self.out[self.k] = value;
+        self.k += 1;
+    }
+}
+
+/// Records the declarations in order.
+struct Specs(Vec<Spec>);
+
+impl Sink for Specs {
+    fn put(&mut self, spec: Spec, _: Felt) {
+        self.0.push(spec);
+    }
+}
+
+/// Every transition constraint's declaration, in evaluation order.
+pub fn constraint_specs() -> Vec<Spec> {
+    let width = cols::MAIN_WIDTH + cols::AUX_WIDTH;
+    let zeros = vec![Felt::zero(); width];
+    let frame = Frame {
+        current: &zeros,
+        next: &zeros,
+    };
+    let mut specs = Specs(Vec::new());
+    transition(
+        &Constants::new(),
+        &Felt::zero(),
+        &frame,
+        &[Felt::zero(); 3],
+        &[Felt::zero(); 4],
+        &mut specs,
+    );
+    specs.0
+}
+
+/// The names of the transition constraints, in evaluation order.
+pub fn constraint_names() -> Vec<&'static str> {
+    constraint_specs().into_iter().map(|s| s.name).collect()
+}
 
 /// The Cairo AIR for one [`Statement`].
 pub struct CairoAir {
@@ -169,42 +238,16 @@ impl Constants {
     }
 }
 
-fn tc(degree: usize, end_exemptions: usize) -> TransitionConstraint {
-    TransitionConstraint {
-        degree,
-        end_exemptions,
-    }
-}
-
 impl CairoAir {
     pub fn new(statement: Statement) -> Self {
         let public_memory = statement.public_memory();
-        let mut constraints = Vec::with_capacity(NUM_TRANSITION_CONSTRAINTS);
-        constraints.extend(std::iter::repeat_n(tc(2, 0), 15)); // flag bits
-        constraints.extend([tc(2, 0), tc(2, 0), tc(2, 0)]); // operand addresses
-        constraints.push(tc(3, 0)); // res
-        constraints.push(tc(2, 0)); // t0
-        constraints.push(tc(3, 1)); // jnz fall-through
-        constraints.push(tc(2, 1)); // pc update
-        constraints.push(tc(2, 1)); // ap update
-        constraints.push(tc(2, 1)); // fp update
-        constraints.extend([tc(2, 0), tc(2, 0), tc(2, 0)]); // call dst, call op0, assert_eq
-        constraints.extend(std::iter::repeat_n(tc(2, 0), 8)); // sorted memory within a row
-        constraints.extend([tc(2, 1), tc(2, 1)]); // sorted memory across rows
-        constraints.extend([tc(2, 0), tc(2, 0), tc(2, 0), tc(2, 1)]); // offsets chain
-        constraints.extend([
-            tc(2, 0),
-            tc(2, 0),
-            tc(2, 0),
-            tc(2, 0),
-            tc(2, 1),
-            tc(3, 0),
-            tc(3, 0),
-        ]); // range-check builtin
-        constraints.extend([tc(2, 0), tc(2, 1), tc(2, 0), tc(3, 1)]); // done
-        constraints.extend([tc(3, 0), tc(3, 0), tc(3, 0), tc(3, 0), tc(2, 1)]); // products
-        constraints.push(tc(3, 0)); // LogUp, cyclic
-        debug_assert_eq!(constraints.len(), NUM_TRANSITION_CONSTRAINTS);
+        let constraints = constraint_specs()
+            .into_iter()
+            .map(|s| TransitionConstraint {
+                degree: s.degree,
+                end_exemptions: s.end_exemptions,
+            })
+            .collect();
         let end_pc = Felt::from(statement.end_pc);
         Self {
             statement,
@@ -287,153 +330,9 @@ impl Air for CairoAir {
         challenges: &[Felt],
         out: &mut [Felt],
     ) {
-        use cols::*;
-        use flags::*;
-        let c = frame.current;
-        let n = frame.next;
-        let one = Felt::one();
-        let two = self.k.two;
-        let bias = self.k.bias;
-        let f = |i: usize| &c[FLAGS + i];
-        let mut k = 0;
-        let mut put = |v: Felt| {
-            out[k] = v;
-            k += 1;
-        };
-
-        // Flags are bits.
-        for i in 0..15 {
-            put(f(i) * (f(i) - one));
-        }
-
-        let (pc, ap, fp) = (&c[PC], &c[AP], &c[FP]);
-        let (dst, op0, op1, res) = (&c[DST], &c[OP0], &c[OP1], &c[RES]);
-        let off_dst = c[OFF_DST] - bias;
-        let off_op0 = c[OFF_OP0] - bias;
-        let off_op1 = c[OFF_OP1] - bias;
-        // Operand addresses: dst = (fp or ap) + off_dst; op0 likewise; op1 from pc (immediate),
-        // fp, ap or op0.
-        put(f(DST_REG) * (fp - ap) + ap + off_dst - c[DST_ADDR]);
-        put(f(OP0_REG) * (fp - ap) + ap + off_op0 - c[OP0_ADDR]);
-        let op1_base_op0 = one - f(OP1_IMM) - f(OP1_FP) - f(OP1_AP);
-        put(
-            f(OP1_IMM) * pc + f(OP1_AP) * ap + f(OP1_FP) * fp + op1_base_op0 * op0 + off_op1
-                - c[OP1_ADDR],
-        );
-        // res = op1, op0 + op1 or op0·op1 (unconstrained on jnz, where res is unused).
-        let res_op1 = one - f(RES_ADD) - f(RES_MUL) - f(PC_JNZ);
-        put((one - f(PC_JNZ)) * res
-            - (f(RES_ADD) * (op0 + op1) + f(RES_MUL) * op0 * op1 + res_op1 * op1));
-        // t0 = f_jnz·dst.
-        let t0 = &c[T0];
-        put(t0 - f(PC_JNZ) * dst);
-        // Next pc. A jnz with dst ≠ 0 (t0·jnz_inv = 1) jumps by op1, otherwise falls through;
-        // other instructions go to pc + size, res, or pc + res.
-        let size = one + f(OP1_IMM);
-        let next_pc = &n[PC];
-        put((t0 * c[JNZ_INV] - f(PC_JNZ)) * (next_pc - (pc + size)));
-        let regular = one - f(PC_JUMP_ABS) - f(PC_JUMP_REL) - f(PC_JNZ);
-        put(t0 * (next_pc - (pc + op1)) + (one - f(PC_JNZ)) * next_pc
-            - (regular * (pc + size) + f(PC_JUMP_ABS) * res + f(PC_JUMP_REL) * (pc + res)));
-        // Next ap and fp.
-        put(n[AP] - (ap + f(AP_ADD) * res + f(AP_ADD1) + two * f(OPCODE_CALL)));
-        put(n[FP]
-            - (f(OPCODE_RET) * dst
-                + f(OPCODE_CALL) * (ap + two)
-                + (one - f(OPCODE_RET) - f(OPCODE_CALL)) * fp));
-        // call pushes [ap] = fp, [ap + 1] = return pc; assert_eq checks res = dst.
-        put(f(OPCODE_CALL) * (dst - fp));
-        put(f(OPCODE_CALL) * (op0 - (pc + size)));
-        put(f(OPCODE_ASSERT_EQ) * (res - dst));
-
-        // Sorted memory: addresses step by 0 or 1; equal addresses carry equal values.
-        for j in 0..MEM_PER_ROW - 1 {
-            let da = c[SORTED_MEM + 2 * j + 2] - c[SORTED_MEM + 2 * j];
-            let dv = c[SORTED_MEM + 2 * j + 3] - c[SORTED_MEM + 2 * j + 1];
-            put(da * (da - one));
-            put(dv * (da - one));
-        }
-        let last = SORTED_MEM + 2 * (MEM_PER_ROW - 1);
-        let da = n[SORTED_MEM] - c[last];
-        let dv = n[SORTED_MEM + 1] - c[last + 1];
-        put(da * (da - one));
-        put(dv * (da - one));
-
-        // Sorted 16-bit chains step by 0 or 1.
-        for j in 0..3 {
-            let d = c[SORTED_OFF + j + 1] - c[SORTED_OFF + j];
-            put(d * (d - one));
-        }
-        let d = n[SORTED_OFF] - c[SORTED_OFF + 3];
-        put(d * (d - one));
-
-        // Range-check builtin: acc accumulates a block's limbs from its last row up; a used
-        // block's first row reads the cell (rc_addr, acc) through the extra memory slot.
-        let is_first = &periodic[0];
-        let is_last = &periodic[1];
-        let limb_base = self.k.limb_base;
-        let (acc, limb, sel, rc_addr) = (&c[ACC], &c[LIMB], &c[RC_SEL], &c[RC_ADDR]);
-        put((one - is_last) * (acc - limb_base * n[ACC] - limb));
-        put(is_last * (acc - limb));
-        put(sel * (sel - one));
-        put((one - is_last) * (n[RC_SEL] - sel));
-        put(n[RC_ADDR] - rc_addr - is_last * sel);
-        let first_used = is_first * sel;
-        put(first_used * (c[EXTRA_ADDR] - rc_addr));
-        put(first_used * (c[EXTRA_VAL] - acc));
-
-        // Step count: done switches 0 → 1 once, pc sits at __end__ when done and is not there
-        // on the row before the switch.
-        let done = &c[DONE];
-        let pc_minus_end = pc - self.end_pc;
-        put(done * (done - one));
-        put(done * (one - n[DONE]));
-        put(done * pc_minus_end);
-        put((n[DONE] - done) * (pc_minus_end * c[JNZ_INV] - one));
-
-        // Running products of unsorted/sorted ratios.
-        let (z, alpha, z_rc, z_limb) = (
-            &challenges[0],
-            &challenges[1],
-            &challenges[2],
-            &challenges[3],
-        );
-        let mem = |a: &Felt, v: &Felt| z - (a + alpha * v);
-        let inst = instruction_with(c, &self.k);
-        let sorted_mem = |j: usize| mem(&c[SORTED_MEM + 2 * j], &c[SORTED_MEM + 2 * j + 1]);
-        let num = [
-            mem(pc, &inst),
-            mem(&c[DST_ADDR], dst),
-            mem(&c[OP0_ADDR], op0),
-            mem(&c[OP1_ADDR], op1),
-            mem(&c[EXTRA_ADDR], &c[EXTRA_VAL]),
-            z_rc - c[OFF_DST],
-            z_rc - c[OFF_OP0],
-            z_rc - c[OFF_OP1],
-            z_rc - c[RC_FILL],
-        ];
-        let den = [
-            sorted_mem(0),
-            sorted_mem(1),
-            sorted_mem(2),
-            sorted_mem(3),
-            sorted_mem(4),
-            z_rc - c[SORTED_OFF],
-            z_rc - c[SORTED_OFF + 1],
-            z_rc - c[SORTED_OFF + 2],
-            z_rc - c[SORTED_OFF + 3],
-        ];
-        for j in 0..4 {
-            let before = &c[PROD + j];
-            let after = &c[PROD + j + 1];
-            put(after * den[2 * j] * den[2 * j + 1] - before * num[2 * j] * num[2 * j + 1]);
-        }
-        put(n[PROD] * den[8] - c[PROD + 4] * num[8]);
-        // LogUp: logup' − logup = 1/(z_limb − limb) − mult/(z_limb − table), denominators cleared.
-        let limb_den = z_limb - limb;
-        let table_den = z_limb - periodic[2];
-        put((n[LOGUP] - c[LOGUP]) * limb_den * table_den - table_den + c[MULT] * limb_den);
-        debug_assert_eq!(k, NUM_TRANSITION_CONSTRAINTS);
+        let mut values = Values { out, k: 0 };
+        transition(&self.k, &self.end_pc, frame, periodic, challenges, &mut values);
+        debug_assert_eq!(values.k, self.constraints.len());
     }
 
     fn boundary_constraints(&self, challenges: &[Felt]) -> Vec<BoundaryConstraint> {
@@ -462,6 +361,7 @@ impl Air for CairoAir {
             b(RC_ADDR, 0, Felt::from(c.range_check_base)),
             b(RC_ADDR, last, Felt::from(c.range_check_stop)),
             b(RC_SEL, last, Felt::zero()),
+            b(SORTED_MEM, 0, Felt::one()),
             b(SORTED_OFF, 0, Felt::from(c.offset_min as u64)),
             b(SORTED_OFF + 3, last, a_max),
             b(RC_FILL, last, a_max),
@@ -479,4 +379,351 @@ impl AuxTraceBuilder for CairoAir {
     fn build_aux_trace(&self, main: &TraceTable, challenges: &[Felt]) -> TraceTable {
         trace::build_aux_trace(main, challenges)
     }
+}
+
+const FLAG_BIT: [&str; 15] = [
+    "flag dst_reg is a bit",
+    "flag op0_reg is a bit",
+    "flag op1_imm is a bit",
+    "flag op1_fp is a bit",
+    "flag op1_ap is a bit",
+    "flag res_add is a bit",
+    "flag res_mul is a bit",
+    "flag pc_jump_abs is a bit",
+    "flag pc_jump_rel is a bit",
+    "flag pc_jnz is a bit",
+    "flag ap_add is a bit",
+    "flag ap_add1 is a bit",
+    "flag opcode_call is a bit",
+    "flag opcode_ret is a bit",
+    "flag opcode_assert_eq is a bit",
+];
+
+/// Every transition constraint, in order (the order is the STARK's constraint numbering).
+#[inline(always)]
+fn transition<S: Sink>(
+    k: &Constants,
+    end_pc: &Felt,
+    frame: &Frame<'_>,
+    periodic: &[Felt],
+    challenges: &[Felt],
+    sink: &mut S,
+) {
+    let (c, n) = (frame.current, frame.next);
+    flag_constraints(k, c, sink);
+    step_constraints(k, c, n, sink);
+    sorted_constraints(c, n, sink);
+    range_check_constraints(k, c, n, periodic, sink);
+    done_constraints(end_pc, c, n, sink);
+    argument_constraints(k, c, n, periodic, challenges, sink);
+}
+
+/// Flags are bits; each flag group is one-hot (at most one set); and only the combinations
+/// cairo-vm's decoder accepts are possible (`jnz` never computes or stores `res`, `call` and
+/// `ret` have their fixed operands, an immediate follows its instruction).
+#[inline(always)]
+fn flag_constraints<S: Sink>(k: &Constants, c: &[Felt], sink: &mut S) {
+    use cols::*;
+    use flags::*;
+    let one = Felt::one();
+    let f = |i: usize| c[FLAGS + i];
+    for (i, name) in FLAG_BIT.iter().enumerate() {
+        sink.put(spec(name, 2, 0), f(i) * (f(i) - one));
+    }
+    let at_most_one = |s: Felt| s * (s - one);
+    sink.put(
+        spec("one op1 source", 2, 0),
+        at_most_one(f(OP1_IMM) + f(OP1_FP) + f(OP1_AP)),
+    );
+    sink.put(
+        spec("one res logic", 2, 0),
+        at_most_one(f(RES_ADD) + f(RES_MUL)),
+    );
+    sink.put(
+        spec("one pc update", 2, 0),
+        at_most_one(f(PC_JUMP_ABS) + f(PC_JUMP_REL) + f(PC_JNZ)),
+    );
+    sink.put(
+        spec("one ap update", 2, 0),
+        at_most_one(f(AP_ADD) + f(AP_ADD1)),
+    );
+    sink.put(
+        spec("one opcode", 2, 0),
+        at_most_one(f(OPCODE_CALL) + f(OPCODE_RET) + f(OPCODE_ASSERT_EQ)),
+    );
+    // Flags are bits, so a sum of them vanishes only when each does.
+    sink.put(
+        spec("jnz uses no res", 2, 0),
+        f(PC_JNZ) * (f(RES_ADD) + f(RES_MUL) + f(AP_ADD) + f(OPCODE_ASSERT_EQ)),
+    );
+    let off = |col: usize| c[col] - k.bias;
+    sink.put(
+        spec("immediate follows its instruction", 2, 0),
+        f(OP1_IMM) * (off(OFF_OP1) - one),
+    );
+    sink.put(spec("call writes [ap]", 2, 0), f(OPCODE_CALL) * off(OFF_DST));
+    sink.put(
+        spec("call writes [ap + 1]", 2, 0),
+        f(OPCODE_CALL) * (off(OFF_OP0) - one),
+    );
+    sink.put(
+        spec("call flags", 2, 0),
+        f(OPCODE_CALL) * (f(DST_REG) + f(OP0_REG) + f(AP_ADD) + f(AP_ADD1)),
+    );
+    sink.put(
+        spec("ret reads [fp - 2]", 2, 0),
+        f(OPCODE_RET) * (off(OFF_DST) + k.two),
+    );
+    sink.put(
+        spec("ret jumps to [fp - 1]", 2, 0),
+        f(OPCODE_RET) * (off(OFF_OP1) + one),
+    );
+    // All four flags set and no res logic: each term is a bit, so the sum is 4 only then.
+    sink.put(
+        spec("ret flags", 2, 0),
+        f(OPCODE_RET)
+            * (f(PC_JUMP_ABS) + f(DST_REG) + f(OP1_FP) - f(RES_ADD) - f(RES_MUL) - Felt::from(3u64)),
+    );
+}
+
+/// One Cairo step: operand addresses, `res`, and the register updates (Cairo paper, 4.5).
+#[inline(always)]
+fn step_constraints<S: Sink>(k: &Constants, c: &[Felt], n: &[Felt], sink: &mut S) {
+    use cols::*;
+    use flags::*;
+    let one = Felt::one();
+    let two = k.two;
+    let f = |i: usize| &c[FLAGS + i];
+    let (pc, ap, fp) = (&c[PC], &c[AP], &c[FP]);
+    let (dst, op0, op1, res) = (&c[DST], &c[OP0], &c[OP1], &c[RES]);
+    let off_dst = c[OFF_DST] - k.bias;
+    let off_op0 = c[OFF_OP0] - k.bias;
+    let off_op1 = c[OFF_OP1] - k.bias;
+    // dst = (fp or ap) + off_dst; op0 likewise; op1 from pc (immediate), fp, ap or op0.
+    sink.put(
+        spec("dst address", 2, 0),
+        f(DST_REG) * (fp - ap) + ap + off_dst - c[DST_ADDR],
+    );
+    sink.put(
+        spec("op0 address", 2, 0),
+        f(OP0_REG) * (fp - ap) + ap + off_op0 - c[OP0_ADDR],
+    );
+    let op1_base_op0 = one - f(OP1_IMM) - f(OP1_FP) - f(OP1_AP);
+    sink.put(
+        spec("op1 address", 2, 0),
+        f(OP1_IMM) * pc + f(OP1_AP) * ap + f(OP1_FP) * fp + op1_base_op0 * op0 + off_op1
+            - c[OP1_ADDR],
+    );
+    // res = op1, op0 + op1 or op0·op1 (unconstrained on jnz, where res is unused).
+    let res_op1 = one - f(RES_ADD) - f(RES_MUL) - f(PC_JNZ);
+    sink.put(
+        spec("res", 3, 0),
+        (one - f(PC_JNZ)) * res
+            - (f(RES_ADD) * (op0 + op1) + f(RES_MUL) * op0 * op1 + res_op1 * op1),
+    );
+    let t0 = &c[T0];
+    sink.put(spec("t0 = jnz · dst", 2, 0), t0 - f(PC_JNZ) * dst);
+    // A jnz with dst ≠ 0 (t0·jnz_inv = 1) jumps by op1, otherwise falls through; other
+    // instructions go to pc + size, res, or pc + res.
+    let size = one + f(OP1_IMM);
+    let next_pc = &n[PC];
+    sink.put(
+        spec("jnz fall-through", 3, 1),
+        (t0 * c[JNZ_INV] - f(PC_JNZ)) * (next_pc - (pc + size)),
+    );
+    let regular = one - f(PC_JUMP_ABS) - f(PC_JUMP_REL) - f(PC_JNZ);
+    sink.put(
+        spec("pc update", 2, 1),
+        t0 * (next_pc - (pc + op1)) + (one - f(PC_JNZ)) * next_pc
+            - (regular * (pc + size) + f(PC_JUMP_ABS) * res + f(PC_JUMP_REL) * (pc + res)),
+    );
+    sink.put(
+        spec("ap update", 2, 1),
+        n[AP] - (ap + f(AP_ADD) * res + f(AP_ADD1) + two * f(OPCODE_CALL)),
+    );
+    sink.put(
+        spec("fp update", 2, 1),
+        n[FP]
+            - (f(OPCODE_RET) * dst
+                + f(OPCODE_CALL) * (ap + two)
+                + (one - f(OPCODE_RET) - f(OPCODE_CALL)) * fp),
+    );
+    // call pushes [ap] = fp, [ap + 1] = return pc; assert_eq checks res = dst.
+    sink.put(spec("call pushes fp", 2, 0), f(OPCODE_CALL) * (dst - fp));
+    sink.put(
+        spec("call pushes the return pc", 2, 0),
+        f(OPCODE_CALL) * (op0 - (pc + size)),
+    );
+    sink.put(spec("assert_eq", 2, 0), f(OPCODE_ASSERT_EQ) * (res - dst));
+}
+
+const SORTED_MEMORY: [[&str; 2]; MEM_PER_ROW] = [
+    ["sorted address 0→1 steps by 0 or 1", "sorted value 0→1 is a function"],
+    ["sorted address 1→2 steps by 0 or 1", "sorted value 1→2 is a function"],
+    ["sorted address 2→3 steps by 0 or 1", "sorted value 2→3 is a function"],
+    ["sorted address 3→4 steps by 0 or 1", "sorted value 3→4 is a function"],
+    ["sorted address 4→next row steps by 0 or 1", "sorted value 4→next row is a function"],
+];
+
+const SORTED_OFFSETS: [&str; 4] = [
+    "sorted offset 0→1 steps by 0 or 1",
+    "sorted offset 1→2 steps by 0 or 1",
+    "sorted offset 2→3 steps by 0 or 1",
+    "sorted offset 3→next row steps by 0 or 1",
+];
+
+/// The sorted sides: memory addresses and the 16-bit chain step by 0 or 1 (row-major, the last
+/// column carrying into the next row, so exempt on the last row); equal addresses carry equal
+/// values.
+#[inline(always)]
+fn sorted_constraints<S: Sink>(c: &[Felt], n: &[Felt], sink: &mut S) {
+    use cols::*;
+    let one = Felt::one();
+    for (j, [address, value]) in SORTED_MEMORY.iter().enumerate() {
+        let here = SORTED_MEM + 2 * j;
+        let (next_row, next) = if j + 1 < MEM_PER_ROW {
+            (c, here + 2)
+        } else {
+            (n, SORTED_MEM)
+        };
+        let exempt = usize::from(j + 1 == MEM_PER_ROW);
+        let da = next_row[next] - c[here];
+        let dv = next_row[next + 1] - c[here + 1];
+        sink.put(spec(address, 2, exempt), da * (da - one));
+        sink.put(spec(value, 2, exempt), dv * (da - one));
+    }
+    for (j, name) in SORTED_OFFSETS.iter().enumerate() {
+        let d = if j < 3 {
+            c[SORTED_OFF + j + 1] - c[SORTED_OFF + j]
+        } else {
+            n[SORTED_OFF] - c[SORTED_OFF + 3]
+        };
+        sink.put(spec(name, 2, usize::from(j == 3)), d * (d - one));
+    }
+}
+
+/// Range-check builtin: `acc` accumulates a block's limbs from its last row up; a used block's
+/// first row reads the cell `(rc_addr, acc)` through the extra memory slot.
+#[inline(always)]
+fn range_check_constraints<S: Sink>(
+    k: &Constants,
+    c: &[Felt],
+    n: &[Felt],
+    periodic: &[Felt],
+    sink: &mut S,
+) {
+    use cols::*;
+    let one = Felt::one();
+    let (is_first, is_last) = (&periodic[0], &periodic[1]);
+    let (acc, limb, sel, rc_addr) = (&c[ACC], &c[LIMB], &c[RC_SEL], &c[RC_ADDR]);
+    sink.put(
+        spec("acc accumulates limbs", 2, 0),
+        (one - is_last) * (acc - k.limb_base * n[ACC] - limb),
+    );
+    sink.put(spec("acc starts at the last limb", 2, 0), is_last * (acc - limb));
+    sink.put(spec("rc_sel is a bit", 2, 0), sel * (sel - one));
+    sink.put(
+        spec("rc_sel is constant in a block", 2, 0),
+        (one - is_last) * (n[RC_SEL] - sel),
+    );
+    sink.put(
+        spec("rc_addr steps per used block", 2, 1),
+        n[RC_ADDR] - rc_addr - is_last * sel,
+    );
+    let first_used = is_first * sel;
+    sink.put(
+        spec("range-check cell address", 3, 0),
+        first_used * (c[EXTRA_ADDR] - rc_addr),
+    );
+    sink.put(
+        spec("range-check cell value", 3, 0),
+        first_used * (c[EXTRA_VAL] - acc),
+    );
+}
+
+/// Step count: `done` switches 0 → 1 once, pc sits at `__end__` when done and is not there on
+/// the row before the switch.
+#[inline(always)]
+fn done_constraints<S: Sink>(end_pc: &Felt, c: &[Felt], n: &[Felt], sink: &mut S) {
+    use cols::*;
+    let one = Felt::one();
+    let done = &c[DONE];
+    let pc_minus_end = c[PC] - end_pc;
+    sink.put(spec("done is a bit", 2, 0), done * (done - one));
+    sink.put(spec("done stays set", 2, 1), done * (one - n[DONE]));
+    sink.put(spec("done rows sit at __end__", 2, 0), done * pc_minus_end);
+    sink.put(
+        spec("the last step is not at __end__", 3, 1),
+        (n[DONE] - done) * (pc_minus_end * c[JNZ_INV] - one),
+    );
+}
+
+const PRODUCT_STEPS: [&str; 4] = [
+    "memory product: instruction and dst",
+    "memory product: op0 and op1",
+    "memory product: extra slot and off_dst",
+    "offsets product: off_op0 and off_op1",
+];
+
+/// The permutation running products (unsorted over sorted) and the limb LogUp sum.
+#[inline(always)]
+fn argument_constraints<S: Sink>(
+    k: &Constants,
+    c: &[Felt],
+    n: &[Felt],
+    periodic: &[Felt],
+    challenges: &[Felt],
+    sink: &mut S,
+) {
+    use cols::*;
+    let (z, alpha, z_rc, z_limb) = (
+        &challenges[0],
+        &challenges[1],
+        &challenges[2],
+        &challenges[3],
+    );
+    let mem = |a: &Felt, v: &Felt| z - (a + alpha * v);
+    let inst = instruction_with(c, k);
+    let sorted_mem = |j: usize| mem(&c[SORTED_MEM + 2 * j], &c[SORTED_MEM + 2 * j + 1]);
+    let num = [
+        mem(&c[PC], &inst),
+        mem(&c[DST_ADDR], &c[DST]),
+        mem(&c[OP0_ADDR], &c[OP0]),
+        mem(&c[OP1_ADDR], &c[OP1]),
+        mem(&c[EXTRA_ADDR], &c[EXTRA_VAL]),
+        z_rc - c[OFF_DST],
+        z_rc - c[OFF_OP0],
+        z_rc - c[OFF_OP1],
+        z_rc - c[RC_FILL],
+    ];
+    let den = [
+        sorted_mem(0),
+        sorted_mem(1),
+        sorted_mem(2),
+        sorted_mem(3),
+        sorted_mem(4),
+        z_rc - c[SORTED_OFF],
+        z_rc - c[SORTED_OFF + 1],
+        z_rc - c[SORTED_OFF + 2],
+        z_rc - c[SORTED_OFF + 3],
+    ];
+    for (j, name) in PRODUCT_STEPS.iter().enumerate() {
+        let before = &c[PROD + j];
+        let after = &c[PROD + j + 1];
+        sink.put(
+            spec(name, 3, 0),
+            after * den[2 * j] * den[2 * j + 1] - before * num[2 * j] * num[2 * j + 1],
+        );
+    }
+    sink.put(
+        spec("offsets product: rc_fill, into the next row", 2, 1),
+        n[PROD] * den[8] - c[PROD + 4] * num[8],
+    );
+    // logup' − logup = 1/(z_limb − limb) − mult/(z_limb − table), denominators cleared.
+    let limb_den = z_limb - c[LIMB];
+    let table_den = z_limb - periodic[2];
+    sink.put(
+        spec("limb LogUp, cyclic", 3, 0),
+        (n[LOGUP] - c[LOGUP]) * limb_den * table_den - table_den + c[MULT] * limb_den,
+    );
 }

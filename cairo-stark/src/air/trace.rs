@@ -333,7 +333,7 @@ pub fn build_main_trace(
     let mut limb = vec![Felt::zero(); n];
     let mut sel = vec![Felt::zero(); n];
     let mut rc_addr = vec![Felt::zero(); n];
-    let mut extra_addr = vec![0u64; n];
+    let mut extra_addr = vec![1u64; n];
     let mut extra_val = vec![Felt::zero(); n];
     let mut used_block_start = vec![false; n];
     for (k, (address, value, low)) in rc_values.iter().enumerate() {
@@ -358,10 +358,12 @@ pub fn build_main_trace(
             limb[row] + limb_base * acc[row + 1]
         };
     }
-    // Free extra slots: public-memory placeholders (0, 0), then holes, then (0, 0).
+    // Free extra slots: public-memory placeholders (0, 0), then holes, then copies of the
+    // first program word. Nothing else may sit at address 0: the sorted side starts at 1.
     let mut free_rows = (0..n).filter(|r| !used_block_start[*r]);
-    for _ in 0..n_pub {
-        free_rows.next(); // (0, 0) already
+    for row in free_rows.by_ref().take(n_pub) {
+        extra_addr[row] = 0;
+        extra_val[row] = Felt::zero();
     }
     for &hole in &holes {
         let row = free_rows
@@ -369,6 +371,10 @@ pub fn build_main_trace(
             .ok_or(TraceError::Internal("no room for holes"))?;
         extra_addr[row] = hole;
         extra_val[row] = mem.value(hole);
+    }
+    for row in free_rows {
+        extra_addr[row] = 1;
+        extra_val[row] = mem.value(1);
     }
     for a in &extra_addr {
         address_count[*a as usize] += 1;

@@ -1,6 +1,8 @@
 //! Shared helpers: the corpus and fast proof options.
 #![allow(dead_code)]
 
+pub mod forge;
+
 use cairo_stark::{CompiledProgram, Felt, ProofOptions};
 
 pub fn program(name: &str) -> CompiledProgram {
