@@ -6,7 +6,9 @@ use crate::shape::ProofShape;
 use crate::transcript::Transcript;
 use crate::{Air, Felt};
 
-const DOMAIN_SEPARATOR: &[u8] = b"stark-252/generic-air/v1";
+/// v2: Merkle leaves and nodes hashed in separate domains. A v1 proof cannot verify under v2
+/// (nor back).
+const DOMAIN_SEPARATOR: &[u8] = b"stark-252/generic-air/v2";
 
 /// Rejection sampling the out-of-domain point gives up after this many draws; each draw fails with
 /// probability about 2^-200, so reaching it means the transcript is broken, not unlucky.

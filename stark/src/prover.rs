@@ -365,7 +365,7 @@ fn commit_rows(hash: HashFunction, columns: &[Vec<Felt>]) -> MerkleTree {
                 for col in columns {
                     push_felt_internal(&col[i], &mut scratch);
                 }
-                *leaf = hash.hash_bytes(&scratch);
+                *leaf = hash.hash_leaf(&scratch);
             }
         });
     MerkleTree::build(hash, leaves)
@@ -603,7 +603,7 @@ fn fri_commit(
                     for t in 0..k {
                         push_felt_internal(&values[j + t * leaves_count], &mut scratch);
                     }
-                    *leaf = hash.hash_bytes(&scratch);
+                    *leaf = hash.hash_leaf(&scratch);
                 }
             });
         let tree = MerkleTree::build(hash, leaves);
