@@ -68,6 +68,8 @@ pub enum VerificationError {
         "the composition polynomial does not match the constraints at the out-of-domain point"
     )]
     OodConstraintMismatch,
+    #[error("query position sampling failed")]
+    QuerySampling,
     #[error("proof-of-work nonce is invalid")]
     InvalidProofOfWork,
     #[error("Merkle opening of the {0} commitment is invalid")]
@@ -168,7 +170,8 @@ pub fn verify<A: Air + ?Sized>(
         return Err(InvalidProofOfWork);
     }
     transcript.absorb(b"pow nonce", &proof.pow_nonce.to_le_bytes());
-    let positions = draw_query_positions(&mut transcript, &options, shape.lde_size);
+    let positions =
+        draw_query_positions(&mut transcript, &options, shape.lde_size).ok_or(QuerySampling)?;
 
     // Trace and composition rows at the query positions.
     let lde_log = shape.lde_size.trailing_zeros();
