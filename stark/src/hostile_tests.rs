@@ -170,3 +170,19 @@ fn false_out_of_domain_values_are_caught_by_fri() {
         "{err}"
     );
 }
+
+#[test]
+fn proofs_open_exactly_num_queries_distinct_rows() {
+    // 40 queries into a 64-row evaluation domain: drawn with replacement, some would repeat.
+    let n = 16;
+    let (trace, result) = fib_trace(n);
+    let air = FibAir::new(n, result, true);
+    let options = ProofOptions {
+        num_queries: 40,
+        ..ProofOptions::insecure_for_tests()
+    };
+    let proof = prove(&air, trace, &options).unwrap();
+    verify(&air, &proof, &VerificationPolicy::with_min_security_bits(0)).unwrap();
+    assert_eq!(proof.main_opening.values.len(), 40 * 5);
+    assert_eq!(proof.composition_opening.values.len(), 40 * 2);
+}

@@ -25,11 +25,16 @@
 //!    values are right; FRI (<https://eccc.weizmann.ac.il/report/2017/134/>) proves it, folding by
 //!    the options' factor, sending the last layer as coefficients, then a proof-of-work nonce
 //!    (grinding) before the query positions are drawn.
-//! 6. At each query position the prover opens the trace, auxiliary and composition rows and the
-//!    FRI leaves (batched Merkle proofs); the verifier recomputes DEEP there and follows the folds.
+//! 6. At each of `num_queries` distinct query positions the prover opens the trace, auxiliary and
+//!    composition rows and the FRI leaves (batched Merkle proofs, leaves and nodes hashed in
+//!    separate domains); the verifier recomputes DEEP there and follows the folds.
 //!
-//! Security: see [`ProofOptions::conjectured_security_bits`]. The verifier rejects proofs weaker
-//! than its [`VerificationPolicy`] (100 bits by default).
+//! Security: every parameter set has two figures, a [`SecurityLevel`]: the conjectured one
+//! ([`ProofOptions::conjectured_security_bits`]) and a provable one that follows from published
+//! theorems ([`SecurityLevel::of`]) and counts about half as many bits per query. The verifier
+//! rejects proofs weaker than its [`VerificationPolicy`] (100 conjectured bits by default; a
+//! minimum of provable bits on request) and returns the level of those it accepts.
+//! [`ProofOptions::conservative`] gives at least 80 provable bits for Cairo-sized AIRs.
 //!
 //! # Use
 //!
@@ -37,7 +42,7 @@
 //! let proof = stark::prove(&air, main_trace, &ProofOptions::default())?;
 //! let bytes = proof.to_bytes(); // compact, self-delimiting; embed it in an outer format
 //! let proof = StarkProof::from_bytes(&bytes)?; // never panics, allocates at most bytes.len()
-//! stark::verify(&air, &proof, &VerificationPolicy::default())?;
+//! let level = stark::verify(&air, &proof, &VerificationPolicy::default())?; // SecurityLevel
 //! ```
 //!
 //! [`check_constraints`] evaluates an AIR directly on a trace and names the first constraint and
@@ -45,10 +50,11 @@
 //!
 //! # Code map
 //!
-//! `air` the contract with computations · `options` parameters and security · `shape` every
-//! length a proof must have, derived from AIR + options · `protocol` steps both sides replay ·
-//! `constraints` the composition polynomial · `prover` / `verifier` · `proof` encoding ·
-//! `fft`, `merkle`, `transcript`, `hash` the primitives.
+//! `air` the contract with computations · `options` parameters and the conjectured security ·
+//! `security` both security figures · `shape` every length a proof must have, derived from
+//! AIR + options · `protocol` steps both sides replay · `constraints` the composition
+//! polynomial · `prover` / `verifier` · `proof` encoding · `fft`, `merkle`, `transcript`, `hash`
+//! the primitives.
 
 // Hot loops use lambdaworks' reference operators (`&a * &b`) on purpose: its by-value operators
 // are wrappers that the compiler does not always inline (measured: 11% slower FFT butterflies).
@@ -67,6 +73,7 @@ mod options;
 mod proof;
 mod protocol;
 mod prover;
+mod security;
 mod shape;
 mod transcript;
 mod verifier;
@@ -79,8 +86,9 @@ pub use proof::{DecodeError, StarkProof};
 #[doc(hidden)]
 pub use prover::prove_unchecked;
 pub use prover::{prove, ProvingError};
+pub use security::{AirShape, SecurityLevel};
 pub use shape::{AirShapeError, MAX_COLUMNS, MAX_CONSTRAINT_DEGREE};
-pub use verifier::{verify, VerificationError, VerificationPolicy};
+pub use verifier::{verify, SecurityKind, VerificationError, VerificationPolicy};
 
 /// The Stark-252 prime field element every part of the crate computes with.
 pub type Felt = lambdaworks_math::field::element::FieldElement<

@@ -4,6 +4,9 @@
 //! verifier cannot recompute from the opened leaves themselves; queries that share a subtree
 //! share its path. With `q` random queries in a tree of `2^d` leaves this costs about
 //! `q · (d − log2 q)` digests instead of `q · d`.
+//!
+//! Leaves and internal nodes are hashed in separate domains (see `hash`), so the bytes of a leaf
+//! can never stand for two children, nor a subtree for a leaf.
 
 use crate::hash::Digest;
 use crate::options::HashFunction;
@@ -138,7 +141,7 @@ mod tests {
 
     fn leaves(n: usize) -> Vec<Digest> {
         (0..n)
-            .map(|i| HashFunction::Blake3.hash_bytes(&(i as u64).to_le_bytes()))
+            .map(|i| HashFunction::Blake3.hash_leaf(&(i as u64).to_le_bytes()))
             .collect()
     }
 
@@ -189,6 +192,19 @@ mod tests {
         assert!(!verify_batch(h, &t.root(), 5, &[9, 2, 30], &opened, &proof));
         assert!(!verify_batch(h, &t.root(), 5, &[2, 9, 32], &opened, &proof));
         assert!(!verify_batch(h, &t.root(), 4, &idx, &opened, &proof));
+    }
+
+    #[test]
+    fn a_subtree_cannot_be_opened_as_one_leaf_holding_its_children() {
+        for h in [HashFunction::Blake3, HashFunction::Keccak256] {
+            let l = leaves(2);
+            let t = MerkleTree::build(h, l.clone());
+            let forged = h.hash_leaf(&[l[0], l[1]].concat());
+            assert!(
+                !verify_batch(h, &t.root(), 0, &[0], &[forged], &[]),
+                "{h:?}"
+            );
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! queries give `q · log2(b)` bits, and a proof-of-work of `g` bits adds `g` more. That is capped
 //! by the field (random challenges collide with the few bad points of an `N`-element domain with
 //! probability about `N / |F|`) and by the collision resistance of the 256-bit hash (128 bits).
+//! Proven theorems give about half as many bits per query: see [`crate::SecurityLevel`].
 
 use thiserror::Error;
 
@@ -47,7 +48,8 @@ impl HashFunction {
 pub struct ProofOptions {
     /// Ratio between the low-degree-extension domain and the trace domain (power of two, 2..=256).
     pub blowup_factor: usize,
-    /// Number of FRI queries (1..=255).
+    /// Number of FRI queries (1..=255), each at a different position of the evaluation domain
+    /// (every position, when the domain is smaller).
     pub num_queries: usize,
     /// Leading zero bits the proof-of-work nonce must produce (0..=32).
     pub grinding_bits: u32,
@@ -75,9 +77,9 @@ pub enum InvalidOptions {
 }
 
 /// Bits of security a 256-bit hash gives against collisions (birthday bound).
-const HASH_COLLISION_BITS: u32 = 128;
+pub(crate) const HASH_COLLISION_BITS: u32 = 128;
 /// floor(log2(p)) for the Stark-252 prime p = 2^251 + 17·2^192 + 1.
-const FIELD_BITS: u32 = 251;
+pub(crate) const FIELD_BITS: u32 = 251;
 
 /// Largest values accepted for each option; they also bound what a decoder may allocate.
 pub(crate) const MAX_BLOWUP: usize = 256;
@@ -89,6 +91,7 @@ impl Default for ProofOptions {
     /// Blowup 4, 41 queries, 20 bits of grinding: 41·2 + 20 = 102 conjectured bits, the same
     /// soundness budget as the lambdaworks Cairo prover this crate replaces. Folding by 4 and a
     /// remainder of degree < 64 keep proofs short without making the verifier fold much.
+    /// Provably they give only 60 bits; [`ProofOptions::conservative`] gives 80 and more.
     fn default() -> Self {
         ProofOptions {
             blowup_factor: 4,
@@ -102,6 +105,22 @@ impl Default for ProofOptions {
 }
 
 impl ProofOptions {
+    /// Options whose security is proven, not only conjectured: blowup 4, 64 queries, 20 bits of
+    /// grinding give 83 provable bits (and the 128-bit conjectured cap) for the Cairo AIR's
+    /// shape at every trace length from 2^8 to 2^22 rows; see [`crate::SecurityLevel`].
+    ///
+    /// The blowup stays that of [`ProofOptions::default`], so proving costs the same work up to
+    /// the query phase; the price is the proof size, about 64/41 of the default's. Blowup 8 with
+    /// 43 queries would give 84 provable bits with default-sized proofs, but doubles the
+    /// extension the prover computes, hashes and folds, and donors' prover time is the scarcer
+    /// resource here.
+    pub fn conservative() -> Self {
+        ProofOptions {
+            num_queries: 64,
+            ..ProofOptions::default()
+        }
+    }
+
     /// Fast, insecure options for tests and experiments (about 20 bits).
     pub fn insecure_for_tests() -> Self {
         ProofOptions {
@@ -187,6 +206,7 @@ impl ProofOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{AirShape, SecurityLevel};
 
     #[test]
     fn default_options_give_at_least_100_bits_for_realistic_traces() {
@@ -222,13 +242,36 @@ mod tests {
     }
 
     #[test]
+    fn conservative_options_prove_80_bits_for_cairo_sized_airs() {
+        let o = ProofOptions::conservative();
+        o.validate().unwrap();
+        // The Cairo AIR (59 columns, degree 3) and room for it to grow.
+        for (columns, max_constraint_degree) in [(59, 3), (256, 8)] {
+            for log_n in 8..=22 {
+                let air = AirShape {
+                    trace_length: 1 << log_n,
+                    columns,
+                    max_constraint_degree,
+                };
+                let level = SecurityLevel::of(&o, &air);
+                assert!(level.provable >= 80, "2^{log_n} rows: {level:?}");
+                assert!(level.conjectured >= 100, "2^{log_n} rows: {level:?}");
+            }
+        }
+    }
+
+    #[test]
     fn insecure_test_options_are_weak() {
         assert!(ProofOptions::insecure_for_tests().conjectured_security_bits(1024) < 100);
     }
 
     #[test]
     fn options_round_trip_through_bytes() {
-        for o in [ProofOptions::default(), ProofOptions::insecure_for_tests()] {
+        for o in [
+            ProofOptions::default(),
+            ProofOptions::conservative(),
+            ProofOptions::insecure_for_tests(),
+        ] {
             assert_eq!(ProofOptions::from_bytes(&o.to_bytes()), Some(o));
         }
         let keccak = ProofOptions {

@@ -3,7 +3,7 @@
 //! Layout (all integers little-endian, field elements as 32-byte big-endian canonical integers):
 //!
 //! ```text
-//! version: u8 (= 1)        options: 7 bytes (ProofOptions::to_bytes)
+//! version: u8 (= 2)        options: 7 bytes (ProofOptions::to_bytes)
 //! main_root: 32            aux: u8 flag (0/1) [+ aux_root: 32]     composition_root: 32
 //! ood_current, ood_next, ood_composition: felt vectors
 //! fri_roots: digest vector  fri_remainder: felt vector              pow_nonce: u64
@@ -24,7 +24,8 @@ use lambdaworks_math::field::fields::montgomery_backed_prime_fields::IsModulus;
 use lambdaworks_math::unsigned_integer::element::UnsignedInteger;
 use thiserror::Error;
 
-const FORMAT_VERSION: u8 = 1;
+/// 2 since leaves and nodes are hashed in separate domains: same layout, new meaning.
+const FORMAT_VERSION: u8 = 2;
 /// No valid proof has more FRI layers than this (domains are at most 2^40 points).
 const MAX_FRI_LAYERS: usize = 40;
 

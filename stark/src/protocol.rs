@@ -5,8 +5,11 @@ use crate::options::ProofOptions;
 use crate::shape::ProofShape;
 use crate::transcript::Transcript;
 use crate::{Air, Felt};
+use std::collections::BTreeSet;
 
-const DOMAIN_SEPARATOR: &[u8] = b"stark-252/generic-air/v1";
+/// v2: Merkle leaves and nodes hashed in separate domains, query positions drawn without
+/// replacement. A v1 proof cannot verify under v2 (nor back).
+const DOMAIN_SEPARATOR: &[u8] = b"stark-252/generic-air/v2";
 
 /// Rejection sampling the out-of-domain point gives up after this many draws; each draw fails with
 /// probability about 2^-200, so reaching it means the transcript is broken, not unlucky.
@@ -69,18 +72,28 @@ pub(crate) fn draw_ood_point(
     None
 }
 
-/// Query positions in the evaluation domain, sorted and without repeats.
+/// Draws per wanted query position before giving up. Even when every position of the domain is
+/// wanted (coupon collecting, the worst case), some position stays undrawn after `128·N` draws
+/// with probability at most `N·e^-128`; reaching it means the transcript is broken.
+const QUERY_DRAWS_PER_POSITION: usize = 128;
+
+/// `num_queries` distinct query positions in the evaluation domain (all of it, if it is smaller),
+/// sorted. Drawing without replacement is what lets the security figures count `num_queries`
+/// independent checks: repeats would check nothing new.
 pub(crate) fn draw_query_positions(
     transcript: &mut Transcript,
     options: &ProofOptions,
     lde_size: usize,
-) -> Vec<usize> {
-    let mut positions: Vec<usize> = (0..options.num_queries)
-        .map(|_| transcript.draw_index(lde_size))
-        .collect();
-    positions.sort_unstable();
-    positions.dedup();
-    positions
+) -> Option<Vec<usize>> {
+    let wanted = options.num_queries.min(lde_size);
+    let mut positions = BTreeSet::new();
+    for _ in 0..wanted * QUERY_DRAWS_PER_POSITION {
+        if positions.len() == wanted {
+            break;
+        }
+        positions.insert(transcript.draw_index(lde_size));
+    }
+    (positions.len() == wanted).then(|| positions.into_iter().collect())
 }
 
 /// Coefficients `q` of each periodic column: the column's polynomial is `q(x^(n/m))` where `m` is
@@ -127,4 +140,43 @@ pub(crate) fn fold_coset(v: &mut [Felt], beta: &Felt, x_inv: &Felt, zeta_inv: &F
         zeta_inv = zeta_inv.square();
     }
     v[0]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::HashFunction;
+
+    fn options(num_queries: usize) -> ProofOptions {
+        ProofOptions {
+            num_queries,
+            ..ProofOptions::insecure_for_tests()
+        }
+    }
+
+    #[test]
+    fn query_positions_are_num_queries_distinct_ones_even_when_draws_collide() {
+        // 40 draws from 64 positions all differ with probability Π_{i<40} (1 − i/64) < 2^−20.
+        for seed in 0u8..16 {
+            let label = [seed];
+            let mut raw = Transcript::new(HashFunction::Blake3, &label);
+            let mut with_replacement: Vec<usize> = (0..40).map(|_| raw.draw_index(64)).collect();
+            with_replacement.sort_unstable();
+            with_replacement.dedup();
+            assert!(with_replacement.len() < 40, "seed {seed} drew no repeat");
+
+            let mut t = Transcript::new(HashFunction::Blake3, &label);
+            let positions = draw_query_positions(&mut t, &options(40), 64).unwrap();
+            assert_eq!(positions.len(), 40, "seed {seed}");
+            assert!(positions.windows(2).all(|w| w[0] < w[1]));
+            assert!(positions.iter().all(|&p| p < 64));
+        }
+    }
+
+    #[test]
+    fn a_domain_smaller_than_the_query_count_is_queried_everywhere() {
+        let mut t = Transcript::new(HashFunction::Keccak256, b"small");
+        let positions = draw_query_positions(&mut t, &options(40), 16).unwrap();
+        assert_eq!(positions, (0..16).collect::<Vec<_>>());
+    }
 }

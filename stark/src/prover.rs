@@ -43,6 +43,8 @@ pub enum ProvingError {
     ConstraintsNotSatisfied,
     #[error("out-of-domain sampling failed")]
     OodSampling,
+    #[error("query position sampling failed")]
+    QuerySampling,
 }
 
 /// Rows per unit of parallel work when evaluating over the LDE domain: large enough to amortise
@@ -248,7 +250,8 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     // 6. Proof of work, then the queries it makes expensive to steer.
     let pow_nonce = transcript.grind(options.grinding_bits);
     transcript.absorb(b"pow nonce", &pow_nonce.to_le_bytes());
-    let positions = draw_query_positions(&mut transcript, options, lde_size);
+    let positions = draw_query_positions(&mut transcript, options, lde_size)
+        .ok_or(ProvingError::QuerySampling)?;
 
     let main_opening = open_rows(&main_tree, &main_lde, &positions);
     let aux_opening = aux_tree
@@ -365,7 +368,7 @@ fn commit_rows(hash: HashFunction, columns: &[Vec<Felt>]) -> MerkleTree {
                 for col in columns {
                     push_felt_internal(&col[i], &mut scratch);
                 }
-                *leaf = hash.hash_bytes(&scratch);
+                *leaf = hash.hash_leaf(&scratch);
             }
         });
     MerkleTree::build(hash, leaves)
@@ -603,7 +606,7 @@ fn fri_commit(
                     for t in 0..k {
                         push_felt_internal(&values[j + t * leaves_count], &mut scratch);
                     }
-                    *leaf = hash.hash_bytes(&scratch);
+                    *leaf = hash.hash_leaf(&scratch);
                 }
             });
         let tree = MerkleTree::build(hash, leaves);

@@ -100,19 +100,12 @@ impl ProofShape {
         }
         let lde_size = n * blowup;
 
-        // FRI: the DEEP composition has degree < n; each fold divides the degree bound and
-        // the domain by the folding factor, until the bound fits the remainder.
         let k = options.fri_folding_factor;
-        let mut degree_bound = n;
-        let mut domain = lde_size;
-        let mut fri_layer_sizes = Vec::new();
-        while degree_bound > options.fri_remainder_max_degree + 1 {
-            if domain < 2 * k {
-                return Err(AirShapeError::TooShortForFri(k));
-            }
-            fri_layer_sizes.push(domain);
-            degree_bound = (degree_bound / k).max(1);
-            domain /= k;
+        let log_k = k.trailing_zeros();
+        let folds = fri_fold_count(n, options) as u32;
+        let fri_layer_sizes: Vec<usize> = (0..folds).map(|i| lde_size >> (i * log_k)).collect();
+        if fri_layer_sizes.last().is_some_and(|&domain| domain < 2 * k) {
+            return Err(AirShapeError::TooShortForFri(k));
         }
         Ok(ProofShape {
             trace_length: n,
@@ -125,12 +118,24 @@ impl ProofShape {
             composition_parts: parts,
             folding: k,
             fri_layer_sizes,
-            remainder_len: degree_bound,
-            remainder_domain: domain,
+            remainder_len: (n >> (folds * log_k)).max(1),
+            remainder_domain: lde_size >> (folds * log_k),
         })
     }
 
     pub(crate) fn width(&self) -> usize {
         self.main_width + self.aux_width
     }
+}
+
+/// Number of FRI folds (= committed FRI layers): the DEEP composition has degree < n and each
+/// fold divides that bound by the folding factor, until it fits the remainder.
+pub(crate) fn fri_fold_count(trace_length: usize, options: &ProofOptions) -> usize {
+    let mut degree_bound = trace_length;
+    let mut folds = 0;
+    while degree_bound > options.fri_remainder_max_degree + 1 {
+        degree_bound = (degree_bound / options.fri_folding_factor).max(1);
+        folds += 1;
+    }
+    folds
 }

@@ -14,24 +14,31 @@ use crate::proof::{Opening, StarkProof};
 use crate::protocol::{
     draw_ood_point, draw_query_positions, fold_coset, generators, pow2k, statement_transcript,
 };
+use crate::security::{AirShape, SecurityLevel};
 use crate::shape::{coset_offset, AirShapeError, ProofShape};
 use crate::Felt;
+use std::fmt;
 use thiserror::Error;
 
 /// What a verifier accepts besides a valid proof.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VerificationPolicy {
-    /// Proofs whose options give fewer conjectured bits (for the AIR's trace length) are rejected.
-    pub min_security_bits: u32,
+    /// Proofs whose options give fewer conjectured bits (for the AIR) are rejected.
+    pub min_conjectured_bits: u32,
+    /// Proofs whose options give fewer provable bits (for the AIR) are rejected.
+    pub min_provable_bits: u32,
     /// When set, the proof must use exactly these options.
     pub required_options: Option<ProofOptions>,
 }
 
 impl Default for VerificationPolicy {
-    /// At least 100 conjectured bits, any options otherwise.
+    /// At least 100 conjectured bits, any provable figure and any options otherwise: the
+    /// default options give about 60 provable bits, and rejecting them by default would turn
+    /// away every proof made without choosing options.
     fn default() -> Self {
         VerificationPolicy {
-            min_security_bits: 100,
+            min_conjectured_bits: 100,
+            min_provable_bits: 0,
             required_options: None,
         }
     }
@@ -42,18 +49,71 @@ impl VerificationPolicy {
     /// deliberate choice of the caller (tests, experiments).
     pub fn with_min_security_bits(bits: u32) -> Self {
         VerificationPolicy {
-            min_security_bits: bits,
+            min_conjectured_bits: bits,
+            min_provable_bits: 0,
             required_options: None,
         }
+    }
+
+    /// Accepts proofs of at least `bits` provable bits, whatever their conjectured figure (which
+    /// is never lower).
+    pub fn with_min_provable_bits(bits: u32) -> Self {
+        VerificationPolicy {
+            min_conjectured_bits: 0,
+            min_provable_bits: bits,
+            required_options: None,
+        }
+    }
+
+    fn check(&self, level: SecurityLevel) -> Result<(), VerificationError> {
+        for (kind, bits, required) in [
+            (
+                SecurityKind::Conjectured,
+                level.conjectured,
+                self.min_conjectured_bits,
+            ),
+            (
+                SecurityKind::Provable,
+                level.provable,
+                self.min_provable_bits,
+            ),
+        ] {
+            if bits < required {
+                return Err(VerificationError::InsecureOptions {
+                    kind,
+                    bits,
+                    required,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Which of the two figures of a [`SecurityLevel`] a policy found too low.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SecurityKind {
+    Conjectured,
+    Provable,
+}
+
+impl fmt::Display for SecurityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SecurityKind::Conjectured => "conjectured",
+            SecurityKind::Provable => "provable",
+        })
     }
 }
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum VerificationError {
-    #[error(
-        "proof options give {bits} bits of conjectured security, below the required {required}"
-    )]
-    InsecureOptions { bits: u32, required: u32 },
+    #[error("proof options give {bits} bits of {kind} security, below the required {required}")]
+    InsecureOptions {
+        kind: SecurityKind,
+        bits: u32,
+        required: u32,
+    },
     #[error("proof options differ from the required ones")]
     OptionsNotAccepted,
     #[error("the AIR and options cannot be verified: {0}")]
@@ -68,6 +128,8 @@ pub enum VerificationError {
         "the composition polynomial does not match the constraints at the out-of-domain point"
     )]
     OodConstraintMismatch,
+    #[error("query position sampling failed")]
+    QuerySampling,
     #[error("proof-of-work nonce is invalid")]
     InvalidProofOfWork,
     #[error("Merkle opening of the {0} commitment is invalid")]
@@ -78,25 +140,21 @@ pub enum VerificationError {
     FriRemainderMismatch,
 }
 
-/// Verifies `proof` for `air`, accepting only options allowed by `policy`.
+/// Verifies `proof` for `air`, accepting only options allowed by `policy`; returns the security
+/// level the proof's options give for `air`.
 pub fn verify<A: Air + ?Sized>(
     air: &A,
     proof: &StarkProof,
     policy: &VerificationPolicy,
-) -> Result<(), VerificationError> {
+) -> Result<SecurityLevel, VerificationError> {
     use VerificationError::*;
     let options = proof.options;
     if policy.required_options.is_some_and(|o| o != options) {
         return Err(OptionsNotAccepted);
     }
     let shape = ProofShape::new(air, &options)?;
-    let bits = options.conjectured_security_bits(shape.trace_length);
-    if bits < policy.min_security_bits {
-        return Err(InsecureOptions {
-            bits,
-            required: policy.min_security_bits,
-        });
-    }
+    let level = SecurityLevel::of(&options, &AirShape::of(air));
+    policy.check(level)?;
     let n = shape.trace_length;
     let width = shape.width();
     let parts = shape.composition_parts;
@@ -168,7 +226,8 @@ pub fn verify<A: Air + ?Sized>(
         return Err(InvalidProofOfWork);
     }
     transcript.absorb(b"pow nonce", &proof.pow_nonce.to_le_bytes());
-    let positions = draw_query_positions(&mut transcript, &options, shape.lde_size);
+    let positions =
+        draw_query_positions(&mut transcript, &options, shape.lde_size).ok_or(QuerySampling)?;
 
     // Trace and composition rows at the query positions.
     let lde_log = shape.lde_size.trailing_zeros();
@@ -292,7 +351,7 @@ pub fn verify<A: Air + ?Sized>(
             return Err(FriRemainderMismatch);
         }
     }
-    Ok(())
+    Ok(level)
 }
 
 /// Checks an opening of `indices` (sorted, distinct) in a tree of `2^depth` rows of `width`

@@ -4,8 +4,9 @@ mod common;
 
 use common::{fib_trace, FibAir, AP, D};
 use stark::{
-    check_constraints, prove, prove_unchecked, verify, ConstraintViolation, Felt, HashFunction,
-    ProofOptions, ProvingError, StarkProof, TraceTable, VerificationError, VerificationPolicy,
+    check_constraints, prove, prove_unchecked, verify, AirShape, ConstraintViolation, Felt,
+    HashFunction, ProofOptions, ProvingError, SecurityKind, SecurityLevel, StarkProof, TraceTable,
+    VerificationError, VerificationPolicy,
 };
 
 fn lenient() -> VerificationPolicy {
@@ -114,6 +115,7 @@ fn weak_options_are_rejected_unless_the_policy_allows_them() {
     assert_eq!(
         verify(&air, &proof, &VerificationPolicy::default()),
         Err(VerificationError::InsecureOptions {
+            kind: SecurityKind::Conjectured,
             bits,
             required: 100
         })
@@ -125,7 +127,8 @@ fn weak_options_are_rejected_unless_the_policy_allows_them() {
     )
     .unwrap();
     let exact = VerificationPolicy {
-        min_security_bits: 0,
+        min_conjectured_bits: 0,
+        min_provable_bits: 0,
         required_options: Some(ProofOptions {
             num_queries: 9,
             ..options
@@ -135,6 +138,42 @@ fn weak_options_are_rejected_unless_the_policy_allows_them() {
         verify(&air, &proof, &exact),
         Err(VerificationError::OptionsNotAccepted)
     );
+}
+
+#[test]
+fn a_provable_minimum_rejects_default_proofs_and_accepts_conservative_ones() {
+    let n = 256;
+    let air = honest(n, true).0;
+    let shape = AirShape {
+        trace_length: n,
+        columns: 6,
+        max_constraint_degree: 3,
+    };
+    assert_eq!(AirShape::of(&air), shape);
+    let policy = VerificationPolicy::with_min_provable_bits(80);
+
+    let default = ProofOptions::default();
+    let weak = prove(&air, honest(n, true).1, &default).unwrap();
+    let level = SecurityLevel::of(&default, &shape);
+    assert!(level.provable < 80 && level.conjectured >= 100, "{level:?}");
+    assert_eq!(
+        verify(&air, &weak, &VerificationPolicy::default()),
+        Ok(level)
+    );
+    assert_eq!(
+        verify(&air, &weak, &policy),
+        Err(VerificationError::InsecureOptions {
+            kind: SecurityKind::Provable,
+            bits: level.provable,
+            required: 80
+        })
+    );
+
+    let conservative = ProofOptions::conservative();
+    let strong = prove(&air, honest(n, true).1, &conservative).unwrap();
+    let level = SecurityLevel::of(&conservative, &shape);
+    assert!(level.provable >= 80, "{level:?}");
+    assert_eq!(verify(&air, &strong, &policy), Ok(level));
 }
 
 /// Tampers one cell, checks the constraint checker sees it, that `prove` refuses, and that a
