@@ -505,13 +505,7 @@ impl<'v, 'a> Forge<'v, 'a> {
                 limb + base * columns[cols::ACC][row + 1]
             };
         }
-        let mut count = [0u64; LIMB_TABLE];
-        for v in &columns[cols::LIMB] {
-            count[felt_u64(v).unwrap_or(0) as usize % LIMB_TABLE] += 1;
-        }
-        for (v, c) in count.iter().enumerate() {
-            columns[cols::MULT][v] = Felt::from(*c);
-        }
+        count_limbs(columns);
     }
 
     /// Extra slot of every row: range-check cells, placeholders, holes, spares.
@@ -570,16 +564,50 @@ impl<'v, 'a> Forge<'v, 'a> {
             };
             columns[cols::RC_FILL][row] = Felt::from(v);
         }
-        let mut values: Vec<u64> = [cols::OFF_DST, cols::OFF_OP0, cols::OFF_OP1, cols::RC_FILL]
-            .iter()
-            .flat_map(|c| columns[*c].iter().map(|v| felt_u64(v).unwrap_or(0)))
-            .collect();
-        values.sort_unstable();
-        for (k, v) in values.into_iter().enumerate() {
-            columns[cols::SORTED_OFF + k % 4][k / 4] = Felt::from(v);
-        }
+        sort_offsets(columns);
         true
     }
+}
+
+/// The sorted 16-bit chain: the three offsets and `rc_fill` of every row, sorted row-major.
+fn sort_offsets(columns: &mut [Vec<Felt>]) {
+    let mut values: Vec<Felt> = [cols::OFF_DST, cols::OFF_OP0, cols::OFF_OP1, cols::RC_FILL]
+        .iter()
+        .flat_map(|c| columns[*c].iter().copied())
+        .collect();
+    values.sort_by_key(|v| v.representative());
+    for (k, v) in values.into_iter().enumerate() {
+        columns[cols::SORTED_OFF + k % 4][k / 4] = v;
+    }
+}
+
+/// Multiplicity of each byte among the limbs, on the row holding that table value.
+fn count_limbs(columns: &mut [Vec<Felt>]) {
+    let mut count = [0u64; LIMB_TABLE];
+    for v in &columns[cols::LIMB] {
+        if let Some(b) = felt_u64(v).filter(|b| *b < LIMB_TABLE as u64) {
+            count[b as usize] += 1;
+        }
+    }
+    for (v, c) in count.iter().enumerate() {
+        columns[cols::MULT][v] = Felt::from(*c);
+    }
+}
+
+/// Re-solves what a cheater derives after changing cells of a trace: the sorted memory (from
+/// `start`, see [`Layout::sorted_start`]), the sorted offsets and the limb multiplicities. The
+/// result satisfies every permutation and lookup argument the changed cells still allow.
+pub fn resolve(
+    trace: &mut TraceTable,
+    statement: &Statement,
+    start: Option<Felt>,
+) -> Result<(), String> {
+    let n = trace.length();
+    let columns = &mut trace.columns;
+    fill_sorted_memory(columns, &statement.public_memory(), n, start)?;
+    sort_offsets(columns);
+    count_limbs(columns);
+    Ok(())
 }
 
 /// Position of `a` in the forger's address order (the sorted side starts at `start`).
