@@ -307,14 +307,15 @@ pub fn forge_trace(
     let claim = claim_of(vm, exec, &rc, steps);
     let mut forge = Forge::new(vm, rc, layout);
     let mut log_rows = layout.min_log_rows.max(8);
-    while (forge.rc.cells.len() + 1) * RC_BLOCK > 1 << log_rows {
+    while (forge.rc.cells.len() + 1) * RC_BLOCK > 1 << log_rows || 1 << log_rows <= steps {
         log_rows += 1;
     }
     loop {
         let mut claim = claim.clone();
         claim.log_trace_length = log_rows;
         (claim.offset_min, claim.offset_max) = forge.offset_bounds();
-        let statement = Statement::new(program, inputs, claim).map_err(|e| e.to_string())?;
+        let statement =
+            Statement::new(program, inputs, claim).map_err(|e| format!("{STATEMENT_REFUSED}{e}"))?;
         if let Some(trace) = forge.lay_out(&statement, 1 << log_rows)? {
             return Ok(Forged { statement, trace });
         }
@@ -324,6 +325,13 @@ pub fn forge_trace(
         }
     }
 }
+
+/// Prefix of a [`forge_trace`] error that the verifier's statement check would also give: the
+/// forged claim is refused before any STARK work.
+pub const STATEMENT_REFUSED: &str = "statement refused: ";
+
+/// Longest builtin segment a forged run may claim (longer claims are cut, and then fail).
+const MAX_SEGMENT: u64 = 1 << 12;
 
 struct RangeCheck {
     base: u64,
@@ -345,7 +353,8 @@ impl RangeCheck {
             .and_then(|i| vm.mem.get(&(final_ap - Felt::from(n - i as u64))))
             .and_then(felt_u64)
             .unwrap_or(segment.base);
-        let cells = (segment.base..stop.max(segment.base))
+        let stop = stop.clamp(segment.base, segment.base + MAX_SEGMENT);
+        let cells = (segment.base..stop)
             .map(|a| {
                 let a = Felt::from(a);
                 (a, vm.mem.get(&a).copied().unwrap_or_else(Felt::zero))
@@ -368,7 +377,8 @@ fn claim_of(vm: &FreeVm<'_>, exec: &Execution, rc: &RangeCheck, steps: usize) ->
                 .mem
                 .get(&Felt::from(final_ap - (n - i as u64)))
                 .and_then(felt_u64)
-                .unwrap_or(output_base);
+                .unwrap_or(output_base)
+                .clamp(output_base, output_base + MAX_SEGMENT);
             (output_base..stop)
                 .map(|a| vm.mem.get(&Felt::from(a)).copied().unwrap_or_default())
                 .collect()
@@ -628,7 +638,8 @@ fn smallest_address(cells: &[(Felt, Felt)]) -> Felt {
 fn holes(used: &[(Felt, Felt)], vm: &FreeVm<'_>, start: Option<Felt>) -> Vec<(Felt, Felt)> {
     let start = start.unwrap_or_else(|| smallest_address(used));
     let keys: std::collections::HashSet<u64> = used.iter().map(|(a, _)| key(a, &start)).collect();
-    let max = keys.iter().copied().filter(|k| *k < 1 << 32).max().unwrap_or(0);
+    // Addresses far from the rest cannot be joined by holes; the sorted side then jumps there.
+    let max = keys.iter().copied().filter(|k| *k < 1 << 16).max().unwrap_or(0);
     (0..=max)
         .filter(|k| !keys.contains(k))
         .map(|k| {
@@ -664,13 +675,14 @@ fn fill_sorted_memory(
         }
     }
     cells.extend(public.iter().map(|(a, v)| (Felt::from(*a), *v)));
+    // The placeholders leave the sorted side. If the cheater put too few, the sides cannot
+    // balance; drop the highest cells instead, so a trace still exists for the verifier to judge.
     for _ in 0..public.len() {
         let zero = (Felt::zero(), Felt::zero());
-        let i = cells
-            .iter()
-            .position(|c| *c == zero)
-            .ok_or("fewer (0, 0) accesses than public cells: the memory argument cannot balance")?;
-        cells.swap_remove(i);
+        match cells.iter().position(|c| *c == zero) {
+            Some(i) => cells.swap_remove(i),
+            None => cells.pop().ok_or("no memory cells")?,
+        };
     }
     let start = start.unwrap_or_else(|| smallest_address(&cells));
     cells.sort_by_key(|(a, v)| (key(a, &start), v.representative()));
