@@ -3,7 +3,7 @@
 //! Layout (integers little-endian, field elements 32-byte big-endian canonical):
 //!
 //! ```text
-//! magic "CAIROSTK" (8) | format version u16 (= 1)
+//! magic "CAIROSTK" (8) | format version u16 (= 2)
 //! options (7 bytes, stark::ProofOptions::to_bytes: blowup, queries, grinding, folding,
 //!          remainder degree, hash)
 //! program hash (32, Keccak-256 of the bytecode)
@@ -25,13 +25,16 @@ use crate::statement::Claim;
 use crate::Felt;
 
 pub const MAGIC: &[u8; 8] = b"CAIROSTK";
-pub const FORMAT_VERSION: u16 = 1;
+/// Version 2: the memory is anchored at address 1 and flag rules follow cairo-vm (the Trust
+/// fix); queries are distinct and Merkle leaves and nodes are domain-separated. Version 1 proofs
+/// may prove false statements and are refused.
+pub const FORMAT_VERSION: u16 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
     #[error("not a cairo-stark proof file (bad magic bytes)")]
     BadMagic,
-    #[error("proof file format version {0} is not supported (this build reads version {FORMAT_VERSION})")]
+    #[error("proof file format version {0} is not supported (this build reads version {FORMAT_VERSION}): {hint}", hint = version_hint(*.0))]
     UnsupportedVersion(u16),
     #[error("proof file is truncated (while reading {0})")]
     Truncated(&'static str),
@@ -45,6 +48,15 @@ pub enum FormatError {
     OptionsMismatch,
     #[error("the STARK proof is malformed: {0}")]
     Stark(#[from] stark::DecodeError),
+}
+
+fn version_hint(version: u16) -> &'static str {
+    if version < FORMAT_VERSION {
+        "it was made by an older prover, whose proofs of programs using alloc() could be forged; \
+         prove the job again with a current executor-client"
+    } else {
+        "it was made by a newer prover; update this program"
+    }
 }
 
 /// A decoded proof file.

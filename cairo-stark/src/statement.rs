@@ -254,7 +254,7 @@ impl Statement {
     /// Canonical bytes of the whole statement, for the transcript.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(32 * (self.public_memory_len() + 8));
-        out.extend_from_slice(b"cairo-stark statement v1");
+        out.extend_from_slice(b"cairo-stark statement v2");
         let felts = |out: &mut Vec<u8>, xs: &[Felt]| {
             out.extend_from_slice(&(xs.len() as u64).to_le_bytes());
             for x in xs {

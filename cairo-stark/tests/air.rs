@@ -30,6 +30,10 @@ fn corpus() -> Vec<(&'static str, Vec<Felt>)> {
         ("many_outputs", felts(&[3, 1, 4, 1, 5])),
         ("no_inputs", vec![]),
         ("no_builtins", felts(&[50, 25, 25])),
+        ("alloc_sum", felts(&[10, 20, 30])),
+        ("big_felts", felts(&[1 << 62, 3])),
+        ("linked_list", felts(&[4, 8, 15])),
+        ("plain_dict", felts(&[2, 0, 5, 1, 7])),
     ]
 }
 

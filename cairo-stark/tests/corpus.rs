@@ -111,3 +111,38 @@ fn default_options_give_100_bits_and_verify() {
     assert!(verified.security_bits >= 100);
     assert_eq!(verified.outputs, felts(&[2, 15]));
 }
+
+#[test]
+fn alloc_array_copy_and_sum_verifies() {
+    prove_and_verify("alloc_sum", &felts(&[10, 20, 30]), &felts(&[60, 30]));
+    prove_and_verify("alloc_sum", &felts(&[10, 20, 0]), &felts(&[30, 0]));
+}
+
+#[test]
+fn felts_above_2_128_in_an_alloc_array_verify() {
+    let big = Felt::from(1u64 << 63).pow(3u64); // 2^189
+    let inputs = vec![big + Felt::from(5u64), -Felt::from(3u64), big * big];
+    let sum_of_squares = inputs.iter().fold(Felt::zero(), |s, x| s + x * x);
+    let product = inputs.iter().fold(Felt::one(), |p, x| p * x);
+    prove_and_verify("big_felts", &inputs, &[sum_of_squares, product]);
+}
+
+#[test]
+fn pointer_heavy_recursion_over_a_linked_list_verifies() {
+    // Newest first: 42 − 23 + 16 − 15 + 8 − 4.
+    prove_and_verify(
+        "linked_list",
+        &felts(&[4, 8, 15, 16, 23, 42]),
+        &felts(&[6, 24]),
+    );
+}
+
+#[test]
+fn dict_pattern_in_plain_memory_verifies() {
+    // Three keys; writes 0 := 5, 2 := 9, 0 := 6, 1 := 1.
+    prove_and_verify(
+        "plain_dict",
+        &felts(&[3, 0, 5, 2, 9, 0, 6, 1, 1]),
+        &felts(&[6, 1, 9]),
+    );
+}

@@ -13,8 +13,9 @@
 //!   instruction fetch in the memory argument. Flags being bits and offsets being 16-bit
 //!   (range-checked) makes this decoding unique, and forces the 16th flag bit to 0;
 //! - `extra_addr, extra_val`: a fifth memory access per row. It carries the range-check
-//!   builtin cells (on the first row of a used 16-row block), `(0,0)` placeholders for the
-//!   public memory, and fills memory holes so the sorted addresses are continuous;
+//!   builtin cells (on the first row of a used 16-row block), the `(0,0)` placeholders of the
+//!   public memory, and fills memory holes so the sorted addresses are continuous; the honest
+//!   builder fills the slots left over with copies of address 1 (the first program word);
 //! - `rc_fill`: a free 16-bit value per row, filling gaps of the offsets' sorted chain;
 //! - range-check builtin, in blocks of 16 rows: `limb` (one 8-bit limb per row), `acc` (Horner
 //!   accumulation of a block's 16 limbs, so `acc` on a block's first row is
@@ -46,16 +47,19 @@
 //!   cyclically on every row, so the sum over the trace is zero: every limb is in 0..255.
 //!
 //! # Constraints
-//! 58 transition constraints of degree at most 3 (listed in `evaluate_transition`) and 15
-//! boundary constraints (see `boundary_constraints`).
+//! Transition constraints of degree at most 3, each declared with its name, degree and
+//! exemption where it is evaluated (see [`transition`] and [`constraint_specs`]), and the
+//! boundary constraints of `boundary_constraints`. Among them:
+//! - the memory anchor: the first sorted address is 1. With the steps of 0 or 1, the sorted
+//!   addresses are then exactly `1..=M` for some `M < 5·rows`, so no access can sit at address 0
+//!   or at a "negative" address p − k, and the only unsorted accesses to address 0 are the
+//!   `n_pub` placeholders;
+//! - the flag rules of cairo-vm's decoder: each flag group is one-hot, a `jnz` neither computes
+//!   nor stores `res`, an immediate sits right after its instruction, and `call` and `ret` use
+//!   their fixed operands (`call`: `[ap]`, `[ap + 1]`, `ap += 2`; `ret`: `[fp − 2]`, `jmp abs
+//!   [fp − 1]`). Only instructions cairo-vm would run can be proven.
 //!
-//! # What the AIR does not promise
-//! - As in the Cairo paper, flag combinations no compiler emits (two `op1` sources, `res`
-//!   used by a `jnz`, ...) get the relaxed meaning the equations give them. Only bytecode the
-//!   organization wrote can contain them, or data a program jumps into on purpose.
-//! - Address 0 hosts the public-memory placeholders, so accesses to it are not forced to be
-//!   consistent. cairo-vm never relocates anything to address 0; only a program dereferencing
-//!   an unchecked prover-chosen pointer equal to 0 could observe it.
+//! Why these constraints suffice, argument by argument, is written down in `SOUNDNESS.md`.
 
 mod trace;
 
