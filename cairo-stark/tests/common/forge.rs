@@ -585,7 +585,7 @@ fn sort_offsets(columns: &mut [Vec<Felt>]) {
         .iter()
         .flat_map(|c| columns[*c].iter().copied())
         .collect();
-    values.sort_by_key(|v| v.representative());
+    values.sort_by_cached_key(|v| v.representative());
     for (k, v) in values.into_iter().enumerate() {
         columns[cols::SORTED_OFF + k % 4][k / 4] = v;
     }
@@ -685,7 +685,7 @@ fn fill_sorted_memory(
         };
     }
     let start = start.unwrap_or_else(|| smallest_address(&cells));
-    cells.sort_by_key(|(a, v)| (key(a, &start), v.representative()));
+    cells.sort_by_cached_key(|(a, v)| (key(a, &start), v.representative()));
     for (k, (a, v)) in cells.into_iter().enumerate() {
         let (row, j) = (k / MEM_PER_ROW, k % MEM_PER_ROW);
         columns[cols::SORTED_MEM + 2 * j][row] = a;

@@ -1,0 +1,1194 @@
+//! The mutation suite: every constraint of the Cairo AIR is load-bearing.
+//!
+//! For each transition constraint (by name) and each boundary constraint (by index), a witness
+//! is an adversarial trace that breaks that constraint and nothing else ([`violations`] names it
+//! alone), and that `stark::prove` turns into a proof the AIR with that one constraint dropped
+//! accepts. Witnesses come from a seeded, deterministic random mutation search over honest traces
+//! of the corpus ([`search`]) and from targeted attacks ([`targeted`]), each an attack a
+//! malicious prover would mount once that constraint is gone. The 13 flag-hardening constraints
+//! are shown load-bearing by `tests/flags.rs` and the memory anchor (boundary `SORTED_MEM`, row 0)
+//! by `tests/forgery.rs`; constraints implied by the others are listed in [`REDUNDANT`] with
+//! the proof.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+
+use cairo_stark::air::{build_main_trace, cols, constraint_names, flags, CairoAir, RC_BLOCK};
+use cairo_stark::{execute, Claim, CompiledProgram, Execution, Felt, Statement};
+use common::forge::*;
+use common::*;
+use stark::{Air, AuxTraceBuilder, BoundaryConstraint, Frame, TraceTable, TransitionConstraint};
+
+// ---------------------------------------------------------------------------------------------
+// Coverage bookkeeping.
+
+/// Shown load-bearing by `tests/flags.rs` (each forbidden flag combination breaks only these).
+const COVERED_BY_FLAGS_RS: [&str; 13] = [
+    "one op1 source",
+    "one res logic",
+    "one pc update",
+    "one ap update",
+    "one opcode",
+    "jnz uses no res",
+    "immediate follows its instruction",
+    "call writes [ap]",
+    "call writes [ap + 1]",
+    "call flags",
+    "ret reads [fp - 2]",
+    "ret jumps to [fp - 1]",
+    "ret flags",
+];
+
+/// Boundary constraints shown load-bearing elsewhere: (column, row-kind) as in
+/// [`boundary_kind`]. `tests/forgery.rs` shows the memory anchor (first sorted address = 1).
+const BOUNDARY_COVERED_BY_FORGERY_RS: [&str; 1] = ["SORTED_MEM@0"];
+
+/// Constraints implied by the others: dropping one of them alone changes nothing the verifier
+/// accepts, so no witness can exist. Each is only redundant *alone* (see the proofs).
+///
+/// * `done is a bit`. Let `s = steps` (`1 ≤ s < n`). The boundaries pin `done[s-1] = 0` and
+///   `done[s] = 1`; "done stays set" (`done·(1 − done') = 0` on rows `0..n-2`) says a nonzero
+///   `done` is followed by a 1. For `r < s - 1`, a nonzero `done[r]` would force
+///   `done[r+1] = … = done[s-1] = 1`, contradicting the boundary, so `done[r] = 0`; from `done[s]
+///   = 1` the same rule gives `done[r] = 1` for every `r > s`. So the column is exactly
+///   `0…0 1…1`: every value is a bit.
+/// * `done stays set`. With `done` bits, a drop `done[r] = 1, done[r+1] = 0` (`r ≤ n - 2`) makes
+///   "the last step is not at __end__" demand `(pc[r] − end_pc)·jnz_inv[r] = 1`, hence
+///   `pc[r] ≠ end_pc`, while "done rows sit at __end__" demands `pc[r] = end_pc`. So `done` never
+///   falls, and (boundaries) it is `0` before row `s` and `1` from there on.
+/// * `done rows sit at __end__`. By the two rules above `done = 1` exactly on rows `r ≥ s`, and
+///   the boundary pins `pc[s] = end_pc`. The word at `end_pc` is public memory and must be
+///   `jmp rel 0` with the immediate `0` (checked by `Statement::check`), whose decoding is unique
+///   (flags bits, offsets range-checked), so the step constraints give `pc[r+1] = pc[r] + 0` for
+///   every `r ≥ s` (pc update holds on rows `0..n-2`): every done row is at `__end__`.
+/// * boundary `PC@steps` (`pc[steps] = end_pc`): implied by `done[steps] = 1` (boundary) and
+///   "done rows sit at __end__".
+///
+/// So the step-count machinery carries two redundancies of each other: "done is a bit" / "done
+/// stays set", and "done rows sit at __end__" / `pc[steps] = end_pc`. Dropping a whole pair is not
+/// harmless.
+const REDUNDANT: [&str; 4] = [
+    "done is a bit",
+    "done stays set",
+    "done rows sit at __end__",
+    "PC@steps",
+];
+
+/// Constraints without a witness yet (must be exactly the set the test finds uncovered).
+const UNCOVERED: [&str; 0] = [];
+
+/// A stable name for boundary constraint `b`: its column and which row it pins.
+fn boundary_kind(statement: &Statement, b: &BoundaryConstraint) -> String {
+    let column = match b.column {
+        cols::PC => "PC",
+        cols::AP => "AP",
+        cols::FP => "FP",
+        cols::DONE => "DONE",
+        cols::RC_ADDR => "RC_ADDR",
+        cols::RC_SEL => "RC_SEL",
+        cols::SORTED_MEM => "SORTED_MEM",
+        c if c == cols::SORTED_OFF => "SORTED_OFF",
+        c if c == cols::SORTED_OFF + 3 => "SORTED_OFF3",
+        cols::RC_FILL => "RC_FILL",
+        c if c == cols::PROD => "PROD0",
+        c if c == cols::PROD + 4 => "PROD4",
+        _ => "?",
+    };
+    let steps = statement.claim.steps as usize;
+    let last = statement.trace_length() - 1;
+    let row = if b.row == 0 {
+        "0".to_string()
+    } else if b.row == last {
+        "last".to_string()
+    } else if b.row == steps {
+        "steps".to_string()
+    } else if b.row + 1 == steps {
+        "steps-1".to_string()
+    } else {
+        b.row.to_string()
+    };
+    format!("{column}@{row}")
+}
+
+fn boundary_kinds(statement: &Statement) -> Vec<String> {
+    let air = CairoAir::new(statement.clone());
+    air.boundary_constraints(&some_challenges())
+        .iter()
+        .map(|b| boundary_kind(statement, b))
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases, violations with a cheater's auxiliary trace, and the attack itself.
+
+/// How the cheater edits the honest auxiliary trace (running products) on top of what the AIR's
+/// builder produces: scale product columns `PROD + from ..= PROD + 4` by the factor that makes
+/// `c4[last]` the public product, on the last row only or on every row.
+#[derive(Clone, Copy, Debug)]
+struct AuxFix {
+    from: usize,
+    all_rows: bool,
+}
+
+fn fix_aux(air: &CairoAir, aux: &mut TraceTable, challenges: &[Felt], fix: AuxFix) {
+    let n = aux.length();
+    let target = air.boundary_constraints(challenges).last().unwrap().value;
+    let c4 = aux.columns[4][n - 1];
+    let lambda = target * c4.inv().unwrap();
+    let rows = if fix.all_rows { 0..n } else { n - 1..n };
+    for c in fix.from..5 {
+        for r in rows.clone() {
+            aux.columns[c][r] *= lambda;
+        }
+    }
+}
+
+/// A witness: a statement, a main trace, and possibly the cheater's auxiliary edit.
+#[derive(Clone)]
+struct Case {
+    how: String,
+    statement: Statement,
+    trace: TraceTable,
+    aux: Option<AuxFix>,
+}
+
+impl Case {
+    fn new(how: impl Into<String>, statement: Statement, trace: TraceTable) -> Self {
+        Case {
+            how: how.into(),
+            statement,
+            trace,
+            aux: None,
+        }
+    }
+
+    fn air(&self) -> CairoAir {
+        CairoAir::new(self.statement.clone())
+    }
+
+    fn violations(&self) -> Vec<Violation> {
+        let air = self.air();
+        match self.aux {
+            None => violations(&air, &self.trace, &some_challenges()),
+            Some(fix) => violations_with_fix(&air, &self.trace, &some_challenges(), fix),
+        }
+    }
+}
+
+/// [`violations`] with the cheater's auxiliary edit applied.
+fn violations_with_fix(
+    air: &CairoAir,
+    main: &TraceTable,
+    challenges: &[Felt],
+    fix: AuxFix,
+) -> Vec<Violation> {
+    let mut aux = air.build_aux_trace(main, challenges);
+    fix_aux(air, &mut aux, challenges, fix);
+    let columns: Vec<&Vec<Felt>> = main.columns.iter().chain(&aux.columns).collect();
+    let n = air.trace_length();
+    let constraints = air.transition_constraints();
+    let names = constraint_names();
+    let periodic = air.periodic_columns();
+    let mut out = vec![Felt::zero(); constraints.len()];
+    let mut found = std::collections::BTreeSet::new();
+    for row in 0..n {
+        let current: Vec<Felt> = columns.iter().map(|c| c[row]).collect();
+        let next: Vec<Felt> = columns.iter().map(|c| c[(row + 1) % n]).collect();
+        let p: Vec<Felt> = periodic.iter().map(|c| c[row % c.len()]).collect();
+        let frame = Frame {
+            current: &current,
+            next: &next,
+        };
+        air.evaluate_transition(&frame, &p, challenges, &mut out);
+        for (j, v) in out.iter().enumerate() {
+            if row + constraints[j].end_exemptions < n && *v != Felt::zero() {
+                found.insert(Violation::Transition(names[j]));
+            }
+        }
+    }
+    for (i, b) in air.boundary_constraints(challenges).iter().enumerate() {
+        if columns[b.column][b.row] != b.value {
+            found.insert(Violation::Boundary(i));
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// The AIR with one constraint dropped, whose prover applies the cheater's auxiliary edit.
+struct Cheat {
+    air: CairoAir,
+    weak: Weakened,
+    fix: Option<AuxFix>,
+}
+
+impl Air for Cheat {
+    fn trace_length(&self) -> usize {
+        self.weak.trace_length()
+    }
+    fn main_width(&self) -> usize {
+        self.weak.main_width()
+    }
+    fn aux_width(&self) -> usize {
+        self.weak.aux_width()
+    }
+    fn num_challenges(&self) -> usize {
+        self.weak.num_challenges()
+    }
+    fn transition_constraints(&self) -> &[TransitionConstraint] {
+        self.weak.transition_constraints()
+    }
+    fn periodic_columns(&self) -> Vec<Vec<Felt>> {
+        self.weak.periodic_columns()
+    }
+    fn evaluate_transition(&self, f: &Frame<'_>, p: &[Felt], c: &[Felt], out: &mut [Felt]) {
+        self.weak.evaluate_transition(f, p, c, out)
+    }
+    fn boundary_constraints(&self, challenges: &[Felt]) -> Vec<BoundaryConstraint> {
+        self.weak.boundary_constraints(challenges)
+    }
+    fn public_input_bytes(&self) -> Vec<u8> {
+        self.weak.public_input_bytes()
+    }
+}
+
+impl AuxTraceBuilder for Cheat {
+    fn build_aux_trace(&self, main: &TraceTable, challenges: &[Felt]) -> TraceTable {
+        let mut aux = self.weak.build_aux_trace(main, challenges);
+        if let Some(fix) = self.fix {
+            fix_aux(&self.air, &mut aux, challenges, fix);
+        }
+        aux
+    }
+}
+
+/// Proves `case` against the AIR without `target` and verifies it there; also checks the full
+/// AIR names exactly `target` (so the proof is of a trace the real verifier rejects).
+fn attack(case: &Case, target: &Violation) -> Result<(), String> {
+    let v = case.violations();
+    if v != [target.clone()] {
+        return Err(format!("{}: breaks {v:?}, not just {target:?}", case.how));
+    }
+    let weak = match target {
+        Violation::Transition(name) => {
+            let i = constraint_names().iter().position(|n| n == name).unwrap();
+            Weakened::dropping_transitions(case.air(), vec![i])
+        }
+        Violation::Boundary(i) => Weakened::dropping_boundary(case.air(), *i),
+    };
+    let cheat = Cheat {
+        air: case.air(),
+        weak,
+        fix: case.aux,
+    };
+    let proof = stark::prove(&cheat, case.trace.clone(), &fast_options())
+        .map_err(|e| format!("{}: {e}", case.how))?;
+    let policy = stark::VerificationPolicy::with_min_security_bits(0);
+    stark::verify(&cheat, &proof, &policy).map_err(|e| format!("{}: {e:?}", case.how))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Honest starting points.
+
+struct Base {
+    name: &'static str,
+    program: CompiledProgram,
+    inputs: Vec<Felt>,
+    exec: Execution,
+    statement: Statement,
+    trace: TraceTable,
+}
+
+fn base(name: &'static str, inputs: &[u64]) -> Base {
+    let program = program(name);
+    let inputs = felts(inputs);
+    let exec = execute(&program, &inputs).unwrap();
+    let (statement, trace) = build_main_trace(&exec, 8).unwrap();
+    eprintln!("{name}: {} rows, {} steps", trace.length(), exec.steps);
+    Base {
+        name,
+        program,
+        inputs,
+        exec,
+        statement,
+        trace,
+    }
+}
+
+fn bases() -> Vec<Base> {
+    vec![
+        base("fibonacci", &[10, 1, 0, 20]),
+        base("factorial_recursive", &[10]),
+        base("calls_and_asserts", &[1, 2, 3, 4, 5, 6]),
+        base("range_checks", &[1, 5, 9, 100, 1 << 40]),
+        base("no_builtins", &[50, 25, 25]),
+        base("linked_list", &[4, 8, 15, 16, 23, 42]),
+    ]
+}
+
+impl Base {
+    fn case(&self, how: impl Into<String>, trace: TraceTable) -> Case {
+        Case::new(format!("{}: {}", self.name, how.into()), self.statement.clone(), trace)
+    }
+
+    fn with_claim(&self, f: impl FnOnce(&mut Claim)) -> Statement {
+        let mut claim = self.statement.claim.clone();
+        f(&mut claim);
+        Statement::new(&self.program, &self.inputs, claim).unwrap()
+    }
+
+    fn n(&self) -> usize {
+        self.trace.length()
+    }
+
+    fn steps(&self) -> usize {
+        self.statement.claim.steps as usize
+    }
+
+    fn forge(&self, vm: &FreeVm<'_>) -> Option<Forged> {
+        forge_trace(vm, &self.program, &self.inputs, &self.exec, &Layout::default()).ok()
+    }
+}
+
+fn cell(t: &TraceTable, c: usize, r: usize) -> Felt {
+    t.columns[c][r]
+}
+
+fn set(t: &mut TraceTable, c: usize, r: usize, v: Felt) {
+    t.columns[c][r] = v;
+}
+
+/// Value of every address on the sorted side.
+fn memory_of(t: &TraceTable) -> HashMap<Felt, Felt> {
+    let mut m = HashMap::new();
+    for r in 0..t.length() {
+        for j in 0..5 {
+            m.insert(
+                cell(t, cols::SORTED_MEM + 2 * j, r),
+                cell(t, cols::SORTED_MEM + 2 * j + 1, r),
+            );
+        }
+    }
+    m
+}
+
+fn flag(t: &TraceTable, r: usize, f: usize) -> bool {
+    cell(t, cols::FLAGS + f, r) == Felt::one()
+}
+
+/// Rows whose extra slot is a spare (a copy of the first program word, the builder's filler).
+fn spare_rows(t: &TraceTable) -> Vec<usize> {
+    let first = (Felt::one(), cell_value(t, Felt::one()));
+    (0..t.length())
+        .filter(|&r| (cell(t, cols::EXTRA_ADDR, r), cell(t, cols::EXTRA_VAL, r)) == first)
+        .filter(|&r| r % RC_BLOCK != 0 || cell(t, cols::RC_SEL, r) == Felt::zero())
+        .collect()
+}
+
+fn cell_value(t: &TraceTable, a: Felt) -> Felt {
+    memory_of(t)[&a]
+}
+
+// ---------------------------------------------------------------------------------------------
+// The random search.
+
+/// xorshift64*: tiny, seeded, reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn small(&mut self) -> Felt {
+        match self.below(4) {
+            0 => Felt::one(),
+            1 => minus(1),
+            2 => Felt::from(self.below(5) as u64),
+            _ => Felt::from(self.next() >> 8),
+        }
+    }
+}
+
+const SEED: u64 = 0x5eed_cafe_f00d_1234;
+/// Mutations tried per base trace.
+const TRIES: usize = 150;
+
+/// The columns a step mutation may touch.
+const STEP_COLUMNS: [usize; 12] = [
+    cols::PC,
+    cols::AP,
+    cols::FP,
+    cols::DST_ADDR,
+    cols::DST,
+    cols::OP0_ADDR,
+    cols::OP0,
+    cols::OP1_ADDR,
+    cols::OP1,
+    cols::RES,
+    cols::T0,
+    cols::JNZ_INV,
+];
+
+/// One random mutation of `b`'s honest trace (or a forged run of it), or `None` if it did not
+/// produce a trace.
+fn mutate(b: &Base, mem: &HashMap<Felt, Felt>, by_value: &BTreeMap<Vec<u64>, Vec<Felt>>, rng: &mut Rng) -> Option<Case> {
+    let n = b.n();
+    let steps = b.steps();
+    let mut t = b.trace.clone();
+    let r = rng.below(n);
+    let kind = rng.below(8);
+    let how;
+    match kind {
+        // A step cell += random.
+        0 => {
+            let c = STEP_COLUMNS[rng.below(STEP_COLUMNS.len())];
+            let d = rng.small();
+            t.columns[c][r] += d;
+            how = format!("cell ({c}, {r}) += {d:?}");
+        }
+        // A step cell := small value.
+        1 => {
+            let c = STEP_COLUMNS[rng.below(STEP_COLUMNS.len())];
+            let v = Felt::from(rng.below(3) as u64);
+            set(&mut t, c, r, v);
+            how = format!("cell ({c}, {r}) := {v:?}");
+        }
+        // An operand read from another address holding the same value.
+        2 => {
+            let k = rng.below(3);
+            let (ac, vc) = [(cols::DST_ADDR, cols::DST), (cols::OP0_ADDR, cols::OP0), (cols::OP1_ADDR, cols::OP1)][k];
+            let v = cell(&t, vc, r);
+            let key = v.representative().limbs.to_vec();
+            let others = by_value.get(&key)?;
+            let a = others[rng.below(others.len())];
+            if a == cell(&t, ac, r) {
+                return None;
+            }
+            set(&mut t, ac, r, a);
+            resolve(&mut t, &b.statement, None).ok()?;
+            how = format!("row {r}: operand {k} read from {:?}", felt_u64(&a));
+        }
+        // A memory cell's value changed at every access, optionally res too.
+        3 => {
+            let k = rng.below(3);
+            let (ac, _) = [(cols::DST_ADDR, cols::DST), (cols::OP0_ADDR, cols::OP0), (cols::OP1_ADDR, cols::OP1)][k];
+            let a = cell(&t, ac, r);
+            let d = rng.small();
+            for row in 0..n {
+                for (ac, vc) in [(cols::DST_ADDR, cols::DST), (cols::OP0_ADDR, cols::OP0), (cols::OP1_ADDR, cols::OP1), (cols::EXTRA_ADDR, cols::EXTRA_VAL)] {
+                    if cell(&t, ac, row) == a {
+                        t.columns[vc][row] += d;
+                    }
+                }
+            }
+            let with_res = rng.below(2) == 0;
+            if with_res {
+                t.columns[cols::RES][r] += d;
+            }
+            resolve(&mut t, &b.statement, None).ok()?;
+            how = format!("cell {:?} += {d:?} (res at row {r}: {with_res})", felt_u64(&a));
+        }
+        // Re-encode the flags of a row, keeping its instruction word: flip one or two flags and
+        // solve a third for the word.
+        4 => {
+            let i = rng.below(15);
+            let mut word_delta = Felt::zero();
+            let mut flipped = Vec::new();
+            for _ in 0..1 + rng.below(2) {
+                let j = match rng.below(3) {
+                    0 if i > 0 => i - 1,
+                    1 if i < 14 => i + 1,
+                    _ => rng.below(15),
+                };
+                if j == i || flipped.contains(&j) {
+                    continue;
+                }
+                flipped.push(j);
+                let old = cell(&t, cols::FLAGS + j, r);
+                let new = Felt::one() - old;
+                set(&mut t, cols::FLAGS + j, r, new);
+                word_delta += (new - old) * Felt::from(1u64 << j);
+            }
+            let fi = cell(&t, cols::FLAGS + i, r) - word_delta * Felt::from(1u64 << i).inv().unwrap();
+            set(&mut t, cols::FLAGS + i, r, fi);
+            repair_addresses(&mut t, r, mem);
+            how = format!("row {r}: flag {i} re-encoded against {flipped:?}");
+        }
+        // Registers shifted on every row from r on.
+        5 => {
+            let c = [cols::PC, cols::AP, cols::FP][rng.below(3)];
+            let d = rng.small();
+            for row in r..n {
+                t.columns[c][row] += d;
+            }
+            for row in r..n {
+                repair_addresses(&mut t, row, mem);
+            }
+            resolve(&mut t, &b.statement, None).ok()?;
+            how = format!("column {c} += {d:?} from row {r}");
+        }
+        // A forged run: a register changed before step k, the run continued from there.
+        6 | 7 => {
+            let k = rng.below(steps);
+            let c = rng.below(3);
+            let d = if rng.below(2) == 0 { Felt::one() } else { minus(1) };
+            let mut count = 0usize;
+            let mut vm = FreeVm::like(&b.exec).hook(move |vm| {
+                if count == k {
+                    match c {
+                        0 => vm.pc += d,
+                        1 => vm.ap += d,
+                        _ => vm.fp += d,
+                    }
+                }
+                count += 1;
+            });
+            vm.run(b.exec.end_pc, n - 2).ok()?;
+            let forged = b.forge(&vm)?;
+            return Some(Case::new(
+                format!("{}: forged run, register {c} += {d:?} before step {k}", b.name),
+                forged.statement,
+                forged.trace,
+            ));
+        }
+        _ => unreachable!(),
+    }
+    Some(b.case(how, t))
+}
+
+/// After a row's flags or registers changed: recompute its operand addresses from the AIR's
+/// equations, reading the new cell's value when it exists (left as is otherwise).
+fn repair_addresses(t: &mut TraceTable, r: usize, mem: &HashMap<Felt, Felt>) {
+    let one = Felt::one();
+    let bias = Felt::from(1u64 << 15);
+    let f = |t: &TraceTable, i: usize| cell(t, cols::FLAGS + i, r);
+    let (pc, ap, fp) = (cell(t, cols::PC, r), cell(t, cols::AP, r), cell(t, cols::FP, r));
+    let dst_addr = f(t, flags::DST_REG) * (fp - ap) + ap + cell(t, cols::OFF_DST, r) - bias;
+    let op0_addr = f(t, flags::OP0_REG) * (fp - ap) + ap + cell(t, cols::OFF_OP0, r) - bias;
+    for (ac, vc, a) in [(cols::DST_ADDR, cols::DST, dst_addr), (cols::OP0_ADDR, cols::OP0, op0_addr)] {
+        if let Some(v) = mem.get(&a) {
+            set(t, ac, r, a);
+            set(t, vc, r, *v);
+        }
+    }
+    let op0 = cell(t, cols::OP0, r);
+    let base_op0 = one - f(t, flags::OP1_IMM) - f(t, flags::OP1_FP) - f(t, flags::OP1_AP);
+    let op1_addr = f(t, flags::OP1_IMM) * pc + f(t, flags::OP1_AP) * ap + f(t, flags::OP1_FP) * fp + base_op0 * op0
+        + cell(t, cols::OFF_OP1, r)
+        - bias;
+    if let Some(v) = mem.get(&op1_addr) {
+        set(t, cols::OP1_ADDR, r, op1_addr);
+        set(t, cols::OP1, r, *v);
+    }
+}
+
+/// Runs the search: for every constraint, the first mutation after which it is the only one
+/// broken.
+fn search() -> BTreeMap<Violation, Case> {
+    let mut found = BTreeMap::new();
+    let mut rng = Rng(SEED);
+    for b in bases() {
+        let mem = memory_of(&b.trace);
+        let mut by_value: BTreeMap<Vec<u64>, Vec<Felt>> = BTreeMap::new();
+        for (a, v) in &mem {
+            by_value.entry(v.representative().limbs.to_vec()).or_default().push(*a);
+        }
+        for list in by_value.values_mut() {
+            list.sort_by_key(|a| a.representative());
+        }
+        for _ in 0..TRIES {
+            let Some(case) = mutate(&b, &mem, &by_value, &mut rng) else {
+                continue;
+            };
+            if let [v] = case.violations().as_slice() {
+                found.entry(v.clone()).or_insert(case);
+            }
+        }
+    }
+    found
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targeted attacks: what dropping each remaining constraint lets a cheater do.
+
+/// What a witness stands for: a transition constraint's name or a boundary constraint's kind.
+fn key_of(case: &Case, v: &Violation) -> String {
+    match v {
+        Violation::Transition(name) => name.to_string(),
+        Violation::Boundary(i) => boundary_kinds(&case.statement)[*i].clone(),
+    }
+}
+
+fn violation_of(case: &Case, key: &str) -> Violation {
+    match constraint_names().into_iter().find(|n| *n == key) {
+        Some(name) => Violation::Transition(name),
+        None => Violation::Boundary(
+            boundary_kinds(&case.statement)
+                .iter()
+                .position(|k| k == key)
+                .unwrap_or_else(|| panic!("no boundary constraint {key}")),
+        ),
+    }
+}
+
+const JMP_REL_0: u64 = 0x0107_8001_7fff_7fff;
+
+/// An instruction word from signed offsets and flag positions.
+fn ins(off0: i32, off1: i32, off2: i32, set: &[usize]) -> u64 {
+    let biased = |o: i32| (o + (1 << 15)) as u64;
+    let flags: u64 = set.iter().map(|f| 1u64 << f).sum();
+    biased(off0) | biased(off1) << 16 | biased(off2) << 32 | flags << 48
+}
+
+/// Hand-made bytecode `code` (from `__start__` at offset 0, `__end__` at `end`), in the corpus
+/// program format, and the state cairo-vm would start it from (as in `tests/flags.rs`).
+fn hand_made(code: &[u64], end: usize) -> (CompiledProgram, Execution) {
+    let path = format!("{}/tests/programs/no_inputs.json", env!("CARGO_MANIFEST_DIR"));
+    let mut json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    json["data"] = code.iter().map(|w| format!("{w:#x}")).collect();
+    json["builtins"] = serde_json::json!([]);
+    json["hints"] = serde_json::json!({});
+    let ids = &mut json["identifiers"];
+    ids["__main__.__start__"]["pc"] = 0.into();
+    ids["__main__.__end__"]["pc"] = end.into();
+    ids["__main__.main"]["pc"] = 0.into();
+    let program = CompiledProgram::parse(&serde_json::to_vec(&json).unwrap()).unwrap();
+    let bytecode = program.bytecode();
+    let execution_base = bytecode.len() as u64 + 2;
+    let mut memory = vec![None];
+    memory.extend(bytecode.iter().map(|w| Some(*w)));
+    memory.extend([Some(Felt::zero()), Some(Felt::from(execution_base + 2)), Some(Felt::zero())]);
+    let exec = Execution {
+        bytecode,
+        inputs: Vec::new(),
+        builtins: Vec::new(),
+        trace: Vec::new(),
+        memory,
+        steps: 0,
+        execution_base,
+        start_pc: 1,
+        end_pc: 1 + end as u64,
+        output: None,
+        range_check: None,
+        outputs: Vec::new(),
+    };
+    (program, exec)
+}
+
+/// Two `nop; ap++` then `__end__`, run by a cheater from a chosen initial state.
+fn initial_state_case(how: &str, start: impl FnOnce(&mut FreeVm<'_>)) -> Case {
+    let nop = ins(0, -1, 0, &[flags::OP1_AP, flags::AP_ADD1]);
+    let (program, exec) = hand_made(&[nop, nop, JMP_REL_0, 0], 2);
+    let mut vm = FreeVm::like(&exec);
+    start(&mut vm);
+    vm.run(exec.end_pc, 16).unwrap();
+    let forged = forge_trace(&vm, &program, &[], &exec, &Layout::default()).unwrap();
+    Case::new(how, forged.statement, forged.trace)
+}
+
+/// Recomputes `acc` over the block holding `row` from its limbs.
+fn fix_acc(t: &mut TraceTable, row: usize) {
+    let start = row - row % RC_BLOCK;
+    let base = Felt::from(256u64);
+    for r in (start..start + RC_BLOCK).rev() {
+        let limb = cell(t, cols::LIMB, r);
+        let acc = if r % RC_BLOCK == RC_BLOCK - 1 {
+            limb
+        } else {
+            limb + base * cell(t, cols::ACC, r + 1)
+        };
+        set(t, cols::ACC, r, acc);
+    }
+}
+
+/// Writes the byte limbs of `value` (below 2^128) into block `k`.
+fn set_limbs(t: &mut TraceTable, k: usize, value: Felt) {
+    let limbs = value.representative().limbs;
+    assert!(limbs[0] == 0 && limbs[1] == 0);
+    let low = ((limbs[2] as u128) << 64) | limbs[3] as u128;
+    for i in 0..RC_BLOCK {
+        set(t, cols::LIMB, k * RC_BLOCK + i, Felt::from(((low >> (8 * i)) & 0xff) as u64));
+    }
+    fix_acc(t, k * RC_BLOCK);
+}
+
+fn set_sel(t: &mut TraceTable, k: usize, v: Felt) {
+    for i in 0..RC_BLOCK {
+        set(t, cols::RC_SEL, k * RC_BLOCK + i, v);
+    }
+}
+
+fn set_rc_addr_from(t: &mut TraceTable, row: usize, v: Felt) {
+    for r in row..t.length() {
+        set(t, cols::RC_ADDR, r, v);
+    }
+}
+
+fn extra(t: &TraceTable, r: usize) -> (Felt, Felt) {
+    (cell(t, cols::EXTRA_ADDR, r), cell(t, cols::EXTRA_VAL, r))
+}
+
+fn set_extra(t: &mut TraceTable, r: usize, (a, v): (Felt, Felt)) {
+    set(t, cols::EXTRA_ADDR, r, a);
+    set(t, cols::EXTRA_VAL, r, v);
+}
+
+/// The range-check builtin: blocks skipped, cells unchecked, limbs out of range.
+fn range_check_attacks(b: &Base, out: &mut Vec<(String, Case)>) {
+    let c = &b.statement.claim;
+    let (rc_base, count) = (c.range_check_base, (c.range_check_stop - c.range_check_base) as usize);
+    assert!(count >= 2, "{}: needs two range-check cells", b.name);
+    let stop = Felt::from(c.range_check_stop);
+    let n = b.n();
+    let resolved = |mut t: TraceTable| {
+        resolve(&mut t, &b.statement, None).unwrap();
+        t
+    };
+    let mut push = |key: &str, how: &str, t: TraceTable| out.push((key.into(), b.case(how, t)));
+
+    // rc_sel = 2 on the second-to-last block: rc_addr jumps over the last cell, whose block
+    // goes unused: that cell is never range-checked.
+    let mut t = b.trace.clone();
+    set_sel(&mut t, count - 2, Felt::from(2u64));
+    set_sel(&mut t, count - 1, Felt::zero());
+    set_rc_addr_from(&mut t, (count - 1) * RC_BLOCK, stop);
+    push("rc_sel is a bit", "rc_sel = 2 skips the last range-check cell", t);
+
+    // The first row of block 0 unselected, the rest selected: the address advances but the cell
+    // (rc_addr, acc) is never compared.
+    let mut t = b.trace.clone();
+    set(&mut t, cols::RC_SEL, 0, Felt::zero());
+    push("rc_sel is constant in a block", "block 0 checks no cell but advances", t);
+
+    // rc_addr jumps by 2 after the second-to-last block; the last cell is unchecked.
+    let mut t = b.trace.clone();
+    set_sel(&mut t, count - 1, Felt::zero());
+    set_rc_addr_from(&mut t, (count - 1) * RC_BLOCK, stop);
+    push("rc_addr steps per used block", "rc_addr skips the last cell", t);
+
+    // Block 0 checks another cell (the input count, a small value) instead of rc_base.
+    let mut t = b.trace.clone();
+    let a = Felt::from(b.statement.bytecode.len() as u64 + 1);
+    let v = cell_value(&t, a);
+    set_extra(&mut t, 0, (a, v));
+    set_limbs(&mut t, 0, v);
+    push("range-check cell address", "block 0 checks another cell", resolved(t));
+
+    // Block 0's limbs say 0 while the cell holds its value.
+    let mut t = b.trace.clone();
+    set_limbs(&mut t, 0, Felt::zero());
+    push("range-check cell value", "block 0's limbs decompose 0", resolved(t));
+
+    // Unused blocks: acc not the Horner sum, limb not a byte.
+    let free = count * RC_BLOCK;
+    let mut t = b.trace.clone();
+    t.columns[cols::ACC][free + 5] += Felt::one();
+    push("acc accumulates limbs", "acc off by one in an unused block", t);
+    let mut t = b.trace.clone();
+    t.columns[cols::ACC][free + RC_BLOCK - 1] += Felt::one();
+    for r in (free..free + RC_BLOCK - 1).rev() {
+        let v = cell(&t, cols::LIMB, r) + Felt::from(256u64) * cell(&t, cols::ACC, r + 1);
+        set(&mut t, cols::ACC, r, v);
+    }
+    push("acc starts at the last limb", "acc of a block's last row is not its limb", t);
+    // In a used block, limbs (x + 256, y − 1) keep the value: with the lookup gone, limbs are
+    // any field elements, so a block "decomposes" any value (here: still the honest one).
+    let mut t = b.trace.clone();
+    let r = (0..count * RC_BLOCK)
+        .find(|&r| r % RC_BLOCK < RC_BLOCK - 1 && cell(&t, cols::LIMB, r + 1) != Felt::zero())
+        .unwrap();
+    t.columns[cols::LIMB][r] += Felt::from(256u64);
+    t.columns[cols::LIMB][r + 1] = cell(&t, cols::LIMB, r + 1) - Felt::one();
+    fix_acc(&mut t, r);
+    assert_eq!(cell(&t, cols::ACC, r - r % RC_BLOCK), cell(&b.trace, cols::ACC, r - r % RC_BLOCK));
+    push("limb LogUp, cyclic", "a limb of 256 + x", resolved(t));
+
+    // rc_addr starts at rc_base + 1: every block checks the next cell, the first is unchecked
+    // (its access moves to the now unused last block's slot).
+    let mut t = b.trace.clone();
+    let cells: Vec<(Felt, Felt)> = (0..count).map(|k| extra(&b.trace, k * RC_BLOCK)).collect();
+    for k in 0..count - 1 {
+        set_extra(&mut t, k * RC_BLOCK, cells[k + 1]);
+        set_limbs(&mut t, k, cells[k + 1].1);
+        for i in 0..RC_BLOCK {
+            set(&mut t, cols::RC_ADDR, k * RC_BLOCK + i, Felt::from(rc_base + 1 + k as u64));
+        }
+    }
+    set_sel(&mut t, count - 1, Felt::zero());
+    set_extra(&mut t, (count - 1) * RC_BLOCK, cells[0]);
+    set_rc_addr_from(&mut t, (count - 1) * RC_BLOCK, stop);
+    push("RC_ADDR@0", "range checks start one cell late", resolved(t));
+
+    // rc_addr stops one cell early: the last cell is unchecked.
+    let mut t = b.trace.clone();
+    set_sel(&mut t, count - 1, Felt::zero());
+    set_rc_addr_from(&mut t, (count - 1) * RC_BLOCK, stop - Felt::one());
+    push("RC_ADDR@last", "range checks stop one cell early", t);
+
+    // The final block used: it checks the cell at rc_stop too.
+    let mut t = b.trace.clone();
+    let last_block = n / RC_BLOCK - 1;
+    let v = memory_of(&t).get(&stop).copied().unwrap_or_else(Felt::zero);
+    set_sel(&mut t, last_block, Felt::one());
+    set_extra(&mut t, last_block * RC_BLOCK, (stop, v));
+    set_limbs(&mut t, last_block, v);
+    push("RC_SEL@last", "the final block checks the cell at rc_stop", resolved(t));
+}
+
+/// The sorted memory and the sorted 16-bit chain: steps other than 0/1, values that change.
+fn sorted_attacks(b: &Base, out: &mut Vec<(String, Case)>) {
+    let n = b.n();
+    let (max_addr, max_val) = (cell(&b.trace, cols::SORTED_MEM + 8, n - 1), cell(&b.trace, cols::SORTED_MEM + 9, n - 1));
+    let spares = spare_rows(&b.trace);
+    // `l` trailing entries after the junction put it at slot (4 − l) mod 5.
+    for j in 0..5 {
+        let l = (4 + 5 - j) % 5;
+        let l = if l == 0 { 5 } else { l };
+        let mut t = b.trace.clone();
+        for &r in spares.iter().rev().take(l) {
+            set_extra(&mut t, r, (max_addr + Felt::from(2u64), max_val));
+        }
+        resolve(&mut t, &b.statement, None).unwrap();
+        let key = constraint_names()[28 + 12 + 2 * j];
+        out.push((key.into(), b.case(format!("memory hole below {l} trailing accesses"), t)));
+        let mut t = b.trace.clone();
+        for &r in spares.iter().rev().take(l) {
+            set_extra(&mut t, r, (max_addr, max_val + Felt::one()));
+        }
+        resolve(&mut t, &b.statement, None).unwrap();
+        let key = constraint_names()[28 + 12 + 2 * j + 1];
+        out.push((key.into(), b.case(format!("{l} trailing accesses see another value"), t)));
+    }
+    // The offsets chain: `l` trailing copies of max + 2, claimed as the new maximum.
+    let c = &b.statement.claim;
+    let max = Felt::from(c.offset_max as u64);
+    let fill_spares: Vec<usize> = (0..n - 1).filter(|&r| cell(&b.trace, cols::RC_FILL, r) == max).collect();
+    for j in 0..4 {
+        let l = (3 + 4 - j) % 4;
+        let l = if l == 0 { 4 } else { l };
+        let statement = b.with_claim(|c| c.offset_max += 2);
+        let mut t = b.trace.clone();
+        set(&mut t, cols::RC_FILL, n - 1, max + Felt::from(2u64));
+        for &r in fill_spares.iter().rev().take(l - 1) {
+            set(&mut t, cols::RC_FILL, r, max + Felt::from(2u64));
+        }
+        resolve(&mut t, &statement, None).unwrap();
+        let key = constraint_names()[28 + 12 + 10 + j];
+        out.push((key.into(), Case::new(format!("{}: offsets chain jumps by 2 below {l} entries", b.name), statement, t)));
+    }
+    // offset_min claimed one lower than the chain starts.
+    let statement = b.with_claim(|c| c.offset_min -= 1);
+    out.push(("SORTED_OFF@0".into(), Case::new(format!("{}: offset_min claimed one lower", b.name), statement, b.trace.clone())));
+    // The chain runs past the claimed maximum (max, max + 1, max + 2; max + 1 claimed).
+    let statement = b.with_claim(|c| c.offset_max += 1);
+    let mut t = b.trace.clone();
+    set(&mut t, cols::RC_FILL, n - 1, max + Felt::one());
+    set(&mut t, cols::RC_FILL, fill_spares[fill_spares.len() - 1], max + Felt::from(2u64));
+    resolve(&mut t, &statement, None).unwrap();
+    out.push(("SORTED_OFF3@last".into(), Case::new(format!("{}: chain ends above offset_max", b.name), statement, t)));
+    // rc_fill on the last row is outside every product.
+    let mut t = b.trace.clone();
+    set(&mut t, cols::RC_FILL, n - 1, max + Felt::one());
+    out.push(("RC_FILL@last".into(), b.case("rc_fill on the last row above offset_max", t)));
+}
+
+/// The step count: one step more claimed than run.
+fn step_count_attacks(b: &Base, out: &mut Vec<(String, Case)>) {
+    let s = b.steps();
+    let statement = b.with_claim(|c| c.steps += 1);
+    let mut t = b.trace.clone();
+    set(&mut t, cols::DONE, s, Felt::zero());
+    out.push(("the last step is not at __end__".into(), Case::new(format!("{}: one extra step at __end__", b.name), statement.clone(), t)));
+    out.push(("DONE@steps-1".into(), Case::new(format!("{}: steps + 1 claimed, done switches at steps", b.name), statement.clone(), b.trace.clone())));
+    let mut t = b.trace.clone();
+    for r in 0..b.n() {
+        set(&mut t, cols::DONE, r, Felt::zero());
+    }
+    out.push(("DONE@steps".into(), Case::new(format!("{}: steps + 1 claimed, done never set", b.name), statement, t)));
+}
+
+/// Register updates and operand reads.
+fn step_attacks(b: &Base, out: &mut Vec<(String, Case)>) {
+    let n = b.n();
+    let s = b.steps();
+    let mem = memory_of(&b.trace);
+    // t0 set on a padding row (jmp rel 0: op1 = 0, so the jump target is the same).
+    let mut t = b.trace.clone();
+    set(&mut t, cols::T0, s + 1, Felt::one());
+    out.push(("t0 = jnz · dst".into(), b.case("t0 = 1 on a padding row", t)));
+    // A taken jnz whose inverse is wrong.
+    if let Some(r) = (0..s - 1).find(|&r| flag(&b.trace, r, flags::PC_JNZ) && cell(&b.trace, cols::DST, r) != Felt::zero()) {
+        let mut t = b.trace.clone();
+        set(&mut t, cols::JNZ_INV, r, Felt::zero());
+        out.push(("jnz fall-through".into(), b.case(format!("taken jnz at row {r} without its inverse"), t)));
+    }
+    // ap moves on the padding rows (jmp rel 0 reads nothing through ap).
+    let mut t = b.trace.clone();
+    for r in s + 1..n {
+        t.columns[cols::AP][r] += Felt::one();
+    }
+    out.push(("ap update".into(), b.case("ap += 1 after the last step", t)));
+    // fp moves on the padding rows; its reads follow.
+    let mut t = b.trace.clone();
+    for r in s + 1..n {
+        t.columns[cols::FP][r] = cell(&t, cols::FP, r) - Felt::one();
+        repair_addresses(&mut t, r, &mem);
+    }
+    resolve(&mut t, &b.statement, None).unwrap();
+    out.push(("fp update".into(), b.case("fp -= 1 after the last step", t)));
+    // A taken jnz falls through instead: the loop exits early (a wrong output).
+    for k in 0..4 {
+        let mut seen = 0usize;
+        let mut vm = FreeVm::like(&b.exec).hook(move |vm| {
+            let Some(last) = vm.steps.last() else { return };
+            if last.flag(flags::PC_JNZ) && last.dst != Felt::zero() && vm.pc == last.pc + last.op1 {
+                if seen == k {
+                    vm.pc = last.pc + Felt::from(1 + last.flag(flags::OP1_IMM) as u64);
+                }
+                seen += 1;
+            }
+        });
+        if vm.run(b.exec.end_pc, n - 2).is_err() {
+            continue;
+        }
+        if let Some(f) = b.forge(&vm) {
+            out.push(("pc update".into(), Case::new(format!("{}: taken jnz #{k} falls through", b.name), f.statement, f.trace)));
+        }
+    }
+    // The first call pushes another fp (restored by the callee's ret).
+    {
+        let mut done = false;
+        let mut vm = FreeVm::like(&b.exec).hook(move |vm| {
+            let word = vm.mem.get(&vm.pc).and_then(felt_u64).unwrap_or(0);
+            if !done && (word >> (48 + flags::OPCODE_CALL)) & 1 == 1 {
+                let (ap, fp) = (vm.ap, vm.fp);
+                vm.mem.insert(ap, fp + Felt::one());
+                done = true;
+            }
+        });
+        if vm.run(b.exec.end_pc, n - 2).is_ok() {
+            if let Some(f) = b.forge(&vm) {
+                out.push(("call pushes fp".into(), Case::new(format!("{}: call pushes fp + 1", b.name), f.statement, f.trace)));
+            }
+        }
+    }
+    // A call pushes another return address (k-th call, skipping `d` words on return).
+    for k in 0..3 {
+        for d in 1..5u64 {
+            let mut calls = 0usize;
+            let mut vm = FreeVm::like(&b.exec).hook(move |vm| {
+                let word = vm.mem.get(&vm.pc).and_then(felt_u64).unwrap_or(0);
+                if (word >> (48 + flags::OPCODE_CALL)) & 1 == 1 {
+                    if calls == k {
+                        let size = 1 + ((word >> (48 + flags::OP1_IMM)) & 1);
+                        let (ap, pc) = (vm.ap, vm.pc);
+                        vm.mem.insert(ap + Felt::one(), pc + Felt::from(size + d));
+                    }
+                    calls += 1;
+                }
+            });
+            if vm.run(b.exec.end_pc, n - 2).is_err() {
+                continue;
+            }
+            if let Some(f) = b.forge(&vm) {
+                out.push(("call pushes the return pc".into(), Case::new(format!("{}: call #{k} returns {d} words late", b.name), f.statement, f.trace)));
+            }
+        }
+    }
+    // Operands read from another address holding the same value.
+    let mut by_value: HashMap<Felt, Vec<Felt>> = HashMap::new();
+    for (a, v) in &mem {
+        by_value.entry(*v).or_default().push(*a);
+    }
+    for list in by_value.values_mut() {
+        list.sort_by_key(|a| a.representative());
+    }
+    for (key, ac, vc) in [("dst address", cols::DST_ADDR, cols::DST), ("op0 address", cols::OP0_ADDR, cols::OP0), ("op1 address", cols::OP1_ADDR, cols::OP1)] {
+        let mut tries = 0;
+        'rows: for r in 0..s {
+            for a in &by_value[&cell(&b.trace, vc, r)] {
+                if *a == cell(&b.trace, ac, r) || tries > 20 {
+                    continue;
+                }
+                tries += 1;
+                let mut t = b.trace.clone();
+                set(&mut t, ac, r, *a);
+                resolve(&mut t, &b.statement, None).unwrap();
+                let case = b.case(format!("row {r}: {key} moved to {:?}", felt_u64(a)), t);
+                if case.violations().len() == 1 {
+                    out.push((key.into(), case));
+                    break 'rows;
+                }
+            }
+        }
+    }
+    // assert_eq / res on a cell nothing else reads: the value written differs from res, or res
+    // differs from what the operands give.
+    let mut accesses: HashMap<Felt, usize> = HashMap::new();
+    for r in 0..n {
+        for ac in [cols::DST_ADDR, cols::OP0_ADDR, cols::OP1_ADDR, cols::EXTRA_ADDR, cols::PC] {
+            *accesses.entry(cell(&b.trace, ac, r)).or_default() += 1;
+        }
+    }
+    let public: Vec<Felt> = b.statement.public_memory().iter().map(|(a, _)| Felt::from(*a)).collect();
+    for r in 0..s {
+        let a = cell(&b.trace, cols::DST_ADDR, r);
+        if !flag(&b.trace, r, flags::OPCODE_ASSERT_EQ) || accesses[&a] != 1 || public.contains(&a) {
+            continue;
+        }
+        let mut t = b.trace.clone();
+        t.columns[cols::DST][r] += Felt::one();
+        resolve(&mut t, &b.statement, None).unwrap();
+        out.push(("assert_eq".into(), b.case(format!("row {r}: assert_eq writes res + 1"), t.clone())));
+        t.columns[cols::RES][r] += Felt::one();
+        out.push(("res".into(), b.case(format!("row {r}: res is op + 1"), t)));
+    }
+}
+
+/// The memory argument: a forged read of an input (fibonacci of n + 1 proven for input n).
+fn product_attacks(b: &Base, out: &mut Vec<(String, Case)>) {
+    let a = Felt::from(b.statement.bytecode.len() as u64 + 2);
+    let honest = cell_value(&b.trace, a);
+    let mut vm = FreeVm::like(&b.exec);
+    vm.forged_reads.insert(a, honest - Felt::one());
+    vm.run(b.exec.end_pc, 100_000).unwrap();
+    let mut f = forge_trace(&vm, &b.program, &b.inputs, &b.exec, &Layout::default()).unwrap();
+    let n = f.trace.length();
+    for r in 0..n {
+        for j in 0..5 {
+            if cell(&f.trace, cols::SORTED_MEM + 2 * j, r) == a {
+                set(&mut f.trace, cols::SORTED_MEM + 2 * j + 1, r, honest);
+            }
+        }
+    }
+    let how = format!("{}: input read as n - 1", b.name);
+    out.push(("PROD4@last".into(), Case::new(how.clone(), f.statement.clone(), f.trace.clone())));
+    let names = constraint_names();
+    let products = names.len() - 6;
+    for j in 0..4 {
+        let mut case = Case::new(format!("{how}, product column {} fixed up", j + 1), f.statement.clone(), f.trace.clone());
+        case.aux = Some(AuxFix { from: j + 1, all_rows: false });
+        out.push((names[products + j].into(), case));
+    }
+    let mut case = Case::new(format!("{how}, last row's products fixed up"), f.statement.clone(), f.trace.clone());
+    case.aux = Some(AuxFix { from: 0, all_rows: false });
+    out.push((names[products + 4].into(), case));
+    let mut case = Case::new(format!("{how}, products scaled from row 0"), f.statement.clone(), f.trace.clone());
+    case.aux = Some(AuxFix { from: 0, all_rows: true });
+    out.push(("PROD0@0".into(), case));
+}
+
+/// Every targeted attack, as (what it witnesses, case); several candidates may witness the same
+/// constraint (the first that breaks it alone is used).
+fn targeted() -> Vec<(String, Case)> {
+    let mut out = Vec::new();
+    out.push(("PC@0".into(), initial_state_case("hand-made: starts at the second instruction", |vm| vm.pc += Felt::one())));
+    out.push(("AP@0".into(), initial_state_case("hand-made: starts with ap + 1", |vm| vm.ap += Felt::one())));
+    out.push(("FP@0".into(), initial_state_case("hand-made: starts with fp + 1", |vm| vm.fp += Felt::one())));
+    let fib = base("fibonacci", &[10, 1, 0, 20]);
+    let rc = base("range_checks", &[1, 5, 9, 100, 1 << 40]);
+    let nob = base("no_builtins", &[50, 25, 25]);
+    let calls = base("calls_and_asserts", &[1, 2, 3, 4, 5, 6]);
+    let fact = base("factorial_recursive", &[10]);
+    // Final ap claimed one higher (no builtin pointer sits below it in this program).
+    let statement = nob.with_claim(|c| c.final_ap += 1);
+    out.push(("AP@steps".into(), Case::new("no_builtins: final ap claimed + 1", statement, nob.trace.clone())));
+    range_check_attacks(&rc, &mut out);
+    sorted_attacks(&fib, &mut out);
+    step_count_attacks(&fib, &mut out);
+    for b in [&fib, &calls, &fact, &nob] {
+        step_attacks(b, &mut out);
+    }
+    product_attacks(&fib, &mut out);
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// The coverage test.
+
+#[test]
+fn every_constraint_is_load_bearing() {
+    let names = constraint_names();
+    let reference = base("fibonacci", &[10, 1, 0, 20]);
+    let kinds = boundary_kinds(&reference.statement);
+    let mut all: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+    all.extend(kinds.iter().cloned());
+    // Every constraint is named once, and the lists below name real constraints.
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), all.len(), "constraint names or boundary kinds repeat");
+    for k in COVERED_BY_FLAGS_RS
+        .iter()
+        .chain(&BOUNDARY_COVERED_BY_FORGERY_RS)
+        .chain(&REDUNDANT)
+        .chain(&UNCOVERED)
+    {
+        assert!(all.iter().any(|a| a == k), "{k} is not a constraint");
+    }
+
+    // Witnesses: the search first, then the targeted attacks.
+    let mut witnesses: BTreeMap<String, Case> = BTreeMap::new();
+    let mut from_search = 0;
+    let clock = std::time::Instant::now();
+    let searched = search();
+    eprintln!("search {:?}", clock.elapsed());
+    for (v, case) in &searched {
+        eprintln!("found {v:?}: {}", case.how);
+    }
+    for (v, case) in searched {
+        witnesses.insert(key_of(&case, &v), case);
+        from_search += 1;
+    }
+    let mut rejected = Vec::new();
+    let clock = std::time::Instant::now();
+    let targets = targeted();
+    eprintln!("targeted {:?}", clock.elapsed());
+    for (key, case) in targets {
+        if witnesses.contains_key(&key) {
+            continue;
+        }
+        let target = violation_of(&case, &key);
+        if case.violations() == [target] {
+            witnesses.insert(key, case);
+        } else {
+            rejected.push(format!("{key}: {} breaks {:?}", case.how, case.violations()));
+        }
+    }
+
+    // A redundant constraint can have no witness; anything else needs one.
+    for k in REDUNDANT {
+        assert!(!witnesses.contains_key(k), "{k} is listed redundant but has a witness: {}", witnesses[k].how);
+    }
+    let elsewhere: Vec<&str> = COVERED_BY_FLAGS_RS.iter().chain(&BOUNDARY_COVERED_BY_FORGERY_RS).copied().collect();
+    let uncovered: Vec<&String> = all
+        .iter()
+        .filter(|k| !witnesses.contains_key(*k) && !elsewhere.contains(&k.as_str()) && !REDUNDANT.contains(&k.as_str()))
+        .collect();
+    let expected: Vec<String> = UNCOVERED.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        uncovered,
+        expected.iter().collect::<Vec<_>>(),
+        "uncovered constraints changed; rejected candidates:\n{}",
+        rejected.join("\n")
+    );
+
+    // Each witness breaks its constraint alone, and is a real proof without that constraint.
+    let mut failures = Vec::new();
+    for (key, case) in &witnesses {
+        let target = violation_of(case, key);
+        if let Err(e) = attack(case, &target) {
+            failures.push(e);
+        }
+        println!("{key:50} {}", case.how);
+    }
+    println!("{from_search} witnesses from the search, {} in all", witnesses.len());
+    assert!(failures.is_empty(), "{failures:#?}");
+}
