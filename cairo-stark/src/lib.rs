@@ -26,8 +26,10 @@
 
 pub mod air;
 pub mod execution_file;
+mod felt;
 pub mod format;
 pub mod inputs;
+mod layout;
 pub mod program;
 pub mod statement;
 pub mod vm;

@@ -47,12 +47,12 @@ impl CompiledProgram {
         let word = |i: usize| -> Option<u64> {
             match program.iter_data().nth(i)? {
                 cairo_vm::types::relocatable::MaybeRelocatable::Int(f) => {
-                    crate::vm::felt_to_u64(&crate::vm::felt_from_vm(f))
+                    crate::felt::felt_to_u64(&crate::felt::felt_from_vm(f))
                 }
                 _ => None,
             }
         };
-        if word(end) != Some(0x0107_8001_7fff_7fff) || word(end.saturating_add(1)) != Some(0) {
+        if word(end) != Some(crate::layout::JMP_REL_0) || word(end.saturating_add(1)) != Some(0) {
             return Err(ProgramError::NotProofMode);
         }
         if program.iter_data().any(|word| {
@@ -95,7 +95,7 @@ impl CompiledProgram {
             .iter_data()
             .map(|word| match word {
                 cairo_vm::types::relocatable::MaybeRelocatable::Int(felt) => {
-                    crate::vm::felt_from_vm(felt)
+                    crate::felt::felt_from_vm(felt)
                 }
                 cairo_vm::types::relocatable::MaybeRelocatable::RelocatableValue(_) => {
                     crate::Felt::zero()

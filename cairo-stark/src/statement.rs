@@ -21,9 +21,6 @@ use crate::Felt;
 pub const MIN_LOG_TRACE_LENGTH: u8 = 8;
 pub const MAX_LOG_TRACE_LENGTH: u8 = 26;
 
-/// Encoding of `jmp rel 0` (the immediate 0 follows it), what `--proof_mode` puts at `__end__`.
-const JMP_REL_0: u64 = 0x0107_8001_7fff_7fff;
-
 /// Addresses stay far below the field size; the AIR compares them as integers.
 const MAX_ADDRESS: u64 = 1 << 40;
 
@@ -211,7 +208,9 @@ impl Statement {
         // The step count is "first arrival at __end__"; it is unique because __end__ never lets
         // the run leave again, which holds for the proof-mode `jmp rel 0`.
         let end = (self.end_pc - 1) as usize;
-        if self.bytecode[end] != Felt::from(JMP_REL_0) || self.bytecode[end + 1] != Felt::zero() {
+        if self.bytecode[end] != Felt::from(crate::layout::JMP_REL_0)
+            || self.bytecode[end + 1] != Felt::zero()
+        {
             return layout("the instruction at __end__ is not `jmp rel 0`");
         }
         let n_builtins = self.builtins.len() as u64;
@@ -239,7 +238,7 @@ impl Statement {
                 return layout("range-check segment out of order");
             }
             // The AIR checks one cell per block and keeps the last block unused.
-            if self.range_check_instances() >= (rows / crate::air::RC_BLOCK) as u64 {
+            if self.range_check_instances() >= (rows / crate::layout::RC_BLOCK) as u64 {
                 return layout("more range-check cells than the trace can hold");
             }
         } else if c.range_check_base != 0 || c.range_check_stop != 0 {

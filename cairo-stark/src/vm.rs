@@ -12,13 +12,13 @@
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use crate::felt::{felt_from_vm, felt_to_u64, felt_to_vm};
 use cairo_vm::hint_processor::builtin_hint_processor::builtin_hint_processor_definition::BuiltinHintProcessor;
 use cairo_vm::types::builtin_name::BuiltinName;
 use cairo_vm::types::layout_name::LayoutName;
 use cairo_vm::types::relocatable::{MaybeRelocatable, Relocatable};
 use cairo_vm::vm::errors::vm_errors::VirtualMachineError;
 use cairo_vm::vm::runners::cairo_runner::{CairoRunner, RunResources};
-use lambdaworks_math::unsigned_integer::element::UnsignedInteger;
 
 use crate::program::{CompiledProgram, SUPPORTED_BUILTINS};
 use crate::Felt;
@@ -116,15 +116,6 @@ impl Execution {
             &self.outputs,
         )
     }
-}
-
-/// Converts a cairo-vm felt (same Montgomery form as lambdaworks).
-pub(crate) fn felt_from_vm(felt: &cairo_vm::Felt252) -> Felt {
-    Felt::from_raw(UnsignedInteger::from_limbs(felt.to_raw()))
-}
-
-fn felt_to_vm(felt: &Felt) -> cairo_vm::Felt252 {
-    cairo_vm::Felt252::from_raw(felt.to_raw().limbs)
 }
 
 /// Runs `program` on `inputs` with at most [`DEFAULT_MAX_STEPS`] steps.
@@ -327,10 +318,4 @@ fn run(
         range_check,
         outputs,
     })
-}
-
-/// The value as a `u64` when it is one.
-pub(crate) fn felt_to_u64(x: &Felt) -> Option<u64> {
-    let limbs = x.representative().limbs;
-    (limbs[0] == 0 && limbs[1] == 0 && limbs[2] == 0).then_some(limbs[3])
 }

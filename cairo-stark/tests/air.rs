@@ -216,7 +216,9 @@ fn declared_degrees_are_the_true_degrees() {
     let width = air.main_width() + air.aux_width();
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut random = || {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         Felt::from(seed >> 1).pow(3u64)
     };
     // A random line c + t·d through (current, next, periodic): along it each constraint is a

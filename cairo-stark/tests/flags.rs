@@ -93,7 +93,10 @@ impl HandMade {
     }
 
     fn program(&self) -> CompiledProgram {
-        let path = format!("{}/tests/programs/no_inputs.json", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/programs/no_inputs.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let mut json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         json["data"] = self.code.iter().map(|w| format!("{w:#x}")).collect();
@@ -112,7 +115,11 @@ impl HandMade {
         let execution_base = bytecode.len() as u64 + 2;
         let mut memory = vec![None];
         memory.extend(bytecode.iter().map(|w| Some(*w)));
-        memory.extend([Some(Felt::zero()), Some(Felt::from(execution_base + 2)), Some(Felt::zero())]);
+        memory.extend([
+            Some(Felt::zero()),
+            Some(Felt::from(execution_base + 2)),
+            Some(Felt::zero()),
+        ]);
         Execution {
             bytecode,
             inputs: Vec::new(),
@@ -218,7 +225,10 @@ fn two_op1_sources_are_rejected() {
 
 #[test]
 fn two_res_logics_are_rejected() {
-    assert_only_flags_stop("add+mul", single(&[ins(0, 0, 0, &[OP1_AP, RES_ADD, RES_MUL])]));
+    assert_only_flags_stop(
+        "add+mul",
+        single(&[ins(0, 0, 0, &[OP1_AP, RES_ADD, RES_MUL])]),
+    );
 }
 
 #[test]
@@ -229,8 +239,14 @@ fn two_pc_updates_are_rejected() {
         "abs+rel",
         single(&[ins(1, 1, 0, &[OP1_AP, PC_JUMP_ABS, PC_JUMP_REL])]).seed(0, half3),
     );
-    assert_only_flags_stop("abs+jnz", single(&[ins(0, 0, 0, &[OP1_AP, PC_JUMP_ABS, PC_JNZ])]));
-    assert_only_flags_stop("rel+jnz", single(&[ins(0, 0, 0, &[OP1_AP, PC_JUMP_REL, PC_JNZ])]));
+    assert_only_flags_stop(
+        "abs+jnz",
+        single(&[ins(0, 0, 0, &[OP1_AP, PC_JUMP_ABS, PC_JNZ])]),
+    );
+    assert_only_flags_stop(
+        "rel+jnz",
+        single(&[ins(0, 0, 0, &[OP1_AP, PC_JUMP_REL, PC_JNZ])]),
+    );
     assert_only_flags_stop(
         "abs+rel+jnz",
         single(&[ins(0, 0, 0, &[OP1_AP, PC_JUMP_ABS, PC_JUMP_REL, PC_JNZ])]),
@@ -239,7 +255,10 @@ fn two_pc_updates_are_rejected() {
 
 #[test]
 fn two_ap_updates_are_rejected() {
-    assert_only_flags_stop("add+add1", single(&[ins(0, 0, 0, &[OP1_AP, AP_ADD, AP_ADD1])]));
+    assert_only_flags_stop(
+        "add+add1",
+        single(&[ins(0, 0, 0, &[OP1_AP, AP_ADD, AP_ADD1])]),
+    );
 }
 
 #[test]
@@ -263,15 +282,29 @@ fn two_opcodes_are_rejected() {
     );
     assert_only_flags_stop(
         "call+ret+assert_eq",
-        single(&[ins(0, 1, 0, &[OP1_AP, OPCODE_CALL, OPCODE_RET, OPCODE_ASSERT_EQ])]),
+        single(&[ins(
+            0,
+            1,
+            0,
+            &[OP1_AP, OPCODE_CALL, OPCODE_RET, OPCODE_ASSERT_EQ],
+        )]),
     );
 }
 
 #[test]
 fn jnz_with_res_is_rejected() {
-    assert_only_flags_stop("jnz+add", single(&[ins(0, 0, 0, &[OP1_AP, RES_ADD, PC_JNZ])]));
-    assert_only_flags_stop("jnz+mul", single(&[ins(0, 0, 0, &[OP1_AP, RES_MUL, PC_JNZ])]));
-    assert_only_flags_stop("jnz+ap_add", single(&[ins(0, 0, 0, &[OP1_AP, PC_JNZ, AP_ADD])]));
+    assert_only_flags_stop(
+        "jnz+add",
+        single(&[ins(0, 0, 0, &[OP1_AP, RES_ADD, PC_JNZ])]),
+    );
+    assert_only_flags_stop(
+        "jnz+mul",
+        single(&[ins(0, 0, 0, &[OP1_AP, RES_MUL, PC_JNZ])]),
+    );
+    assert_only_flags_stop(
+        "jnz+ap_add",
+        single(&[ins(0, 0, 0, &[OP1_AP, PC_JNZ, AP_ADD])]),
+    );
     assert_only_flags_stop(
         "jnz+assert_eq",
         single(&[ins(0, 0, 0, &[OP1_AP, PC_JNZ, OPCODE_ASSERT_EQ])]),
@@ -313,7 +346,10 @@ fn ret_with_other_operands_is_rejected() {
         "ret op1 [fp]",
         ret_with(-2, -1, 0, &usual).seed(2, Felt::from(3u64)),
     );
-    assert_only_flags_stop("ret dst on ap", ret_with(-2, -1, -1, &[OP1_FP, PC_JUMP_ABS]));
+    assert_only_flags_stop(
+        "ret dst on ap",
+        ret_with(-2, -1, -1, &[OP1_FP, PC_JUMP_ABS]),
+    );
     assert_only_flags_stop(
         "ret op1 on ap",
         ret_with(-2, -1, -1, &[DST_REG, OP1_AP, PC_JUMP_ABS]),

@@ -92,7 +92,10 @@ fn honest_replay_by_the_free_vm_verifies() {
         vm.run(exec.end_pc, 100_000).unwrap();
         let forged = forge_trace(&vm, &program, &inputs, &exec, &Layout::default()).unwrap();
         assert_eq!(forged.statement.claim.outputs, exec.outputs, "{name}");
-        assert_eq!(violations(&forged.air(), &forged.trace, &some_challenges()), []);
+        assert_eq!(
+            violations(&forged.air(), &forged.trace, &some_challenges()),
+            []
+        );
         let stark = stark::prove(&forged.air(), forged.trace, &fast_options()).unwrap();
         let file = ProofFile {
             options: fast_options(),

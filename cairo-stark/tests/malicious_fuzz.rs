@@ -81,11 +81,17 @@ fn targets() -> Vec<Target> {
 fn alloc_hint_pc(name: &str) -> Option<Felt> {
     let path = format!("{}/tests/programs/{name}.json", env!("CARGO_MANIFEST_DIR"));
     let json: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    json["hints"].as_object()?.iter().find_map(|(offset, hints)| {
-        let is_alloc = hints.as_array()?.iter().any(|h| h["code"] == "memory[ap] = segments.add()");
-        let offset: u64 = offset.parse().ok()?;
-        is_alloc.then(|| Felt::from(1 + offset))
-    })
+    json["hints"]
+        .as_object()?
+        .iter()
+        .find_map(|(offset, hints)| {
+            let is_alloc = hints
+                .as_array()?
+                .iter()
+                .any(|h| h["code"] == "memory[ap] = segments.add()");
+            let offset: u64 = offset.parse().ok()?;
+            is_alloc.then(|| Felt::from(1 + offset))
+        })
 }
 
 /// The cheater's choices for one case.
@@ -109,10 +115,16 @@ fn draw_cheat(rng: &mut Rng, t: &Target) -> Cheat {
     let kinds = 1 + rng.below(2);
     for _ in 0..kinds {
         match rng.below(5) {
-            0 if t.alloc_pc.is_some() => cheat.pointer = Some((rng.below(3) as usize, rng.felt(near))),
+            0 if t.alloc_pc.is_some() => {
+                cheat.pointer = Some((rng.below(3) as usize, rng.felt(near)))
+            }
             1 => cheat.read = Some((Felt::from(rng.below(near)), rng.felt(near))),
             2 => {
-                let by = if rng.chance(50) { Felt::one() } else { minus(1) };
+                let by = if rng.chance(50) {
+                    Felt::one()
+                } else {
+                    minus(1)
+                };
                 cheat.register = Some((rng.below(steps) as usize, rng.chance(50), by));
             }
             3 => {
@@ -191,12 +203,17 @@ fn forge(t: &Target, cheat: &Cheat) -> Result<Forged, Option<String>> {
     if let Some((a, v)) = cheat.read {
         vm.forged_reads.insert(a, v);
     }
-    vm.run(t.exec.end_pc, 2 * t.exec.steps + 64).map_err(|_| None)?;
+    vm.run(t.exec.end_pc, 2 * t.exec.steps + 64)
+        .map_err(|_| None)?;
     let mut forged = forge_trace(&vm, &t.program, &t.exec.inputs, &t.exec, &cheat.layout)?;
     if let Some((column, row, value)) = cheat.cell {
         let n = forged.trace.length();
         forged.trace.columns[column][row % n] = value;
-        resolve(&mut forged.trace, &forged.statement, cheat.layout.sorted_start)?;
+        resolve(
+            &mut forged.trace,
+            &forged.statement,
+            cheat.layout.sorted_start,
+        )?;
     }
     Ok(forged)
 }
@@ -228,5 +245,8 @@ fn no_cheat_yields_a_valid_trace_with_false_outputs() {
          {no_trace} could not be laid out"
     );
     // The fuzzer must mostly produce traces the constraints have to judge, or it tests nothing.
-    assert!(rejected * 2 > cases, "only {rejected} of {cases} cheats reached the constraints");
+    assert!(
+        rejected * 2 > cases,
+        "only {rejected} of {cases} cheats reached the constraints"
+    );
 }

@@ -130,8 +130,7 @@ pub mod flags {
     pub const OPCODE_ASSERT_EQ: usize = 14;
 }
 
-/// Rows per range-check builtin cell (16 limbs of 8 bits = 128 bits).
-pub const RC_BLOCK: usize = 16;
+pub use crate::layout::RC_BLOCK;
 /// Bits per range-check limb; the LogUp table holds `0..2^LIMB_BITS`.
 pub const LIMB_BITS: u32 = 8;
 pub const LIMB_TABLE: usize = 1 << LIMB_BITS;
@@ -335,7 +334,14 @@ impl Air for CairoAir {
         out: &mut [Felt],
     ) {
         let mut values = Values { out, k: 0 };
-        transition(&self.k, &self.end_pc, frame, periodic, challenges, &mut values);
+        transition(
+            &self.k,
+            &self.end_pc,
+            frame,
+            periodic,
+            challenges,
+            &mut values,
+        );
         debug_assert_eq!(values.k, self.constraints.len());
     }
 
@@ -465,7 +471,10 @@ fn flag_constraints<S: Sink>(k: &Constants, c: &[Felt], sink: &mut S) {
         spec("immediate follows its instruction", 2, 0),
         f(OP1_IMM) * (off(OFF_OP1) - one),
     );
-    sink.put(spec("call writes [ap]", 2, 0), f(OPCODE_CALL) * off(OFF_DST));
+    sink.put(
+        spec("call writes [ap]", 2, 0),
+        f(OPCODE_CALL) * off(OFF_DST),
+    );
     sink.put(
         spec("call writes [ap + 1]", 2, 0),
         f(OPCODE_CALL) * (off(OFF_OP0) - one),
@@ -486,7 +495,10 @@ fn flag_constraints<S: Sink>(k: &Constants, c: &[Felt], sink: &mut S) {
     sink.put(
         spec("ret flags", 2, 0),
         f(OPCODE_RET)
-            * (f(PC_JUMP_ABS) + f(DST_REG) + f(OP1_FP) - f(RES_ADD) - f(RES_MUL) - Felt::from(3u64)),
+            * (f(PC_JUMP_ABS) + f(DST_REG) + f(OP1_FP)
+                - f(RES_ADD)
+                - f(RES_MUL)
+                - Felt::from(3u64)),
     );
 }
 
@@ -562,11 +574,26 @@ fn step_constraints<S: Sink>(k: &Constants, c: &[Felt], n: &[Felt], sink: &mut S
 }
 
 const SORTED_MEMORY: [[&str; 2]; MEM_PER_ROW] = [
-    ["sorted address 0→1 steps by 0 or 1", "sorted value 0→1 is a function"],
-    ["sorted address 1→2 steps by 0 or 1", "sorted value 1→2 is a function"],
-    ["sorted address 2→3 steps by 0 or 1", "sorted value 2→3 is a function"],
-    ["sorted address 3→4 steps by 0 or 1", "sorted value 3→4 is a function"],
-    ["sorted address 4→next row steps by 0 or 1", "sorted value 4→next row is a function"],
+    [
+        "sorted address 0→1 steps by 0 or 1",
+        "sorted value 0→1 is a function",
+    ],
+    [
+        "sorted address 1→2 steps by 0 or 1",
+        "sorted value 1→2 is a function",
+    ],
+    [
+        "sorted address 2→3 steps by 0 or 1",
+        "sorted value 2→3 is a function",
+    ],
+    [
+        "sorted address 3→4 steps by 0 or 1",
+        "sorted value 3→4 is a function",
+    ],
+    [
+        "sorted address 4→next row steps by 0 or 1",
+        "sorted value 4→next row is a function",
+    ],
 ];
 
 const SORTED_OFFSETS: [&str; 4] = [
@@ -624,7 +651,10 @@ fn range_check_constraints<S: Sink>(
         spec("acc accumulates limbs", 2, 0),
         (one - is_last) * (acc - k.limb_base * n[ACC] - limb),
     );
-    sink.put(spec("acc starts at the last limb", 2, 0), is_last * (acc - limb));
+    sink.put(
+        spec("acc starts at the last limb", 2, 0),
+        is_last * (acc - limb),
+    );
     sink.put(spec("rc_sel is a bit", 2, 0), sel * (sel - one));
     sink.put(
         spec("rc_sel is constant in a block", 2, 0),

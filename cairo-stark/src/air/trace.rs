@@ -4,10 +4,11 @@
 use stark::TraceTable;
 
 use super::{cols, flags, instruction, LIMB_BITS, LIMB_TABLE, MEM_PER_ROW, RC_BLOCK};
+use crate::felt::felt_to_u64;
 use crate::statement::{
     Claim, Statement, StatementError, MAX_LOG_TRACE_LENGTH, MIN_LOG_TRACE_LENGTH,
 };
-use crate::vm::{felt_to_u64, Execution};
+use crate::vm::Execution;
 use crate::Felt;
 
 const OFFSET_VALUES: usize = 1 << 16;

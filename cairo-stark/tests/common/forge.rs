@@ -226,8 +226,9 @@ impl<'a> FreeVm<'a> {
             (res, next_pc)
         } else {
             let regular = one - ff(PC_JUMP_ABS) - ff(PC_JUMP_REL);
-            let next_pc =
-                regular * (pc + size) + ff(PC_JUMP_ABS) * computed + ff(PC_JUMP_REL) * (pc + computed);
+            let next_pc = regular * (pc + size)
+                + ff(PC_JUMP_ABS) * computed
+                + ff(PC_JUMP_REL) * (pc + computed);
             (computed, next_pc)
         };
         self.steps.push(Step {
@@ -314,8 +315,8 @@ pub fn forge_trace(
         let mut claim = claim.clone();
         claim.log_trace_length = log_rows;
         (claim.offset_min, claim.offset_max) = forge.offset_bounds();
-        let statement =
-            Statement::new(program, inputs, claim).map_err(|e| format!("{STATEMENT_REFUSED}{e}"))?;
+        let statement = Statement::new(program, inputs, claim)
+            .map_err(|e| format!("{STATEMENT_REFUSED}{e}"))?;
         if let Some(trace) = forge.lay_out(&statement, 1 << log_rows)? {
             return Ok(Forged { statement, trace });
         }
@@ -347,7 +348,10 @@ impl RangeCheck {
             };
         };
         let final_ap = vm.ap;
-        let index = exec.builtins.iter().position(|b| b.to_str() == "range_check");
+        let index = exec
+            .builtins
+            .iter()
+            .position(|b| b.to_str() == "range_check");
         let n = exec.builtins.len() as u64;
         let stop = index
             .and_then(|i| vm.mem.get(&(final_ap - Felt::from(n - i as u64))))
@@ -449,6 +453,8 @@ impl<'v, 'a> Forge<'v, 'a> {
         Ok(Some(TraceTable::new(columns)))
     }
 
+    // A row writes several columns at once: index loops read best.
+    #[allow(clippy::needless_range_loop)]
     fn fill_steps(&self, columns: &mut [Vec<Felt>], n: usize) -> Result<(), String> {
         let end_pc = self.vm.steps[self.steps].pc;
         for row in 0..n {
@@ -491,6 +497,8 @@ impl<'v, 'a> Forge<'v, 'a> {
         Ok(())
     }
 
+    // A row writes several columns at once: index loops read best.
+    #[allow(clippy::needless_range_loop)]
     fn fill_range_check(&self, columns: &mut [Vec<Felt>], n: usize) {
         let rc_count = self.rc.cells.len();
         for (k, (_, value)) in self.rc.cells.iter().enumerate() {
@@ -550,6 +558,8 @@ impl<'v, 'a> Forge<'v, 'a> {
         fillers.next().is_none().then_some(extra)
     }
 
+    // A row writes several columns at once: index loops read best.
+    #[allow(clippy::needless_range_loop)]
     fn fill_offsets(&self, columns: &mut [Vec<Felt>], n: usize) -> bool {
         let mut present = vec![false; 1 << 16];
         for s in &self.vm.steps {
@@ -639,7 +649,12 @@ fn holes(used: &[(Felt, Felt)], vm: &FreeVm<'_>, start: Option<Felt>) -> Vec<(Fe
     let start = start.unwrap_or_else(|| smallest_address(used));
     let keys: std::collections::HashSet<u64> = used.iter().map(|(a, _)| key(a, &start)).collect();
     // Addresses far from the rest cannot be joined by holes; the sorted side then jumps there.
-    let max = keys.iter().copied().filter(|k| *k < 1 << 16).max().unwrap_or(0);
+    let max = keys
+        .iter()
+        .copied()
+        .filter(|k| *k < 1 << 16)
+        .max()
+        .unwrap_or(0);
     (0..=max)
         .filter(|k| !keys.contains(k))
         .map(|k| {
@@ -748,10 +763,15 @@ pub fn violations(air: &CairoAir, main: &TraceTable, challenges: &[Felt]) -> Vec
 
 /// Fixed pseudo-random challenges for [`violations`].
 pub fn some_challenges() -> Vec<Felt> {
-    [0x1234_5678_9abc_u64, 0x0fed_cba9_8765, 0x1357_9bdf_2468, 0x2468_ace0_1357]
-        .iter()
-        .map(|&x| Felt::from(x).pow(5u64) + Felt::from(x))
-        .collect()
+    [
+        0x1234_5678_9abc_u64,
+        0x0fed_cba9_8765,
+        0x1357_9bdf_2468,
+        0x2468_ace0_1357,
+    ]
+    .iter()
+    .map(|&x| Felt::from(x).pow(5u64) + Felt::from(x))
+    .collect()
 }
 
 /// The Cairo AIR with one constraint dropped: what a verifier missing that constraint accepts.
