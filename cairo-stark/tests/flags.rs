@@ -6,11 +6,9 @@
 mod common;
 
 use cairo_stark::air::{constraint_names, flags::*};
-use cairo_stark::{CompiledProgram, Execution, Felt, ProofFile};
+use cairo_stark::{CompiledProgram, Felt, ProofFile};
 use common::forge::*;
 use common::*;
-
-const JMP_REL_0: u64 = 0x0107_8001_7fff_7fff;
 
 /// The constraints the flag rules added; a case may break only these.
 const HARDENING: [&str; 13] = [
@@ -28,13 +26,6 @@ const HARDENING: [&str; 13] = [
     "ret jumps to [fp - 1]",
     "ret flags",
 ];
-
-/// An instruction word from signed offsets and flag positions.
-fn ins(off0: i32, off1: i32, off2: i32, set: &[usize]) -> u64 {
-    let biased = |o: i32| (o + (1 << 15)) as u64;
-    let flags: u64 = set.iter().map(|f| 1u64 << f).sum();
-    biased(off0) | biased(off1) << 16 | biased(off2) << 32 | flags << 48
-}
 
 fn call_rel(imm: u64) -> [u64; 2] {
     [ins(0, 1, 1, &[OP1_IMM, PC_JUMP_REL, OPCODE_CALL]), imm]
@@ -92,53 +83,9 @@ impl HandMade {
         self
     }
 
-    fn program(&self) -> CompiledProgram {
-        let path = format!(
-            "{}/tests/programs/no_inputs.json",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let mut json: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-        json["data"] = self.code.iter().map(|w| format!("{w:#x}")).collect();
-        json["builtins"] = serde_json::json!([]);
-        json["hints"] = serde_json::json!({});
-        let ids = &mut json["identifiers"];
-        ids["__main__.__start__"]["pc"] = 0.into();
-        ids["__main__.__end__"]["pc"] = self.end.into();
-        ids["__main__.main"]["pc"] = 0.into();
-        CompiledProgram::parse(&serde_json::to_vec(&json).unwrap()).unwrap()
-    }
-
-    /// What cairo-vm would have started from: the bytecode, `[n = 0]` and the initial stack.
-    fn start(&self, program: &CompiledProgram) -> Execution {
-        let bytecode = program.bytecode();
-        let execution_base = bytecode.len() as u64 + 2;
-        let mut memory = vec![None];
-        memory.extend(bytecode.iter().map(|w| Some(*w)));
-        memory.extend([
-            Some(Felt::zero()),
-            Some(Felt::from(execution_base + 2)),
-            Some(Felt::zero()),
-        ]);
-        Execution {
-            bytecode,
-            inputs: Vec::new(),
-            builtins: Vec::new(),
-            trace: Vec::new(),
-            memory,
-            steps: 0,
-            execution_base,
-            start_pc: 1,
-            end_pc: 1 + self.end as u64,
-            output: None,
-            range_check: None,
-            outputs: Vec::new(),
-        }
-    }
-
     fn forge(&self) -> (CompiledProgram, Forged) {
-        let program = self.program();
-        let exec = self.start(&program);
+        let code: Vec<Felt> = self.code.iter().map(|w| Felt::from(*w)).collect();
+        let (program, exec) = hand_made(&code, self.end);
         let mut vm = FreeVm::like(&exec);
         let ap = exec.initial_ap() as i64;
         for (offset, value) in &self.seeds {

@@ -848,3 +848,63 @@ impl AuxTraceBuilder for Weakened {
         self.inner.build_aux_trace(main, challenges)
     }
 }
+
+/// Encoding of `jmp rel 0`, what proof mode puts at `__end__`.
+pub const JMP_REL_0: u64 = 0x0107_8001_7fff_7fff;
+
+/// An instruction word from signed offsets and flag positions.
+pub fn ins(off0: i32, off1: i32, off2: i32, set: &[usize]) -> u64 {
+    let biased = |o: i32| (o + (1 << 15)) as u64;
+    let flags: u64 = set.iter().map(|f| 1u64 << f).sum();
+    biased(off0) | biased(off1) << 16 | biased(off2) << 32 | flags << 48
+}
+
+/// Hand-made bytecode (`__start__` at offset 0, `__end__` at `end`, which must hold `jmp rel 0`)
+/// as a compiled program without builtins or inputs, and the state cairo-vm would start it from:
+/// the bytecode, `[n = 0]` and the proof-mode initial stack.
+pub fn hand_made(code: &[Felt], end: usize) -> (CompiledProgram, Execution) {
+    let path = format!(
+        "{}/tests/programs/no_inputs.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    json["data"] = code.iter().map(hex).collect();
+    json["builtins"] = serde_json::json!([]);
+    json["hints"] = serde_json::json!({});
+    let ids = &mut json["identifiers"];
+    ids["__main__.__start__"]["pc"] = 0.into();
+    ids["__main__.__end__"]["pc"] = end.into();
+    ids["__main__.main"]["pc"] = 0.into();
+    let program = CompiledProgram::parse(&serde_json::to_vec(&json).unwrap()).unwrap();
+    let bytecode = program.bytecode();
+    let execution_base = bytecode.len() as u64 + 2;
+    let mut memory = vec![None];
+    memory.extend(bytecode.iter().map(|w| Some(*w)));
+    memory.extend([
+        Some(Felt::zero()),
+        Some(Felt::from(execution_base + 2)),
+        Some(Felt::zero()),
+    ]);
+    let exec = Execution {
+        bytecode,
+        inputs: Vec::new(),
+        builtins: Vec::new(),
+        trace: Vec::new(),
+        memory,
+        steps: 0,
+        execution_base,
+        start_pc: 1,
+        end_pc: 1 + end as u64,
+        output: None,
+        range_check: None,
+        outputs: Vec::new(),
+    };
+    (program, exec)
+}
+
+/// Hex of a field element, as compiled programs write their `data`.
+pub fn hex(x: &Felt) -> String {
+    let l = x.representative().limbs;
+    format!("0x{:016x}{:016x}{:016x}{:016x}", l[0], l[1], l[2], l[3])
+}
