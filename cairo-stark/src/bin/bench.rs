@@ -15,7 +15,9 @@
 use std::process::Command;
 use std::time::Instant;
 
-use cairo_stark::{check_execution, execute, prove, verify, CompiledProgram, Felt, ProofOptions};
+use cairo_stark::{
+    check_execution, execute, prove, verify, CompiledProgram, Felt, ProofOptions, SecurityPolicy,
+};
 
 const FIBONACCI: &[u8] = include_bytes!("../../tests/programs/fibonacci.json");
 
@@ -118,7 +120,7 @@ fn run_single(log_rows: u32, fast: bool) -> Result<(), String> {
         &bytes,
         &program,
         &inputs,
-        options.conjectured_security_bits(rows),
+        &SecurityPolicy::conjectured(options.conjectured_security_bits(rows)),
     )
     .map_err(|e| e.to_string())?;
     let verify_ms = start.elapsed().as_secs_f64() * 1e3;
