@@ -145,7 +145,7 @@ fn verify_follows_the_program_policy_unless_a_flag_overrides_it() {
 fn an_old_format_proof_is_rejected_and_its_group_offered_again() {
     let server = Server::start(Backend::Embedded);
     let cli = Cli::new(&server.url);
-    cli.register_and_login("Old Format");
+    cli.register_and_login("OldFormat");
     let program_id = cli.upload_collatz("collatz");
     cli.upload_ranges(program_id, &[(1, 3)]);
     let reservation = server.prove_one(program_id);

@@ -268,7 +268,10 @@ pub async fn verify(app: &App, args: ProofsVerify) -> CliResult<i32> {
         return Err(CliError::new(format!(
             "{skipped} proof(s) could not be verified here and were left waiting"
         ))
-        .with_hint("see the warnings above; proofs of input groups missing from this machine's ledger cannot be checked"));
+        .with_hint(
+            "see the warnings above; proofs of input groups missing from this machine's ledger \
+             cannot be checked, and proofs of a newer format need a newer uploader-client",
+        ));
     }
     Ok(if rejected > 0 { exit::REJECTED } else { 0 })
 }
@@ -575,7 +578,7 @@ async fn judge(
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> CliResult<T> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| CliError::new(format!("the verifier crashed: {e}")))
+        .map_err(|e| CliError::new(format!("the verifier or the re-execution crashed: {e}")))
 }
 
 /// The verdict on a proof the verifier refused. A proof of an older format is rejected so the
