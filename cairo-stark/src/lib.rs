@@ -37,7 +37,7 @@ pub mod vm;
 pub use execution_file::{check_execution, read_execution, ExecutionFileError};
 pub use format::{FormatError, ProofFile};
 pub use program::{CompiledProgram, ProgramError};
-pub use stark::{Felt, HashFunction, ProofOptions};
+pub use stark::{Felt, HashFunction, ProofOptions, SecurityLevel};
 pub use statement::{Claim, Statement, StatementError};
 pub use vm::{execute, execute_with_limit, Execution, ExecutionError};
 
@@ -115,6 +115,37 @@ pub struct Verified {
     pub options: ProofOptions,
     /// Conjectured security of the proof, in bits.
     pub security_bits: u32,
+    /// Provable security of the proof, in bits (see [`SecurityPolicy::min_provable_bits`]).
+    pub provable_security_bits: u32,
+}
+
+/// The least security a verifier accepts. Both bounds must hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SecurityPolicy {
+    /// Bits of conjectured security (the usual estimate from blowup, queries and grinding).
+    pub min_conjectured_bits: u32,
+    /// Bits of provable security (a bound that holds without the conjecture; lower).
+    pub min_provable_bits: u32,
+}
+
+impl Default for SecurityPolicy {
+    /// 100 conjectured bits, no provable requirement.
+    fn default() -> Self {
+        SecurityPolicy {
+            min_conjectured_bits: 100,
+            min_provable_bits: 0,
+        }
+    }
+}
+
+impl SecurityPolicy {
+    /// At least `bits` conjectured bits, no provable requirement.
+    pub fn conjectured(bits: u32) -> Self {
+        SecurityPolicy {
+            min_conjectured_bits: bits,
+            min_provable_bits: 0,
+        }
+    }
 }
 
 /// Proves `execution` with `options`.
@@ -153,13 +184,13 @@ pub fn prove_with_progress(
     })
 }
 
-/// Verifies `proof_bytes` for the caller's `program` and `inputs`, accepting only proofs of at
-/// least `min_security_bits` conjectured bits. Returns the outputs the proof establishes.
+/// Verifies `proof_bytes` for the caller's `program` and `inputs`, accepting only proofs that
+/// meet `policy`. Returns the outputs the proof establishes.
 pub fn verify(
     proof_bytes: &[u8],
     program: &CompiledProgram,
     inputs: &[Felt],
-    min_security_bits: u32,
+    policy: &SecurityPolicy,
 ) -> Result<Verified, VerifyError> {
     let file = ProofFile::from_bytes(proof_bytes)?;
     if file.program_hash != program.hash() {
@@ -171,15 +202,35 @@ pub fn verify(
     let statement = Statement::new(program, inputs, file.claim.clone())?;
     let trace_length = statement.trace_length();
     let air = CairoAir::new(statement);
-    let policy = stark::VerificationPolicy::with_min_security_bits(min_security_bits);
-    stark::verify(&air, &file.stark, &policy)?;
+    let stark_policy = stark::VerificationPolicy {
+        min_conjectured_bits: policy.min_conjectured_bits,
+        min_provable_bits: policy.min_provable_bits,
+        required_options: None,
+    };
+    let level = stark::verify(&air, &file.stark, &stark_policy)?;
     Ok(Verified {
         outputs: file.claim.outputs,
         steps: file.claim.steps,
         trace_length,
         options: file.options,
-        security_bits: file.options.conjectured_security_bits(trace_length),
+        security_bits: level.conjectured,
+        provable_security_bits: level.provable,
     })
+}
+
+/// Both security figures of proofs made with `options` of a `trace_length`-row Cairo trace
+/// (what [`verify`] reports for such a proof).
+pub fn security_level(options: &ProofOptions, trace_length: usize) -> SecurityLevel {
+    let shape = stark::AirShape {
+        trace_length,
+        columns: air::cols::MAIN_WIDTH + air::cols::AUX_WIDTH,
+        max_constraint_degree: air::constraint_specs()
+            .iter()
+            .map(|s| s.degree)
+            .max()
+            .unwrap_or(1),
+    };
+    SecurityLevel::of(options, &shape)
 }
 
 /// Keccak-256 over the bytecode words (32 bytes big-endian each).

@@ -2,7 +2,7 @@
 
 mod common;
 
-use cairo_stark::{execute, prove, verify, Felt, ProofOptions};
+use cairo_stark::{execute, prove, verify, Felt, ProofOptions, SecurityPolicy};
 use common::*;
 
 fn prove_and_verify(name: &str, inputs: &[Felt], expected: &[Felt]) {
@@ -19,7 +19,7 @@ fn prove_and_verify(name: &str, inputs: &[Felt], expected: &[Felt]) {
         &bytes,
         &program,
         inputs,
-        fast_security(proof.trace_length()),
+        &SecurityPolicy::conjectured(fast_security(proof.trace_length())),
     )
     .unwrap();
     assert_eq!(verified.outputs, expected, "{name}: verified outputs");
@@ -107,7 +107,13 @@ fn default_options_give_100_bits_and_verify() {
     let inputs = felts(&[7, 8]);
     let execution = execute(&program, &inputs).unwrap();
     let proof = prove(&execution, &ProofOptions::default()).unwrap();
-    let verified = verify(&proof.to_bytes(), &program, &inputs, 100).unwrap();
+    let verified = verify(
+        &proof.to_bytes(),
+        &program,
+        &inputs,
+        &SecurityPolicy::conjectured(100),
+    )
+    .unwrap();
     assert!(verified.security_bits >= 100);
     assert_eq!(verified.outputs, felts(&[2, 15]));
 }

@@ -95,9 +95,21 @@ fn garbage_is_never_a_panic() {
                 state as u8
             })
             .collect();
-        assert!(cairo_stark::verify(&bytes, &program, &inputs, 0).is_err());
+        assert!(cairo_stark::verify(
+            &bytes,
+            &program,
+            &inputs,
+            &cairo_stark::SecurityPolicy::conjectured(0)
+        )
+        .is_err());
         let mut with_magic = b"CAIROSTK\x01\x00".to_vec();
         with_magic.extend_from_slice(&bytes);
-        assert!(cairo_stark::verify(&with_magic, &program, &inputs, 0).is_err());
+        assert!(cairo_stark::verify(
+            &with_magic,
+            &program,
+            &inputs,
+            &cairo_stark::SecurityPolicy::conjectured(0)
+        )
+        .is_err());
     }
 }

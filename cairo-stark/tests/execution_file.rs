@@ -7,7 +7,7 @@ mod common;
 use cairo_stark::execution_file::MAX_DECODED_BYTES;
 use cairo_stark::{
     check_execution, execute, read_execution, verify, CompiledProgram, Execution,
-    ExecutionFileError, Felt,
+    ExecutionFileError, Felt, SecurityPolicy,
 };
 use common::*;
 
@@ -54,7 +54,7 @@ fn a_decoded_execution_proves_and_the_proof_verifies() {
         &proof.to_bytes(),
         &program,
         &inputs,
-        fast_security(proof.trace_length()),
+        &SecurityPolicy::conjectured(fast_security(proof.trace_length())),
     )
     .unwrap();
     assert_eq!(verified.outputs, execution.outputs);

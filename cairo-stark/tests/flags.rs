@@ -6,7 +6,7 @@
 mod common;
 
 use cairo_stark::air::{constraint_names, flags::*};
-use cairo_stark::{CompiledProgram, Felt, ProofFile};
+use cairo_stark::{CompiledProgram, Felt, ProofFile, SecurityPolicy};
 use common::forge::*;
 use common::*;
 
@@ -138,7 +138,13 @@ fn assert_only_flags_stop(name: &str, case: HandMade) {
         stark,
     };
     assert!(
-        cairo_stark::verify(&file.to_bytes(), &program, &[], 0).is_err(),
+        cairo_stark::verify(
+            &file.to_bytes(),
+            &program,
+            &[],
+            &SecurityPolicy::conjectured(0)
+        )
+        .is_err(),
         "{name}: verified"
     );
 }

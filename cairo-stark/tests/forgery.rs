@@ -7,7 +7,7 @@
 mod common;
 
 use cairo_stark::air::cols;
-use cairo_stark::{execute, CompiledProgram, Execution, Felt, ProofFile};
+use cairo_stark::{execute, CompiledProgram, Execution, Felt, ProofFile, SecurityPolicy};
 use common::forge::*;
 use common::*;
 
@@ -75,7 +75,12 @@ fn assert_rejected(forged: &Forged, program: &CompiledProgram, inputs: &[Felt]) 
         claim: forged.statement.claim.clone(),
         stark,
     };
-    let result = cairo_stark::verify(&file.to_bytes(), program, inputs, 0);
+    let result = cairo_stark::verify(
+        &file.to_bytes(),
+        program,
+        inputs,
+        &SecurityPolicy::conjectured(0),
+    );
     assert!(result.is_err(), "a forged proof verified: {result:?}");
 }
 
@@ -104,7 +109,13 @@ fn honest_replay_by_the_free_vm_verifies() {
             claim: forged.statement.claim,
             stark,
         };
-        let verified = cairo_stark::verify(&file.to_bytes(), &program, &inputs, 0).unwrap();
+        let verified = cairo_stark::verify(
+            &file.to_bytes(),
+            &program,
+            &inputs,
+            &SecurityPolicy::conjectured(0),
+        )
+        .unwrap();
         assert_eq!(verified.outputs, exec.outputs, "{name}");
     }
 }

@@ -4,7 +4,9 @@
 mod common;
 
 use cairo_stark::air::{build_main_trace, cols, CairoAir};
-use cairo_stark::{execute, prove, verify, Felt, ProofFile, ProofOptions, VerifyError};
+use cairo_stark::{
+    execute, prove, verify, Felt, ProofFile, ProofOptions, SecurityPolicy, VerifyError,
+};
 use common::*;
 use std::sync::OnceLock;
 
@@ -31,7 +33,13 @@ fn honest() -> &'static Honest {
 }
 
 fn verify_honest_program(bytes: &[u8], inputs: &[Felt]) -> Result<Vec<Felt>, VerifyError> {
-    verify(bytes, &program("range_checks"), inputs, honest().security).map(|v| v.outputs)
+    verify(
+        bytes,
+        &program("range_checks"),
+        inputs,
+        &SecurityPolicy::conjectured(honest().security),
+    )
+    .map(|v| v.outputs)
 }
 
 /// Decodes the honest proof, lets `edit` change it, re-encodes.
@@ -124,11 +132,22 @@ fn one_changed_instruction_is_rejected() {
     for (index, delta) in [(0usize, 1u64), (1, 1), (10, 1 << 16), (30, 1)] {
         let changed = program_with_changed_word(index, delta);
         assert!(matches!(
-            verify(&h.bytes, &changed, &h.inputs, h.security),
+            verify(
+                &h.bytes,
+                &changed,
+                &h.inputs,
+                &SecurityPolicy::conjectured(h.security)
+            ),
             Err(VerifyError::OtherProgram)
         ));
         let bytes = edited(|f| f.program_hash = changed.hash());
-        let result = verify(&bytes, &changed, &h.inputs, h.security).map(|v| v.outputs);
+        let result = verify(
+            &bytes,
+            &changed,
+            &h.inputs,
+            &SecurityPolicy::conjectured(h.security),
+        )
+        .map(|v| v.outputs);
         assert_stark_rejects(result);
     }
 }
@@ -138,14 +157,32 @@ fn another_program_is_rejected() {
     let h = honest();
     for other in ["fibonacci", "many_outputs", "calls_and_asserts"] {
         let other = program(other);
-        assert!(verify(&h.bytes, &other, &h.inputs, h.security).is_err());
+        assert!(verify(
+            &h.bytes,
+            &other,
+            &h.inputs,
+            &SecurityPolicy::conjectured(h.security)
+        )
+        .is_err());
         let bytes = edited(|f| f.program_hash = other.hash());
-        assert!(verify(&bytes, &other, &h.inputs, h.security).is_err());
+        assert!(verify(
+            &bytes,
+            &other,
+            &h.inputs,
+            &SecurityPolicy::conjectured(h.security)
+        )
+        .is_err());
     }
     // A program with the same builtins: the claim parses, the STARK rejects.
     let guest = guest();
     let bytes = edited(|f| f.program_hash = guest.hash());
-    assert!(verify(&bytes, &guest, &h.inputs, h.security).is_err());
+    assert!(verify(
+        &bytes,
+        &guest,
+        &h.inputs,
+        &SecurityPolicy::conjectured(h.security)
+    )
+    .is_err());
 }
 
 #[test]
@@ -187,7 +224,12 @@ fn weaker_options_are_rejected() {
         ..ProofOptions::default()
     };
     let proof = prove(&execution, &weak).unwrap();
-    match verify(&proof.to_bytes(), &program, &inputs, 100) {
+    match verify(
+        &proof.to_bytes(),
+        &program,
+        &inputs,
+        &SecurityPolicy::conjectured(100),
+    ) {
         Err(VerifyError::Stark(stark::VerificationError::InsecureOptions { .. })) => {}
         other => panic!("expected InsecureOptions, got {other:?}"),
     }
@@ -195,7 +237,12 @@ fn weaker_options_are_rejected() {
     let mut file = ProofFile::from_bytes(&proof.to_bytes()).unwrap();
     file.options = ProofOptions::default();
     assert!(matches!(
-        verify(&file.to_bytes(), &program, &inputs, 100),
+        verify(
+            &file.to_bytes(),
+            &program,
+            &inputs,
+            &SecurityPolicy::conjectured(100)
+        ),
         Err(VerifyError::Format(
             cairo_stark::FormatError::OptionsMismatch
         ))

@@ -51,8 +51,12 @@ pub enum ErrorCode {
     ProofNotFound,
     /// The input group is proven already; a proof is accepted once.
     ProofAlreadySubmitted,
-    /// The proof does not verify against the stored program and input group.
+    /// The proof does not verify against the stored program and input group, or is weaker than
+    /// the program's verification policy.
     InvalidProof,
+    /// The proof file has another format version than this server reads (made by an older, or
+    /// newer, prover); the donor must prove the job again with a current executor-client.
+    UnsupportedProofVersion,
     /// The input group has an execution already (execution-only mode); one is accepted per group
     /// until it is proven.
     ExecutionAlreadyUploaded,
@@ -74,7 +78,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// All codes the server can send, in documentation order.
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 25] = [
         ErrorCode::AccountNotFound,
         ErrorCode::ProgramNotFound,
         ErrorCode::ProgramNameTaken,
@@ -94,6 +98,7 @@ impl ErrorCode {
         ErrorCode::ProofNotFound,
         ErrorCode::ProofAlreadySubmitted,
         ErrorCode::InvalidProof,
+        ErrorCode::UnsupportedProofVersion,
         ErrorCode::ExecutionAlreadyUploaded,
         ErrorCode::InvalidExecution,
         ErrorCode::ReservationNotFound,
@@ -117,7 +122,12 @@ impl ErrorCode {
             | UsernameAlreadyExists
             | ProofAlreadySubmitted
             | ExecutionAlreadyUploaded => 409,
-            BadBase64Encoding | InvalidArchive | InvalidProgram | InvalidInputs | InvalidProof
+            BadBase64Encoding
+            | InvalidArchive
+            | InvalidProgram
+            | InvalidInputs
+            | InvalidProof
+            | UnsupportedProofVersion
             | InvalidExecution => 422,
             WrongCredentials | InvalidToken => 403,
             InvalidRequest => 400,
@@ -150,6 +160,7 @@ impl ErrorCode {
             ProofNotFound => "PROOF_NOT_FOUND",
             ProofAlreadySubmitted => "PROOF_ALREADY_SUBMITTED",
             InvalidProof => "INVALID_PROOF",
+            UnsupportedProofVersion => "UNSUPPORTED_PROOF_VERSION",
             ExecutionAlreadyUploaded => "EXECUTION_ALREADY_UPLOADED",
             InvalidExecution => "INVALID_EXECUTION",
             ReservationNotFound => "RESERVATION_NOT_FOUND",

@@ -5,6 +5,7 @@
 //! - [`types`]: request and response bodies.
 //! - [`archive`]: the tar layouts the server hands out.
 //! - [`Client`]: a typed async HTTP client covering every endpoint.
+//! - [`ProofVersionMismatch`]: why a proof of another format version is refused.
 //!
 //! The endpoint paths live in [`paths`], so the client and the server's route table cannot drift
 //! apart silently (the server's tests compare both with its OpenAPI document).
@@ -14,12 +15,14 @@ mod client;
 mod envelope;
 mod error_code;
 pub mod paths;
+mod proof_version;
 pub mod types;
 
 pub use archive::Reservation;
 pub use client::{Client, ClientError};
 pub use envelope::{Envelope, ErrorBody};
 pub use error_code::ErrorCode;
+pub use proof_version::ProofVersionMismatch;
 pub use types::*;
 
 /// Name of the header that carries the basic token on protected routes.

@@ -104,6 +104,41 @@ pub struct Program {
     pub description: String,
     /// Seconds a reservation of one of its input groups lasts.
     pub input_lock_timeout: i64,
+    #[serde(flatten)]
+    pub policy: ProofPolicy,
+}
+
+/// Proofs under 100 bits of conjectured security are refused unless a program asks otherwise.
+pub const DEFAULT_MIN_CONJECTURED_SECURITY_BITS: u32 = 100;
+/// No security estimate of a proof exceeds 128 bits (the hash's collision bound), so a policy
+/// asking for more could never be met.
+pub const MAX_SECURITY_BITS: u32 = 128;
+
+/// A program's verification policy: the least security a proof of it must have. The server
+/// refuses weaker proofs on upload, and the uploader requires it by default when it verifies.
+/// Absent fields take their defaults (100 conjectured bits, no provable requirement), so bodies
+/// of clients and servers that predate the policy still parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProofPolicy {
+    /// Least bits of conjectured security (0..=128).
+    #[serde(default = "default_min_conjectured")]
+    pub min_conjectured_security_bits: u32,
+    /// Least bits of provable security (0..=128).
+    #[serde(default)]
+    pub min_provable_security_bits: u32,
+}
+
+fn default_min_conjectured() -> u32 {
+    DEFAULT_MIN_CONJECTURED_SECURITY_BITS
+}
+
+impl Default for ProofPolicy {
+    fn default() -> Self {
+        ProofPolicy {
+            min_conjectured_security_bits: DEFAULT_MIN_CONJECTURED_SECURITY_BITS,
+            min_provable_security_bits: 0,
+        }
+    }
 }
 
 /// Answer of the program listings.
@@ -149,6 +184,9 @@ pub struct UploadProgramData {
     pub description: String,
     /// Seconds a reservation lasts (1..=604800).
     pub execution_timeout: i64,
+    /// Optional: the proofs the program accepts (defaults when absent).
+    #[serde(flatten)]
+    pub policy: ProofPolicy,
 }
 
 /// Answer of `POST /program/upload`.
@@ -233,6 +271,9 @@ pub struct ProgramStatus {
     pub proven: i64,
     /// Proven and confirmed by the organization (the proof was deleted).
     pub confirmed: i64,
+    /// The program's verification policy.
+    #[serde(flatten)]
+    pub policy: ProofPolicy,
 }
 
 /// Answer of `GET /health`.
@@ -291,5 +332,29 @@ mod tests {
                 "reservation_id":"00000000-0000-0000-0000-000000000004","extra":1}"#,
         );
         assert!(refused.is_err());
+    }
+
+    #[test]
+    fn a_program_upload_without_a_policy_takes_the_defaults() {
+        let data: UploadProgramData =
+            serde_json::from_str(r#"{"name":"p","description":"","execution_timeout":60}"#)
+                .unwrap();
+        assert_eq!(data.policy, ProofPolicy::default());
+        assert_eq!(data.policy.min_conjectured_security_bits, 100);
+        assert_eq!(data.policy.min_provable_security_bits, 0);
+        let strict: UploadProgramData = serde_json::from_str(
+            r#"{"name":"p","description":"","execution_timeout":60,
+                "min_conjectured_security_bits":110,"min_provable_security_bits":80}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            strict.policy,
+            ProofPolicy {
+                min_conjectured_security_bits: 110,
+                min_provable_security_bits: 80
+            }
+        );
+        let json = serde_json::to_value(&strict).unwrap();
+        assert_eq!(json["min_provable_security_bits"], 80);
     }
 }

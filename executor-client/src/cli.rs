@@ -213,6 +213,10 @@ pub struct VerifyArgs {
     /// Refuse proofs whose conjectured security is below this many bits
     #[arg(long, value_name = "BITS", default_value_t = crate::DEFAULT_MIN_SECURITY_BITS)]
     pub min_security_bits: u32,
+
+    /// Refuse proofs whose provable security is below this many bits
+    #[arg(long, value_name = "BITS", default_value_t = 0)]
+    pub min_provable_bits: u32,
 }
 
 fn parse_percent(value: &str) -> Result<f64, String> {

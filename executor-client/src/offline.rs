@@ -3,7 +3,9 @@
 use std::path::Path;
 use std::time::Instant;
 
-use cairo_stark::CompiledProgram;
+use cairo_stark::format::FORMAT_VERSION;
+use cairo_stark::{CompiledProgram, FormatError, SecurityPolicy, VerifyError};
+use distributor_api::ProofVersionMismatch;
 use tokio::sync::watch;
 
 use crate::cli::{ProveArgs, VerifyArgs};
@@ -133,18 +135,17 @@ pub fn verify(args: &VerifyArgs, reporter: &Reporter) -> Result<(), AppError> {
             format!("{} is not a valid input CSV: {e}", args.inputs.display()),
         )
     })?;
-    let verified =
-        cairo_stark::verify(&proof, &program, &inputs, args.min_security_bits).map_err(|e| {
-            AppError::new(
-                Exit::NotVerified,
-                format!("{} does not verify: {e}", args.proof.display()),
-            )
-            .with_hint("do not trust its outputs; prove the job again")
-        })?;
+    let policy = SecurityPolicy {
+        min_conjectured_bits: args.min_security_bits,
+        min_provable_bits: args.min_provable_bits,
+    };
+    let verified = cairo_stark::verify(&proof, &program, &inputs, &policy)
+        .map_err(|e| not_verified(&args.proof, e))?;
     reporter.event(&Event::Verified {
         steps: verified.steps,
         trace_rows: verified.trace_length as u64,
         security_bits: verified.security_bits,
+        provable_security_bits: verified.provable_security_bits,
         outputs: verified
             .outputs
             .iter()
@@ -152,6 +153,31 @@ pub fn verify(args: &VerifyArgs, reporter: &Reporter) -> Result<(), AppError> {
             .collect(),
     });
     Ok(())
+}
+
+/// Why `proof` was refused, and what to do about it.
+fn not_verified(proof: &Path, error: VerifyError) -> AppError {
+    if let VerifyError::Format(FormatError::UnsupportedVersion(found)) = error {
+        let mismatch = ProofVersionMismatch {
+            found,
+            supported: FORMAT_VERSION,
+        };
+        let hint = if mismatch.is_older() {
+            "update executor-client and prove the job again: this build cannot check it"
+        } else {
+            "update executor-client to a version that reads it, then verify again"
+        };
+        return AppError::new(
+            Exit::NotVerified,
+            format!("{} is not checked: {mismatch}", proof.display()),
+        )
+        .with_hint(hint);
+    }
+    AppError::new(
+        Exit::NotVerified,
+        format!("{} does not verify: {error}", proof.display()),
+    )
+    .with_hint("do not trust its outputs; prove the job again")
 }
 
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, AppError> {

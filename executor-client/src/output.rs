@@ -161,6 +161,7 @@ pub enum Event {
         steps: u64,
         trace_rows: u64,
         security_bits: u32,
+        provable_security_bits: u32,
         outputs: Vec<String>,
     },
 }
@@ -392,10 +393,12 @@ impl Reporter {
                 steps,
                 trace_rows,
                 security_bits,
+                provable_security_bits,
                 outputs,
             } => {
                 self.out(&format!(
-                    "valid proof: {steps} steps ({trace_rows} rows), {security_bits} bits of conjectured security"
+                    "valid proof: {steps} steps ({trace_rows} rows), {security_bits} bits \
+                     conjectured, {provable_security_bits} bits provable"
                 ));
                 self.out(&format!("outputs: {}", outputs.join(", ")));
             }

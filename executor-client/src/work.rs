@@ -692,6 +692,20 @@ impl WorkLoop<'_> {
                         return Err(AppError::new(Exit::Interrupted, "stopped at once"));
                     }
                 }
+                Err(ClientError::Api {
+                    code: ErrorCode::UnsupportedProofVersion,
+                    message,
+                    ..
+                }) => {
+                    // Every proof this build makes would be refused the same way: stop.
+                    let message = format!("the server refused the {noun}: {message}");
+                    finish(JobResult::Rejected, steps, Some(message.clone()));
+                    return Err(AppError::new(Exit::Refused, message).with_hint(
+                        "update executor-client (the server reads another proof format \
+                         version than this build writes) and run it again; the input group \
+                         goes back to the pool",
+                    ));
+                }
                 Err(error) => {
                     let message = match &error {
                         ClientError::Api { code, message, .. } => format!("{code}: {message}"),

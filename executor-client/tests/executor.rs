@@ -146,7 +146,8 @@ async fn one_donor_executes_another_proves_and_the_proof_verifies(server: Server
     for (group, (a, b)) in groups.iter().zip(ranges) {
         let proof = org.client.proof(program, *group).await.expect("download");
         let inputs = cairo_stark::inputs::parse_csv(format!("{a},{b}").as_bytes()).unwrap();
-        let verified = cairo_stark::verify(&proof, &compiled, &inputs, 100).expect("verifies");
+        let verified =
+            cairo_stark::verify(&proof, &compiled, &inputs, &Default::default()).expect("verifies");
         assert_eq!(verified.outputs[..2], inputs[..], "outputs start with a, b");
     }
 }
@@ -591,6 +592,44 @@ fn an_offline_proof_verifies_and_pins_its_program_and_inputs() {
         serde_json::json!(["1", "3", "1", "1", "2"])
     );
     assert!(verified["security_bits"].as_u64().unwrap_or(0) >= 100);
+    assert!(verified["provable_security_bits"].is_u64(), "{verified}");
+    let (code, stdout, stderr) = output_of(
+        assert_cmd()
+            .arg("verify")
+            .arg(&proof)
+            .arg(&program)
+            .arg(&inputs),
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("bits conjectured, "), "{stdout}");
+    assert!(stdout.contains(" bits provable"), "{stdout}");
+
+    // The same proof as an older prover wrote it: refused, saying why and what to do.
+    let honest = std::fs::read(&proof).expect("read proof");
+    let old = dir.path().join("old.proof");
+    std::fs::write(
+        &old,
+        program_distributor::testing::as_older_format_version(&honest),
+    )
+    .expect("write");
+    let (code, _, stderr) = output_of(
+        assert_cmd()
+            .arg("verify")
+            .arg(&old)
+            .arg(&program)
+            .arg(&inputs),
+    );
+    assert_eq!(code, Some(5), "{stderr}");
+    let why = format!(
+        "made by an older prover version {}; this build reads version {}",
+        program_distributor::testing::OLDER_FORMAT_VERSION,
+        cairo_stark::format::FORMAT_VERSION
+    );
+    assert!(stderr.contains(&why), "{stderr}");
+    assert!(
+        stderr.contains("update executor-client and prove the job again"),
+        "{stderr}"
+    );
 
     let (code, _, stderr) = output_of(
         assert_cmd()

@@ -130,6 +130,7 @@ async fn run(settings: Settings, options: &Options) -> Outcome {
                 name: "bench".into(),
                 description: String::new(),
                 execution_timeout: 3600,
+                policy: Default::default(),
             },
         )
         .await

@@ -190,3 +190,16 @@ pub async fn start(
         database,
     }
 }
+
+/// The format version an older prover wrote: one below what this build reads.
+pub const OLDER_FORMAT_VERSION: u16 = cairo_stark::format::FORMAT_VERSION - 1;
+
+/// `proof` as an older prover would have written it: the format version (the little-endian `u16`
+/// right after the 8-byte magic) replaced by [`OLDER_FORMAT_VERSION`]; nothing else changes.
+pub fn as_older_format_version(proof: &[u8]) -> Vec<u8> {
+    let mut old = proof.to_vec();
+    if let Some(version) = old.get_mut(8..10) {
+        version.copy_from_slice(&OLDER_FORMAT_VERSION.to_le_bytes());
+    }
+    old
+}

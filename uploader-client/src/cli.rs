@@ -18,7 +18,8 @@ A typical run:
   uploader-client results aggregate collatz --column 3:sum --column 4:max
 
 Exit codes: 0 ok, 1 failure, 2 usage, 3 not logged in / wrong credentials, 4 server unreachable,
-5 some proofs were rejected, 130 interrupted. Files and details: uploader-client/README.md.";
+5 some proofs were rejected, 6 a re-execution (--recheck) contradicted a verified proof,
+130 interrupted. Files and details: uploader-client/README.md.";
 
 /// The organization's client of the program distributor: publish a compiled Cairo program and its
 /// input groups, let donors prove them, verify every proof on this machine and aggregate the
@@ -146,6 +147,14 @@ pub struct ProgramUpload {
     /// Seconds a donor's reservation of an input group lasts before it is offered again.
     #[arg(long, default_value_t = 600, value_name = "SECONDS")]
     pub lock_timeout: i64,
+    /// The program's verification policy: the server refuses proofs with fewer bits of
+    /// conjectured security, and `proofs verify` requires them too (0..=128).
+    #[arg(long, value_name = "BITS",
+          default_value_t = distributor_api::DEFAULT_MIN_CONJECTURED_SECURITY_BITS)]
+    pub min_security_bits: u32,
+    /// The same for provable security (0..=128).
+    #[arg(long, default_value_t = 0, value_name = "BITS")]
+    pub min_provable_bits: u32,
 }
 
 #[derive(Debug, Args)]
@@ -284,9 +293,20 @@ pub struct ProofsVerify {
     /// Append results here instead of <state-dir>/results/<program_id>.jsonl (only with PROGRAM).
     #[arg(long, requires = "program", value_name = "FILE")]
     pub results: Option<PathBuf>,
-    /// Reject proofs with fewer conjectured bits of security than this.
-    #[arg(long, default_value_t = 100, value_name = "BITS")]
-    pub min_security_bits: u32,
+    /// Reject proofs with fewer conjectured bits of security than this (default: the program's
+    /// policy, set at upload; 100 unless the program asks otherwise).
+    #[arg(long, value_name = "BITS")]
+    pub min_security_bits: Option<u32>,
+    /// Reject proofs with fewer provable bits of security than this (default: the program's
+    /// policy).
+    #[arg(long, value_name = "BITS")]
+    pub min_provable_bits: Option<u32>,
+    /// After verifying, re-execute this fraction (0 < FRACTION <= 1) of the verified groups in
+    /// cairo-vm on this machine's own copies of the program and inputs, and compare the outputs
+    /// with the proven ones: a guard against a prover or verifier bug. At least one group is
+    /// re-executed. A mismatch rejects that proof (the group is offered again) and exits 6.
+    #[arg(long, value_name = "FRACTION", value_parser = crate::recheck::Fraction::parse)]
+    pub recheck: Option<crate::recheck::Fraction>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -13,6 +13,9 @@ pub mod exit {
     pub const UNREACHABLE: i32 = 4;
     /// `proofs verify` rejected at least one proof (everything else went through).
     pub const REJECTED: i32 = 5;
+    /// `proofs verify --recheck`: re-executing contradicted a verified proof (a prover or
+    /// verifier bug); those proofs were rejected. Wins over every other outcome.
+    pub const RECHECK_MISMATCH: i32 = 6;
     /// Interrupted (Ctrl-C) after finishing the item in progress.
     pub const INTERRUPTED: i32 = 130;
 }

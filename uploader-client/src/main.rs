@@ -18,6 +18,7 @@ mod config;
 mod error;
 mod ledger;
 mod output;
+mod recheck;
 mod results;
 mod session;
 mod state;

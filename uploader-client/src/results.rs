@@ -2,8 +2,9 @@
 //! proof is confirmed on the server, and never twice for the same input group.
 //!
 //! Line shape: `{"program_id", "input_group_id", "name", "outputs": ["<decimal>", …], "steps",
-//! "security_bits", "verified_at"}`. Outputs are field elements written as their canonical
-//! decimal representative (0 ≤ v < p).
+//! "security_bits", "provable_security_bits", "rechecked", "verified_at"}`; lines of older
+//! versions lack `provable_security_bits` and `rechecked` (read as 0 and false). Outputs are
+//! field elements written as their canonical decimal representative (0 ≤ v < p).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,12 @@ pub struct ResultLine {
     pub outputs: Vec<String>,
     pub steps: u64,
     pub security_bits: u32,
+    /// Absent in lines written before provable security was reported.
+    #[serde(default)]
+    pub provable_security_bits: u32,
+    /// Re-executed by `proofs verify --recheck`, with the same outputs.
+    #[serde(default)]
+    pub rechecked: bool,
     pub verified_at: String,
 }
 
@@ -233,6 +240,8 @@ mod tests {
             outputs: outputs.iter().map(|s| s.to_string()).collect(),
             steps: 1,
             security_bits: 100,
+            provable_security_bits: 0,
+            rechecked: false,
             verified_at: String::new(),
         }
     }

@@ -209,7 +209,7 @@ fn refused_locally(executor_bin: &Path, cli: &Cli, proof: &[u8], csv: &Path, wha
     let program_json = std::fs::read(common::collatz_json()).expect("program");
     let program = cairo_stark::CompiledProgram::parse(&program_json).expect("program");
     let inputs = cairo_stark::inputs::parse_csv(&std::fs::read(csv).expect("csv")).expect("inputs");
-    let verdict = cairo_stark::verify(proof, &program, &inputs, 100);
+    let verdict = cairo_stark::verify(proof, &program, &inputs, &Default::default());
     assert!(verdict.is_err(), "{what}: cairo_stark::verify accepted it");
 
     let file = cli.path("suspect.bin");

@@ -19,7 +19,17 @@ fuzz_target!(|data: &[u8]| {
     // mutations reach the STARK verifier instead of stopping at the input comparison).
     if let Ok(file) = ProofFile::from_bytes(data) {
         let inputs: Vec<Felt> = file.inputs.clone();
-        let _ = cairo_stark::verify(data, guest(), &inputs, 0);
+        let _ = cairo_stark::verify(
+            data,
+            guest(),
+            &inputs,
+            &cairo_stark::SecurityPolicy::conjectured(0),
+        );
     }
-    let _ = cairo_stark::verify(data, guest(), &[Felt::from(1u64)], 0);
+    let _ = cairo_stark::verify(
+        data,
+        guest(),
+        &[Felt::from(1u64)],
+        &cairo_stark::SecurityPolicy::conjectured(0),
+    );
 });

@@ -9,13 +9,16 @@
 //! the same inputs with its trace (`exec ms`): `prove/exec` is the price of proving over merely
 //! running. `exe KB` is the execution file an execution-only donor uploads and `replay ms` the
 //! server's check of it (decode + replay in cairo-vm + comparison), against the proving time in
-//! `replay/prove`. The last column compares rows/s with the old lambdaworks Cairo prover's figures
+//! `replay/prove`. `conj` and `prov` are the proof's conjectured and provable security bits.
+//! The last column compares rows/s with the old lambdaworks Cairo prover's figures
 //! quoted in issue 3 (measured on this machine class, not in this run) where one exists.
 
 use std::process::Command;
 use std::time::Instant;
 
-use cairo_stark::{check_execution, execute, prove, verify, CompiledProgram, Felt, ProofOptions};
+use cairo_stark::{
+    check_execution, execute, prove, verify, CompiledProgram, Felt, ProofOptions, SecurityPolicy,
+};
 
 const FIBONACCI: &[u8] = include_bytes!("../../tests/programs/fibonacci.json");
 
@@ -118,7 +121,7 @@ fn run_single(log_rows: u32, fast: bool) -> Result<(), String> {
         &bytes,
         &program,
         &inputs,
-        options.conjectured_security_bits(rows),
+        &SecurityPolicy::conjectured(options.conjectured_security_bits(rows)),
     )
     .map_err(|e| e.to_string())?;
     let verify_ms = start.elapsed().as_secs_f64() * 1e3;
@@ -128,8 +131,9 @@ fn run_single(log_rows: u32, fast: bool) -> Result<(), String> {
     check_execution(&execution_file, &program, &inputs).map_err(|e| e.to_string())?;
     let replay_ms = start.elapsed().as_secs_f64() * 1e3;
     // steps rows prove_s verify_ms bytes rss_mb bits execute_ms execution_bytes replay_ms
+    // provable_bits
     println!(
-        "RESULT {} {} {:.3} {:.2} {} {:.0} {} {:.2} {} {:.2}",
+        "RESULT {} {} {:.3} {:.2} {} {:.0} {} {:.2} {} {:.2} {}",
         verified.steps,
         rows,
         prove_s,
@@ -139,7 +143,8 @@ fn run_single(log_rows: u32, fast: bool) -> Result<(), String> {
         verified.security_bits,
         execute_ms,
         execution_file.len(),
-        replay_ms
+        replay_ms,
+        verified.provable_security_bits
     );
     Ok(())
 }
@@ -177,7 +182,7 @@ fn main() {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
     println!(
-        "{:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>11} {:>10} {:>5} {:>9} {:>10} {:>9} {:>9} {:>12}",
+        "{:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>11} {:>10} {:>5} {:>5} {:>9} {:>10} {:>9} {:>9} {:>12}",
         "steps",
         "rows",
         "exec ms",
@@ -187,7 +192,8 @@ fn main() {
         "verify ms",
         "proof bytes",
         "peak MB",
-        "bits",
+        "conj",
+        "prov",
         "B/row",
         "vs old",
         "exe KB",
@@ -219,13 +225,13 @@ fn main() {
             .split_whitespace()
             .filter_map(|v| v.parse().ok())
             .collect();
-        if f.len() != 10 {
+        if f.len() != 11 {
             eprintln!("bench: size 2^{k}: unreadable result {line:?}");
             continue;
         }
         let (steps, rows, prove_s, verify_ms, bytes, rss, bits, execute_ms) =
             (f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
-        let (execution_bytes, replay_ms) = (f[8], f[9]);
+        let (execution_bytes, replay_ms, provable) = (f[8], f[9], f[10]);
         let rows_per_s = rows / prove_s;
         let log_rows = rows.log2().round() as u32;
         let versus = REFERENCE
@@ -235,7 +241,7 @@ fn main() {
                 format!("{:.2}x", rows_per_s / (rows / s))
             });
         println!(
-            "{:>9} {:>9} {:>9.1} {:>9.2} {:>9.0}x {:>10.0} {:>10.1} {:>11} {:>10.0} {:>5} {:>9.0} {:>10} {:>9.0} {:>9.1} {:>11.2}%",
+            "{:>9} {:>9} {:>9.1} {:>9.2} {:>9.0}x {:>10.0} {:>10.1} {:>11} {:>10.0} {:>5} {:>5} {:>9.0} {:>10} {:>9.0} {:>9.1} {:>11.2}%",
             steps,
             rows,
             execute_ms,
@@ -246,6 +252,7 @@ fn main() {
             bytes,
             rss,
             bits,
+            provable,
             rss * 1024.0 * 1024.0 / rows,
             versus,
             execution_bytes / 1024.0,

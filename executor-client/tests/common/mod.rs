@@ -119,6 +119,7 @@ pub async fn publish(
                 name: name.into(),
                 description: "Collatz stopping times".into(),
                 execution_timeout: lock_secs,
+                policy: Default::default(),
             },
         )
         .await

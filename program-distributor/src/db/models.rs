@@ -1,6 +1,7 @@
 //! Rows as stored.
 
 use diesel::prelude::*;
+use distributor_api::ProofPolicy;
 
 use super::schema::{accounts, input_groups, programs, refresh_tokens};
 
@@ -40,6 +41,21 @@ pub struct ProgramRow {
     pub description: String,
     pub lock_timeout_secs: i64,
     pub created_at: i64,
+    /// The verification policy (`domain::fields::Policy`): least conjectured and provable bits.
+    pub min_conjectured_bits: i32,
+    pub min_provable_bits: i32,
+}
+
+impl ProgramRow {
+    /// The program's verification policy. A corrupt (negative) column reads as a demand no proof
+    /// meets, which refuses proofs rather than accepting weak ones.
+    pub fn policy(&self) -> ProofPolicy {
+        let bits = |column: i32| u32::try_from(column).unwrap_or(u32::MAX);
+        ProofPolicy {
+            min_conjectured_security_bits: bits(self.min_conjectured_bits),
+            min_provable_security_bits: bits(self.min_provable_bits),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -27,6 +27,8 @@ diesel::table! {
         description -> Text,
         lock_timeout_secs -> BigInt,
         created_at -> BigInt,
+        min_conjectured_bits -> Integer,
+        min_provable_bits -> Integer,
     }
 }
 

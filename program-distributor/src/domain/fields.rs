@@ -1,4 +1,6 @@
-//! Names, descriptions, credentials and timeouts.
+//! Names, descriptions, credentials, timeouts and verification policies.
+
+use distributor_api::{ProofPolicy, MAX_SECURITY_BITS};
 
 use super::Invalid;
 
@@ -124,9 +126,58 @@ impl LockTimeout {
     }
 }
 
+/// A program's verification policy: each bound at most [`MAX_SECURITY_BITS`], which no proof
+/// exceeds, so a program cannot ask for proofs nobody can make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy(ProofPolicy);
+
+impl Policy {
+    pub fn parse(policy: ProofPolicy) -> Result<Self, Invalid> {
+        for (field, bits) in [
+            (
+                "min_conjectured_security_bits",
+                policy.min_conjectured_security_bits,
+            ),
+            (
+                "min_provable_security_bits",
+                policy.min_provable_security_bits,
+            ),
+        ] {
+            if bits > MAX_SECURITY_BITS {
+                return Err(Invalid(format!(
+                    "`{field}` must be 0 to {MAX_SECURITY_BITS} bits (no proof has more)"
+                )));
+            }
+        }
+        Ok(Policy(policy))
+    }
+
+    /// The stored columns `(min_conjectured_bits, min_provable_bits)`; both fit (at most 128).
+    pub fn columns(self) -> (i32, i32) {
+        let column = |bits: u32| i32::try_from(bits).unwrap_or(i32::MAX);
+        (
+            column(self.0.min_conjectured_security_bits),
+            column(self.0.min_provable_security_bits),
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn policies_are_bounded_by_what_a_proof_can_reach() {
+        let policy = |c, p| ProofPolicy {
+            min_conjectured_security_bits: c,
+            min_provable_security_bits: p,
+        };
+        assert_eq!(Policy::parse(policy(100, 0)).unwrap().columns(), (100, 0));
+        assert_eq!(Policy::parse(policy(0, 128)).unwrap().columns(), (0, 128));
+        assert!(Policy::parse(policy(129, 0)).is_err());
+        let err = Policy::parse(policy(100, 200)).unwrap_err();
+        assert!(err.0.contains("min_provable_security_bits"), "{err}");
+    }
 
     #[test]
     fn names_are_trimmed_and_bounded() {

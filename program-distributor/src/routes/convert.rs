@@ -25,12 +25,14 @@ pub fn organization(row: OrganizationRow) -> Result<Organization, ApiError> {
 }
 
 pub fn program(row: ProgramRow) -> Result<Program, ApiError> {
+    let policy = row.policy();
     Ok(Program {
         organization_id: stored_id(&row.account_id)?,
         program_id: stored_id(&row.id)?,
         name: row.name,
         description: row.description,
         input_lock_timeout: row.lock_timeout_secs,
+        policy,
     })
 }
 

@@ -38,7 +38,7 @@ pub async fn upload(
         &state,
         &group,
         upload.data.reservation_id,
-        ErrorCode::InvalidExecution,
+        &[ErrorCode::InvalidExecution],
         checked,
     )
     .await?;

@@ -16,7 +16,7 @@ use crate::db::now_millis;
 use crate::db::queries::programs::Listing;
 use crate::db::queries::{accounts, input_groups, programs};
 use crate::domain::archive::ProgramArchive;
-use crate::domain::fields::{Description, LockTimeout, Name};
+use crate::domain::fields::{Description, LockTimeout, Name, Policy};
 use crate::domain::pagination::Pagination;
 use crate::domain::parse_id;
 use crate::error::ApiError;
@@ -138,6 +138,7 @@ pub async fn upload(
     let name = Name::parse("name", &upload.data.name)?;
     let description = Description::parse(&upload.data.description)?;
     let timeout = LockTimeout::parse(upload.data.execution_timeout)?;
+    let (min_conjectured_bits, min_provable_bits) = Policy::parse(upload.data.policy)?.columns();
 
     let tar = upload.file.clone();
     let program_json = web::block(move || -> Result<Vec<u8>, ApiError> {
@@ -168,6 +169,8 @@ pub async fn upload(
         description: description.into_inner(),
         lock_timeout_secs: timeout.seconds(),
         created_at: now_millis(),
+        min_conjectured_bits,
+        min_provable_bits,
     };
     let inserted = state
         .db
@@ -245,6 +248,7 @@ pub async fn status(
         executed: counts.executed,
         proven: counts.proven,
         confirmed: counts.confirmed,
+        policy: program.policy(),
     }))
 }
 

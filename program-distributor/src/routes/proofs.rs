@@ -3,7 +3,9 @@
 use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
-use distributor_api::{ErrorCode, PageQuery};
+use cairo_stark::format::FORMAT_VERSION;
+use cairo_stark::{FormatError, SecurityPolicy, VerifyError};
+use distributor_api::{ErrorCode, PageQuery, ProofVersionMismatch};
 
 use super::programs::{delete_objects, list, owned_program};
 use super::{file, success, uploads};
@@ -41,7 +43,7 @@ pub async fn upload(
         &state,
         &group,
         upload.data.reservation_id,
-        ErrorCode::InvalidProof,
+        &[ErrorCode::InvalidProof, ErrorCode::UnsupportedProofVersion],
         checked,
     )
     .await?;
@@ -69,11 +71,9 @@ pub async fn upload(
     Ok(success(()))
 }
 
-/// The least conjectured security, in bits, of a proof the server accepts.
-pub const MIN_SECURITY_BITS: u32 = 100;
-
 /// Verifies `proof` against the stored program and the stored input group (never anything the
-/// proof itself claims about them). Returns the number of Cairo steps it proves.
+/// proof itself claims about them), requiring the program's verification policy. Returns the
+/// number of Cairo steps it proves.
 async fn check_proof(
     state: &AppState,
     program: &ProgramRow,
@@ -85,14 +85,14 @@ async fn check_proof(
             "the `file` part (the proof) is empty",
         ));
     }
+    let policy = program.policy();
+    let policy = SecurityPolicy {
+        min_conjectured_bits: policy.min_conjectured_security_bits,
+        min_provable_bits: policy.min_provable_security_bits,
+    };
     let (verified, took) =
         uploads::check_against_stored(state, program, group, move |compiled, inputs| {
-            cairo_stark::verify(&proof, compiled, inputs, MIN_SECURITY_BITS).map_err(|e| {
-                ApiError::new(
-                    ErrorCode::InvalidProof,
-                    format!("the proof was refused by the verifier: {e}"),
-                )
-            })
+            cairo_stark::verify(&proof, compiled, inputs, &policy).map_err(refusal)
         })
         .await?;
     tracing::info!(
@@ -105,6 +105,30 @@ async fn check_proof(
     );
     i64::try_from(verified.steps)
         .map_err(|_| ApiError::new(ErrorCode::InvalidProof, "the proof claims too many steps"))
+}
+
+/// The answer to a proof the verifier refused. A proof of another format version gets its own
+/// code: the donor's client, not the proof, is what must change.
+fn refusal(error: VerifyError) -> ApiError {
+    if let VerifyError::Format(FormatError::UnsupportedVersion(found)) = error {
+        let mismatch = ProofVersionMismatch {
+            found,
+            supported: FORMAT_VERSION,
+        };
+        let todo = if mismatch.is_older() {
+            "update executor-client and prove this input group again"
+        } else {
+            "this server cannot read it yet; prove it with the executor-client version the server's operators publish"
+        };
+        return ApiError::new(
+            ErrorCode::UnsupportedProofVersion,
+            format!("{mismatch}: {todo}"),
+        );
+    }
+    ApiError::new(
+        ErrorCode::InvalidProof,
+        format!("the proof was refused by the verifier: {error}"),
+    )
 }
 
 /// The caller's programs that have at least one proof waiting for verification.

@@ -112,7 +112,7 @@ async fn compiled_program(
     Ok(compiled)
 }
 
-/// Passes `outcome` through; when it is the refusal `refused` (the donor sent a bad file) and the
+/// Passes `outcome` through; when it is one of the refusals `refused` (the donor sent a bad file) and the
 /// upload names the group's live reservation (`reservation_id`), that reservation ends first, so
 /// the next donor gets the group at once instead of waiting for the lock of a donor who failed.
 /// An upload that does not name it leaves the lock alone: a bad file from anyone else must not
@@ -121,11 +121,11 @@ pub(super) async fn release_if_refused<T>(
     state: &AppState,
     group: &InputGroupRow,
     reservation_id: Option<Uuid>,
-    refused: ErrorCode,
+    refused: &[ErrorCode],
     outcome: Result<T, ApiError>,
 ) -> Result<T, ApiError> {
     if let (Err(error), Some(reservation_id)) = (&outcome, reservation_id) {
-        if error.code == refused {
+        if refused.contains(&error.code) {
             reservation::end(state, &group.program_id, &group.id, reservation_id).await?;
         }
     }

@@ -157,6 +157,7 @@ pub fn program_data(name: &str, timeout: i64) -> UploadProgramData {
         name: name.into(),
         description: format!("{name}: doubles its input"),
         execution_timeout: timeout,
+        policy: Default::default(),
     }
 }
 

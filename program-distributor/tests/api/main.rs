@@ -8,6 +8,7 @@ mod errors;
 mod executions;
 mod health;
 mod inputs;
+mod policies;
 mod programs;
 mod proofs;
 mod releases;

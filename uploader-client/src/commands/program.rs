@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use cairo_stark::CompiledProgram;
 use distributor_api::archive::PROGRAM_FILE;
-use distributor_api::{Client, PageQuery, Program, UploadProgramData};
+use distributor_api::{Client, PageQuery, Program, ProofPolicy, UploadProgramData};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -155,6 +155,10 @@ pub async fn upload(app: &App, args: ProgramUpload) -> CliResult<i32> {
         name: name.clone(),
         description: args.description,
         execution_timeout: args.lock_timeout,
+        policy: ProofPolicy {
+            min_conjectured_security_bits: args.min_security_bits,
+            min_provable_security_bits: args.min_provable_bits,
+        },
     };
     let program_id = session
         .call("cannot upload the program", async |c: &Client| {
@@ -210,6 +214,14 @@ pub async fn list(app: &App, args: ProgramList) -> CliResult<i32> {
     Ok(0)
 }
 
+/// A policy in a few characters: `100c` (conjectured only) or `100c/80p`.
+fn policy_text(policy: &ProofPolicy) -> String {
+    match policy.min_provable_security_bits {
+        0 => format!("{}c", policy.min_conjectured_security_bits),
+        provable => format!("{}c/{provable}p", policy.min_conjectured_security_bits),
+    }
+}
+
 pub fn print_programs(app: &App, programs: &[Program], total: i64, query: &PageQuery) {
     app.out.data(&json!({
         "programs": programs,
@@ -228,12 +240,15 @@ pub fn print_programs(app: &App, programs: &[Program], total: i64, query: &PageQ
                 p.program_id.to_string(),
                 p.name.clone(),
                 format!("{}s", p.input_lock_timeout),
+                policy_text(&p.policy),
                 p.description.clone(),
             ]
         })
         .collect();
-    app.out
-        .text(table(&["PROGRAM ID", "NAME", "LOCK", "DESCRIPTION"], &rows));
+    app.out.text(table(
+        &["PROGRAM ID", "NAME", "LOCK", "MIN BITS", "DESCRIPTION"],
+        &rows,
+    ));
     let (page, limit) = (query.page.unwrap_or(1), query.limit.unwrap_or(1).max(1));
     let pages = (total + limit - 1) / limit;
     if pages > 1 {
@@ -352,8 +367,15 @@ pub async fn status(app: &App, args: ProgramRef) -> CliResult<i32> {
     };
     app.out.text(format!(
         "program {name}{id}: {} input group(s)\n[{bar}] {done}% confirmed\n\
-         # confirmed {}   + proven (to verify) {}{executed}   ~ reserved {}   . uploaded {}",
-        status.total, status.confirmed, status.proven, status.reserved, status.uploaded
+         # confirmed {}   + proven (to verify) {}{executed}   ~ reserved {}   . uploaded {}\n\
+         proofs need at least {} bits conjectured, {} bits provable",
+        status.total,
+        status.confirmed,
+        status.proven,
+        status.reserved,
+        status.uploaded,
+        status.policy.min_conjectured_security_bits,
+        status.policy.min_provable_security_bits
     ));
     if status.proven > 0 {
         app.out

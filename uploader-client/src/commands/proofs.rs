@@ -14,9 +14,13 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use cairo_stark::format::FORMAT_VERSION;
 use cairo_stark::inputs::parse_csv;
-use cairo_stark::CompiledProgram;
-use distributor_api::{Client, ErrorCode, InputGroup, PageQuery};
+use cairo_stark::{CompiledProgram, Felt, FormatError, SecurityPolicy, Verified, VerifyError};
+use distributor_api::{
+    Client, ErrorCode, InputGroup, PageQuery, ProofPolicy, ProofVersionMismatch,
+};
+use indicatif::ProgressBar;
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -26,6 +30,7 @@ use crate::cli::{ProofsList, ProofsVerify};
 use crate::error::{exit, CliError, CliResult};
 use crate::ledger::{self, Kind, Ledger};
 use crate::output::table;
+use crate::recheck::{recheck, Mismatch, Sampler};
 use crate::results::{default_path, ResultLine, ResultsFile};
 use crate::session::Session;
 use crate::state::{append_line, FileLock};
@@ -89,16 +94,53 @@ pub async fn list(app: &App, args: ProofsList) -> CliResult<i32> {
 struct Summary {
     program_id: Uuid,
     results_file: String,
+    /// The least security required (the program's policy, or the flags that override it).
+    policy: ProofPolicy,
     /// Verified now, result saved and proof confirmed.
     verified: usize,
+    verified_groups: Vec<VerifiedGroup>,
     /// Saved by an earlier, interrupted run; confirmed now.
     confirmed_earlier_results: usize,
     rejected: Vec<Rejection>,
     /// Could not be checked here (not in the ledger, or the proof vanished meanwhile).
     skipped: Vec<Skip>,
+    /// With `--recheck`: the re-executions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recheck: Option<RecheckSummary>,
 }
 
 #[derive(Debug, Serialize)]
+struct VerifiedGroup {
+    input_group_id: Uuid,
+    name: String,
+    security_bits: u32,
+    provable_security_bits: u32,
+    /// Re-executed (`--recheck`) and found to agree.
+    rechecked: bool,
+}
+
+#[derive(Debug, Default, Serialize)]
+struct RecheckSummary {
+    fraction: f64,
+    /// Verified groups re-executed in cairo-vm.
+    rechecked: usize,
+    /// Verified proofs a re-execution contradicted (rejected; also listed in `rejected`).
+    mismatches: Vec<Rejection>,
+}
+
+/// What became of one downloaded proof.
+enum Verdict {
+    /// Verified (and, when `rechecked`, re-executed with the same result).
+    Valid { verified: Verified, rechecked: bool },
+    /// To reject: the proof is wrong, or unreadable because it is of an older format.
+    Invalid(String),
+    /// Verified, but re-executing the program contradicts it: rejected, loudly.
+    Contradicted(Mismatch),
+    /// Of a newer format than this build reads: left waiting for a newer uploader-client.
+    Unreadable(ProofVersionMismatch),
+}
+
+#[derive(Debug, Clone, Serialize)]
 struct Rejection {
     input_group_id: Uuid,
     name: String,
@@ -176,7 +218,7 @@ pub async fn verify(app: &App, args: ProofsVerify) -> CliResult<i32> {
             &ledger,
             program_id,
             &results_path,
-            args.min_security_bits,
+            &args,
             &interrupted,
         )
         .await?;
@@ -187,22 +229,33 @@ pub async fn verify(app: &App, args: ProofsVerify) -> CliResult<i32> {
     let earlier: usize = summaries.iter().map(|s| s.confirmed_earlier_results).sum();
     let rejected: usize = summaries.iter().map(|s| s.rejected.len()).sum();
     let skipped: usize = summaries.iter().map(|s| s.skipped.len()).sum();
+    let contradicted: Vec<&Rejection> = summaries
+        .iter()
+        .filter_map(|s| s.recheck.as_ref())
+        .flat_map(|r| &r.mismatches)
+        .collect();
     let stopped = interrupted.load(Ordering::SeqCst);
     app.out
         .data(&json!({"programs": summaries, "interrupted": stopped}));
     if !app.out.json {
-        for s in &summaries {
-            app.out.text(format!(
-                "program {}: {} verified and confirmed, {} confirmed from earlier results, \
-                 {} rejected, {} skipped; results in {}",
-                s.program_id,
-                s.verified,
-                s.confirmed_earlier_results,
-                s.rejected.len(),
-                s.skipped.len(),
-                s.results_file
-            ));
-        }
+        summaries.iter().for_each(|s| print_summary(app, s));
+    }
+    if !contradicted.is_empty() {
+        let groups: Vec<String> = contradicted
+            .iter()
+            .map(|r| format!("{} ({})", r.name, r.input_group_id))
+            .collect();
+        return Err(CliError::new(format!(
+            "RECHECK MISMATCH: re-executing contradicted {} verified proof(s): {}",
+            groups.len(),
+            groups.join(", ")
+        ))
+        .with_hint(
+            "those proofs were rejected and their groups offered to donors again, and nothing \
+             was saved for them; a proof that verifies with wrong outputs means a bug in the \
+             prover or the verifier: keep rejected.jsonl and report it",
+        )
+        .with_code(exit::RECHECK_MISMATCH));
     }
     if stopped {
         return Err(CliError::new(format!(
@@ -215,7 +268,10 @@ pub async fn verify(app: &App, args: ProofsVerify) -> CliResult<i32> {
         return Err(CliError::new(format!(
             "{skipped} proof(s) could not be verified here and were left waiting"
         ))
-        .with_hint("see the warnings above; proofs of input groups missing from this machine's ledger cannot be checked"));
+        .with_hint(
+            "see the warnings above; proofs of input groups missing from this machine's ledger \
+             cannot be checked, and proofs of a newer format need a newer uploader-client",
+        ));
     }
     Ok(if rejected > 0 { exit::REJECTED } else { 0 })
 }
@@ -226,7 +282,7 @@ async fn verify_program(
     ledger: &Ledger,
     program_id: Uuid,
     results_path: &std::path::Path,
-    min_security_bits: u32,
+    args: &ProofsVerify,
     interrupted: &AtomicBool,
 ) -> CliResult<Summary> {
     let mut summary = Summary {
@@ -260,8 +316,19 @@ async fn verify_program(
         ));
     }
 
+    summary.policy = program_policy(session, program_id, args).await?;
+    let policy = SecurityPolicy {
+        min_conjectured_bits: summary.policy.min_conjectured_security_bits,
+        min_provable_bits: summary.policy.min_provable_security_bits,
+    };
+    let mut sampler = args.recheck.map(Sampler::new);
+    summary.recheck = args.recheck.map(|f| RecheckSummary {
+        fraction: f.value(),
+        ..RecheckSummary::default()
+    });
+
     // A snapshot of the waiting proofs: confirming shrinks the listing while we page through it.
-    let groups: Vec<InputGroup> = all_pages(
+    let mut groups: Vec<InputGroup> = all_pages(
         session,
         "cannot list the proven input groups",
         app.settings.max_page_size as i64,
@@ -272,6 +339,10 @@ async fn verify_program(
         },
     )
     .await?;
+    if sampler.is_some() {
+        // The sample is random because the order is (see `recheck`).
+        fastrand::shuffle(&mut groups);
+    }
     let bar = app.out.progress(groups.len() as u64, "verifying");
     for group in groups {
         if interrupted.load(Ordering::SeqCst) {
@@ -325,60 +396,258 @@ async fn verify_program(
             Err(e) => return Err(CliError::api("cannot download a proof", e)),
         };
 
-        let checked_program = program.clone();
-        let verdict = tokio::task::spawn_blocking(move || {
-            cairo_stark::verify(&proof, &checked_program, &inputs, min_security_bits)
-        })
-        .await
-        .map_err(|e| CliError::new(format!("the verifier crashed: {e}")))?;
-
-        match verdict {
-            Ok(verified) => {
-                let line = ResultLine {
-                    program_id,
-                    input_group_id: group_id,
-                    name: name.clone(),
-                    outputs: verified
-                        .outputs
-                        .iter()
-                        .map(cairo_stark::inputs::to_decimal)
-                        .collect(),
-                    steps: verified.steps,
-                    security_bits: verified.security_bits,
-                    verified_at: ledger::now(),
-                };
-                // Saved and fsynced first: only then may the server forget the proof.
-                results.append(line)?;
-                confirm(session, program_id, group_id).await?;
-                summary.verified += 1;
-                bar.suspend(|| app.out.note(format!("verified  {name}  {group_id}")));
-            }
-            Err(reason) => {
-                let reason = reason.to_string();
-                reject(session, program_id, group_id).await?;
-                let entry = json!({
-                    "program_id": program_id,
-                    "input_group_id": group_id,
-                    "name": name,
-                    "reason": reason,
-                    "at": ledger::now(),
-                });
-                append_line(&app.state.rejected_file(), &entry.to_string())?;
-                bar.suspend(|| {
-                    app.out
-                        .warn(format!("rejected {name} ({group_id}): {reason}"))
-                });
-                summary.rejected.push(Rejection {
-                    input_group_id: group_id,
-                    name,
-                    reason,
-                });
-            }
-        }
+        let verdict = judge(proof, &program, inputs, policy, sampler.as_mut()).await?;
+        let target = (group_id, name);
+        settle(
+            app,
+            session,
+            &mut results,
+            &mut summary,
+            &bar,
+            target,
+            verdict,
+        )
+        .await?;
         bar.inc(1);
     }
     bar.finish_and_clear();
     Ok(summary)
+}
+
+/// Acts on the verdict on one proof: saves the result and confirms, or rejects and logs, or leaves
+/// the proof waiting; and records what it did in `summary`.
+async fn settle(
+    app: &App,
+    session: &mut Session,
+    results: &mut ResultsFile,
+    summary: &mut Summary,
+    bar: &ProgressBar,
+    (group_id, name): (Uuid, String),
+    verdict: Verdict,
+) -> CliResult<()> {
+    let program_id = summary.program_id;
+    match verdict {
+        Verdict::Valid {
+            verified,
+            rechecked,
+        } => {
+            let line = ResultLine {
+                program_id,
+                input_group_id: group_id,
+                name: name.clone(),
+                outputs: verified
+                    .outputs
+                    .iter()
+                    .map(cairo_stark::inputs::to_decimal)
+                    .collect(),
+                steps: verified.steps,
+                security_bits: verified.security_bits,
+                provable_security_bits: verified.provable_security_bits,
+                rechecked,
+                verified_at: ledger::now(),
+            };
+            // Saved and fsynced first: only then may the server forget the proof.
+            results.append(line)?;
+            confirm(session, program_id, group_id).await?;
+            summary.verified += 1;
+            if let Some(recheck) = summary.recheck.as_mut().filter(|_| rechecked) {
+                recheck.rechecked += 1;
+            }
+            let again = if rechecked {
+                ", re-executed: same outputs"
+            } else {
+                ""
+            };
+            bar.suspend(|| {
+                app.out.note(format!(
+                    "verified  {name}  {group_id}  ({} bits conjectured, {} bits provable{again})",
+                    verified.security_bits, verified.provable_security_bits
+                ))
+            });
+            summary.verified_groups.push(VerifiedGroup {
+                input_group_id: group_id,
+                name,
+                security_bits: verified.security_bits,
+                provable_security_bits: verified.provable_security_bits,
+                rechecked,
+            });
+        }
+        Verdict::Invalid(reason) => {
+            let rejection =
+                reject_and_log(app, session, program_id, group_id, name, reason).await?;
+            bar.suspend(|| {
+                app.out.warn(format!(
+                    "rejected {} ({group_id}): {}",
+                    rejection.name, rejection.reason
+                ))
+            });
+            summary.rejected.push(rejection);
+        }
+        Verdict::Contradicted(mismatch) => {
+            let reason = format!("RECHECK MISMATCH: {mismatch}");
+            let rejection =
+                reject_and_log(app, session, program_id, group_id, name, reason).await?;
+            bar.suspend(|| {
+                app.out.warn(format!(
+                    "RECHECK MISMATCH in {} ({group_id}): {mismatch}; the proof is rejected \
+                     and nothing is saved for it",
+                    rejection.name
+                ))
+            });
+            if let Some(recheck) = summary.recheck.as_mut() {
+                recheck.rechecked += 1;
+                recheck.mismatches.push(rejection.clone());
+            }
+            summary.rejected.push(rejection);
+        }
+        Verdict::Unreadable(mismatch) => {
+            bar.suspend(|| {
+                app.out.warn(format!(
+                    "input group {group_id} ({name}): {mismatch}: left waiting; update \
+                     uploader-client to verify it"
+                ))
+            });
+            summary.skipped.push(Skip {
+                input_group_id: Some(group_id),
+                reason: format!("{mismatch}"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The least security proofs of `program_id` must have: its policy on the server, each bound
+/// overridden by its flag when given.
+async fn program_policy(
+    session: &mut Session,
+    program_id: Uuid,
+    args: &ProofsVerify,
+) -> CliResult<ProofPolicy> {
+    let status = session
+        .call(
+            "cannot read the program's verification policy",
+            async |c: &Client| c.program_status(program_id).await,
+        )
+        .await?;
+    Ok(ProofPolicy {
+        min_conjectured_security_bits: args
+            .min_security_bits
+            .unwrap_or(status.policy.min_conjectured_security_bits),
+        min_provable_security_bits: args
+            .min_provable_bits
+            .unwrap_or(status.policy.min_provable_security_bits),
+    })
+}
+
+/// Verifies `proof` (off the async workers) and, when the sampler picks this verified group,
+/// re-executes the program on the same inputs to compare.
+async fn judge(
+    proof: Vec<u8>,
+    program: &Arc<CompiledProgram>,
+    inputs: Vec<Felt>,
+    policy: SecurityPolicy,
+    sampler: Option<&mut Sampler>,
+) -> CliResult<Verdict> {
+    let checked = program.clone();
+    let (verdict, inputs) = blocking(move || {
+        let verdict = cairo_stark::verify(&proof, &checked, &inputs, &policy);
+        (verdict, inputs)
+    })
+    .await?;
+    let verified = match verdict {
+        Ok(verified) => verified,
+        Err(error) => return Ok(refused(error)),
+    };
+    if !sampler.is_some_and(Sampler::take) {
+        return Ok(Verdict::Valid {
+            verified,
+            rechecked: false,
+        });
+    }
+    let program = program.clone();
+    blocking(move || match recheck(&program, &inputs, &verified) {
+        Ok(()) => Verdict::Valid {
+            verified,
+            rechecked: true,
+        },
+        Err(mismatch) => Verdict::Contradicted(mismatch),
+    })
+    .await
+}
+
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> CliResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| CliError::new(format!("the verifier or the re-execution crashed: {e}")))
+}
+
+/// The verdict on a proof the verifier refused. A proof of an older format is rejected so the
+/// group goes back to donors (whose current clients prove it in the format this build reads); a
+/// proof of a newer format is left waiting for a newer uploader-client.
+fn refused(error: VerifyError) -> Verdict {
+    let VerifyError::Format(FormatError::UnsupportedVersion(found)) = error else {
+        return Verdict::Invalid(error.to_string());
+    };
+    let mismatch = ProofVersionMismatch {
+        found,
+        supported: FORMAT_VERSION,
+    };
+    if !mismatch.is_older() {
+        return Verdict::Unreadable(mismatch);
+    }
+    Verdict::Invalid(format!(
+        "{mismatch}: rejected, so the input group is offered to donors again (a current \
+         executor-client proves it in the format this build reads)"
+    ))
+}
+
+/// Rejects a proof and logs why in `rejected.jsonl`.
+async fn reject_and_log(
+    app: &App,
+    session: &mut Session,
+    program_id: Uuid,
+    group_id: Uuid,
+    name: String,
+    reason: String,
+) -> CliResult<Rejection> {
+    reject(session, program_id, group_id).await?;
+    let entry = json!({
+        "program_id": program_id,
+        "input_group_id": group_id,
+        "name": name,
+        "reason": reason,
+        "at": ledger::now(),
+    });
+    append_line(&app.state.rejected_file(), &entry.to_string())?;
+    Ok(Rejection {
+        input_group_id: group_id,
+        name,
+        reason,
+    })
+}
+
+fn print_summary(app: &App, s: &Summary) {
+    app.out.text(format!(
+        "program {}: {} verified and confirmed, {} confirmed from earlier results, \
+         {} rejected, {} skipped; results in {}",
+        s.program_id,
+        s.verified,
+        s.confirmed_earlier_results,
+        s.rejected.len(),
+        s.skipped.len(),
+        s.results_file
+    ));
+    if let Some(r) = &s.recheck {
+        let verdict = match r.mismatches.len() {
+            0 => "all agree with their proofs".to_string(),
+            n => format!("{n} CONTRADICT their proofs (rejected)"),
+        };
+        app.out.text(format!(
+            "  recheck: {} verified group(s) re-executed in cairo-vm ({}% asked): {verdict}",
+            r.rechecked,
+            r.fraction * 100.0
+        ));
+    }
 }
 
 /// Confirms a proof; one that is gone already (confirmed by an earlier run) is fine.

@@ -182,6 +182,8 @@ mod tests {
             outputs: vec!["1".into(), "2".into()],
             steps: 1,
             security_bits: 100,
+            provable_security_bits: 0,
+            rechecked: false,
             verified_at: String::new(),
         };
         assert_eq!(

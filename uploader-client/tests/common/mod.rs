@@ -131,10 +131,15 @@ impl Server {
 
 /// Executes and proves with the default (secure) options.
 pub fn prove(program_json: &[u8], inputs_csv: &[u8]) -> Vec<u8> {
+    prove_with(program_json, inputs_csv, &ProofOptions::default())
+}
+
+/// Executes and proves with `options`.
+pub fn prove_with(program_json: &[u8], inputs_csv: &[u8], options: &ProofOptions) -> Vec<u8> {
     let program = CompiledProgram::parse(program_json).expect("program");
     let inputs = parse_csv(inputs_csv).expect("inputs");
     let execution = cairo_stark::execute(&program, &inputs).expect("execute");
-    cairo_stark::prove(&execution, &ProofOptions::default())
+    cairo_stark::prove(&execution, options)
         .expect("prove")
         .to_bytes()
 }
@@ -298,8 +303,13 @@ impl Cli {
 
     /// Uploads the Collatz example and returns its id.
     pub fn upload_collatz(&self, name: &str) -> Uuid {
+        self.upload_collatz_with(name, &[])
+    }
+
+    /// The same, with more `program upload` flags.
+    pub fn upload_collatz_with(&self, name: &str, flags: &[&str]) -> Uuid {
         let json_path = collatz_json();
-        let value = self.json(&[
+        let mut args = vec![
             "program",
             "upload",
             json_path.to_str().expect("utf-8 path"),
@@ -309,7 +319,9 @@ impl Cli {
             "Collatz stopping times",
             "--lock-timeout",
             "60",
-        ]);
+        ];
+        args.extend_from_slice(flags);
+        let value = self.json(&args);
         Uuid::parse_str(value["program_id"].as_str().expect("program_id")).expect("uuid")
     }
 
