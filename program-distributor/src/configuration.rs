@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use cairo_stark::execution_file::ReadLimits;
 use serde::Deserialize;
 
 /// Everything the server needs to start.
@@ -106,16 +107,34 @@ pub struct Limits {
     pub execution_bytes: usize,
     /// JSON bodies and the multipart `data` field.
     pub json_bytes: usize,
+    /// The most steps an uploaded execution may claim (its replay never runs longer).
+    pub execution_steps: usize,
+    /// The most bytes an uploaded execution may decompress to (each file is also held to what
+    /// its claimed step count allows); default derived from `execution_steps`.
+    pub execution_decoded_bytes: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let steps = cairo_stark::vm::DEFAULT_MAX_STEPS;
         Limits {
             program_bytes: 16 * MIB,
             inputs_bytes: 8 * MIB,
             proof_bytes: 16 * MIB,
             execution_bytes: 64 * MIB,
             json_bytes: 64 * 1024,
+            execution_steps: steps,
+            execution_decoded_bytes: ReadLimits::for_steps(steps).max_decoded_bytes,
+        }
+    }
+}
+
+impl Limits {
+    /// What an uploaded execution file is read within.
+    pub fn execution_file(&self) -> ReadLimits {
+        ReadLimits {
+            max_steps: self.execution_steps,
+            max_decoded_bytes: self.execution_decoded_bytes,
         }
     }
 }
@@ -209,6 +228,8 @@ pub struct FileLimits {
     pub proof_bytes: Option<usize>,
     pub execution_bytes: Option<usize>,
     pub json_bytes: Option<usize>,
+    pub execution_steps: Option<usize>,
+    pub execution_decoded_bytes: Option<u64>,
 }
 
 /// Environment variables the server reads (documented in API.md).
@@ -234,6 +255,8 @@ pub const ENV_VARS: &[&str] = &[
     "MAX_INPUTS_BYTES",
     "MAX_PROOF_BYTES",
     "MAX_EXECUTION_BYTES",
+    "MAX_EXECUTION_STEPS",
+    "MAX_EXECUTION_DECODED_BYTES",
 ];
 
 /// Finds the config file: `--config PATH`, else `CONFIG_FILE`, else `src/config/dev.json` in the
@@ -379,6 +402,14 @@ pub fn resolve(
 
     let limits_file = file.limits.unwrap_or_default();
     let defaults = Limits::default();
+    let execution_steps = parse_env(&var, "MAX_EXECUTION_STEPS")?
+        .or(limits_file.execution_steps)
+        .unwrap_or(defaults.execution_steps);
+    if execution_steps == 0 {
+        return Err(ConfigError::Invalid(
+            "limits.execution_steps must be at least 1".into(),
+        ));
+    }
     let limits = Limits {
         program_bytes: parse_env(&var, "MAX_PROGRAM_BYTES")?
             .or(limits_file.program_bytes)
@@ -393,6 +424,10 @@ pub fn resolve(
             .or(limits_file.execution_bytes)
             .unwrap_or(defaults.execution_bytes),
         json_bytes: limits_file.json_bytes.unwrap_or(defaults.json_bytes),
+        execution_steps,
+        execution_decoded_bytes: parse_env(&var, "MAX_EXECUTION_DECODED_BYTES")?
+            .or(limits_file.execution_decoded_bytes)
+            .unwrap_or(ReadLimits::for_steps(execution_steps).max_decoded_bytes),
     };
 
     Ok(Settings {
@@ -675,6 +710,31 @@ mod tests {
         assert!(parse_connection_string("r::k:s", ":").is_err());
         assert!(DatabaseUrl::parse("postgres://x").is_err());
         assert!(DatabaseUrl::parse("sqlite::memory:").is_err());
+    }
+
+    #[test]
+    fn the_execution_decoded_size_limit_follows_the_step_cap_unless_set() {
+        let secrets = [("BASIC_TOKEN_SECRET", "a"), ("REFRESH_TOKEN_SECRET", "b")];
+        let capped = [secrets.as_slice(), &[("MAX_EXECUTION_STEPS", "1000")]].concat();
+        let limits = resolve(FileConfig::default(), &env_of(&capped))
+            .unwrap()
+            .limits;
+        assert_eq!(limits.execution_steps, 1000);
+        assert_eq!(
+            limits.execution_decoded_bytes,
+            ReadLimits::for_steps(1000).max_decoded_bytes
+        );
+        let set = [
+            capped.as_slice(),
+            &[("MAX_EXECUTION_DECODED_BYTES", "4096")],
+        ]
+        .concat();
+        let limits = resolve(FileConfig::default(), &env_of(&set))
+            .unwrap()
+            .limits;
+        assert_eq!(limits.execution_file().max_decoded_bytes, 4096);
+        let zero = [secrets.as_slice(), &[("MAX_EXECUTION_STEPS", "0")]].concat();
+        assert!(resolve(FileConfig::default(), &env_of(&zero)).is_err());
     }
 
     #[test]
