@@ -67,6 +67,9 @@ pub enum ErrorCode {
     RouteNotFound,
     /// The route exists but not with this HTTP method.
     MethodNotAllowed,
+    /// The request body did not arrive within the server's body timeout; the connection is
+    /// closed.
+    RequestTimeout,
     /// A code this version of the client does not know (from a newer server).
     #[serde(other)]
     Unknown,
@@ -74,7 +77,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// All codes the server can send, in documentation order.
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 25] = [
         ErrorCode::AccountNotFound,
         ErrorCode::ProgramNotFound,
         ErrorCode::ProgramNameTaken,
@@ -99,6 +102,7 @@ impl ErrorCode {
         ErrorCode::ReservationNotFound,
         ErrorCode::RouteNotFound,
         ErrorCode::MethodNotAllowed,
+        ErrorCode::RequestTimeout,
     ];
 
     /// The HTTP status code that accompanies this error code.
@@ -123,6 +127,7 @@ impl ErrorCode {
             InvalidRequest => 400,
             PayloadTooLarge => 413,
             MethodNotAllowed => 405,
+            RequestTimeout => 408,
             InternalServerError | Unknown => 500,
         }
     }
@@ -155,6 +160,7 @@ impl ErrorCode {
             ReservationNotFound => "RESERVATION_NOT_FOUND",
             RouteNotFound => "ROUTE_NOT_FOUND",
             MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            RequestTimeout => "REQUEST_TIMEOUT",
             Unknown => "UNKNOWN",
         }
     }

@@ -6,6 +6,7 @@
 //! few optional fields; unknown fields are refused so a typo does not go unnoticed.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use cairo_stark::execution_file::ReadLimits;
 use serde::Deserialize;
@@ -29,7 +30,36 @@ pub struct ServerSettings {
     pub port: u16,
     /// HTTP worker threads (default: one per CPU core).
     pub workers: Option<usize>,
+    pub timeouts: ServerTimeouts,
+    /// Most open connections per worker; more wait in the listen backlog.
+    pub max_connections: usize,
 }
+
+/// How long a client may take, so that slow or idle clients cannot hold connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerTimeouts {
+    /// To send the request head (line and headers); actix answers 408 and closes after it.
+    pub request_head: Duration,
+    /// To send the whole body, from the request reaching its handler (`REQUEST_TIMEOUT`).
+    pub request_body: Duration,
+    /// An idle kept-alive connection is closed after this.
+    pub keep_alive: Duration,
+    /// To acknowledge the closing of a connection.
+    pub disconnect: Duration,
+}
+
+impl Default for ServerTimeouts {
+    fn default() -> Self {
+        ServerTimeouts {
+            request_head: Duration::from_secs(5),
+            request_body: Duration::from_secs(120),
+            keep_alive: Duration::from_secs(5),
+            disconnect: Duration::from_secs(1),
+        }
+    }
+}
+
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
@@ -218,6 +248,11 @@ pub struct FileServer {
     pub address: Option<String>,
     pub port: Option<u16>,
     pub workers: Option<usize>,
+    pub request_head_timeout_secs: Option<u64>,
+    pub request_body_timeout_secs: Option<u64>,
+    pub keep_alive_secs: Option<u64>,
+    pub disconnect_timeout_secs: Option<u64>,
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -250,6 +285,11 @@ pub const ENV_VARS: &[&str] = &[
     "SERVER_ADDRESS",
     "SERVER_PORT",
     "SERVER_WORKERS",
+    "SERVER_REQUEST_HEAD_TIMEOUT_SECS",
+    "SERVER_REQUEST_BODY_TIMEOUT_SECS",
+    "SERVER_KEEP_ALIVE_SECS",
+    "SERVER_DISCONNECT_TIMEOUT_SECS",
+    "SERVER_MAX_CONNECTIONS",
     "DATA_DIR",
     "MAX_PROGRAM_BYTES",
     "MAX_INPUTS_BYTES",
@@ -311,6 +351,7 @@ pub fn resolve(
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
 
     let server_file = file.server.unwrap_or_default();
+    let timeouts = server_timeouts(&var, &server_file)?;
     let server = ServerSettings {
         address: var("SERVER_ADDRESS")
             .or(server_file.address)
@@ -319,7 +360,16 @@ pub fn resolve(
             .or(server_file.port)
             .unwrap_or(DEFAULT_PORT),
         workers: parse_env(&var, "SERVER_WORKERS")?.or(server_file.workers),
+        timeouts,
+        max_connections: parse_env(&var, "SERVER_MAX_CONNECTIONS")?
+            .or(server_file.max_connections)
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS),
     };
+    if server.max_connections == 0 {
+        return Err(ConfigError::Invalid(
+            "server.max_connections must be at least 1".into(),
+        ));
+    }
 
     let database_url = var("DOCKERIZED_DATABASE_URL")
         .or_else(|| var("DATABASE_URL"))
@@ -437,6 +487,46 @@ pub fn resolve(
         storage,
         limits,
         data_dir,
+    })
+}
+
+fn server_timeouts(
+    var: &dyn Fn(&'static str) -> Option<String>,
+    file: &FileServer,
+) -> Result<ServerTimeouts, ConfigError> {
+    let defaults = ServerTimeouts::default();
+    let seconds = |name: &'static str, from_file: Option<u64>, default: Duration| {
+        let secs = parse_env::<u64>(var, name)?.or(from_file);
+        match secs {
+            Some(0) => Err(ConfigError::Env {
+                name,
+                problem: "a timeout must be at least 1 second".into(),
+            }),
+            Some(secs) => Ok(Duration::from_secs(secs)),
+            None => Ok(default),
+        }
+    };
+    Ok(ServerTimeouts {
+        request_head: seconds(
+            "SERVER_REQUEST_HEAD_TIMEOUT_SECS",
+            file.request_head_timeout_secs,
+            defaults.request_head,
+        )?,
+        request_body: seconds(
+            "SERVER_REQUEST_BODY_TIMEOUT_SECS",
+            file.request_body_timeout_secs,
+            defaults.request_body,
+        )?,
+        keep_alive: seconds(
+            "SERVER_KEEP_ALIVE_SECS",
+            file.keep_alive_secs,
+            defaults.keep_alive,
+        )?,
+        disconnect: seconds(
+            "SERVER_DISCONNECT_TIMEOUT_SECS",
+            file.disconnect_timeout_secs,
+            defaults.disconnect,
+        )?,
     })
 }
 

@@ -143,6 +143,8 @@ pub async fn settings(
             address: "127.0.0.1".into(),
             port: 0,
             workers: Some(2),
+            timeouts: Default::default(),
+            max_connections: crate::configuration::DEFAULT_MAX_CONNECTIONS,
         },
         database: DatabaseSettings { url, pool_size: 8 },
         tokens: TokenSettings {

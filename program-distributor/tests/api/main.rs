@@ -12,3 +12,4 @@ mod programs;
 mod proofs;
 mod releases;
 mod reservations;
+mod slow_clients;
