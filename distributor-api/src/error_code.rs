@@ -70,6 +70,10 @@ pub enum ErrorCode {
     /// The request body did not arrive within the server's body timeout; the connection is
     /// closed.
     RequestTimeout,
+    /// Over a rate limit (logins, registrations, uploads, reservations per client address,
+    /// logins per username) or the password-hashing pool is full; `Retry-After` says when to
+    /// try again.
+    TooManyRequests,
     /// A code this version of the client does not know (from a newer server).
     #[serde(other)]
     Unknown,
@@ -77,7 +81,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// All codes the server can send, in documentation order.
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 26] = [
         ErrorCode::AccountNotFound,
         ErrorCode::ProgramNotFound,
         ErrorCode::ProgramNameTaken,
@@ -103,6 +107,7 @@ impl ErrorCode {
         ErrorCode::RouteNotFound,
         ErrorCode::MethodNotAllowed,
         ErrorCode::RequestTimeout,
+        ErrorCode::TooManyRequests,
     ];
 
     /// The HTTP status code that accompanies this error code.
@@ -128,6 +133,7 @@ impl ErrorCode {
             PayloadTooLarge => 413,
             MethodNotAllowed => 405,
             RequestTimeout => 408,
+            TooManyRequests => 429,
             InternalServerError | Unknown => 500,
         }
     }
@@ -161,6 +167,7 @@ impl ErrorCode {
             RouteNotFound => "ROUTE_NOT_FOUND",
             MethodNotAllowed => "METHOD_NOT_ALLOWED",
             RequestTimeout => "REQUEST_TIMEOUT",
+            TooManyRequests => "TOO_MANY_REQUESTS",
             Unknown => "UNKNOWN",
         }
     }

@@ -89,6 +89,7 @@ fn settings(database: DatabaseUrl, dir: &std::path::Path, pool: u32) -> Settings
         },
         storage: StorageSettings::Local(dir.join("objects")),
         limits: Limits::default(),
+        rate_limits: program_distributor::testing::generous_rates(),
         data_dir: dir.to_path_buf(),
     }
 }

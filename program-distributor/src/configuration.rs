@@ -19,6 +19,7 @@ pub struct Settings {
     pub tokens: TokenSettings,
     pub storage: StorageSettings,
     pub limits: Limits,
+    pub rate_limits: RateSettings,
     /// Where the embedded defaults live (SQLite file, objects, generated secrets).
     pub data_dir: PathBuf,
 }
@@ -169,6 +170,90 @@ impl Limits {
     }
 }
 
+/// Requests a minute per client address (or username) and the password-hashing pool. A rate of
+/// 0 turns that limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateSettings {
+    pub login_per_ip: u32,
+    pub login_per_username: u32,
+    pub register_per_ip: u32,
+    /// Proof and execution uploads.
+    pub uploads_per_ip: u32,
+    /// The three reservation routes.
+    pub reservations_per_ip: u32,
+    /// Password hashes (register, login) computed at once.
+    pub password_hashing: usize,
+    /// How long a login or registration waits for a hashing slot before `TOO_MANY_REQUESTS`.
+    pub password_hashing_wait: Duration,
+}
+
+impl Default for RateSettings {
+    fn default() -> Self {
+        RateSettings {
+            login_per_ip: 30,
+            login_per_username: 10,
+            register_per_ip: 10,
+            uploads_per_ip: 120,
+            reservations_per_ip: 120,
+            password_hashing: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            password_hashing_wait: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRates {
+    pub login_per_ip: Option<u32>,
+    pub login_per_username: Option<u32>,
+    pub register_per_ip: Option<u32>,
+    pub uploads_per_ip: Option<u32>,
+    pub reservations_per_ip: Option<u32>,
+    pub password_hashing: Option<usize>,
+    pub password_hashing_wait_secs: Option<u64>,
+}
+
+fn rate_settings(
+    var: &dyn Fn(&'static str) -> Option<String>,
+    file: FileRates,
+) -> Result<RateSettings, ConfigError> {
+    let d = RateSettings::default();
+    let rate = |name, from_file: Option<u32>, default| {
+        Ok::<_, ConfigError>(parse_env(var, name)?.or(from_file).unwrap_or(default))
+    };
+    let settings = RateSettings {
+        login_per_ip: rate("RATE_LOGIN_PER_IP", file.login_per_ip, d.login_per_ip)?,
+        login_per_username: rate(
+            "RATE_LOGIN_PER_USERNAME",
+            file.login_per_username,
+            d.login_per_username,
+        )?,
+        register_per_ip: rate(
+            "RATE_REGISTER_PER_IP",
+            file.register_per_ip,
+            d.register_per_ip,
+        )?,
+        uploads_per_ip: rate("RATE_UPLOADS_PER_IP", file.uploads_per_ip, d.uploads_per_ip)?,
+        reservations_per_ip: rate(
+            "RATE_RESERVATIONS_PER_IP",
+            file.reservations_per_ip,
+            d.reservations_per_ip,
+        )?,
+        password_hashing: parse_env(var, "PASSWORD_HASHING_CONCURRENCY")?
+            .or(file.password_hashing)
+            .unwrap_or(d.password_hashing),
+        password_hashing_wait: parse_env(var, "PASSWORD_HASHING_WAIT_SECS")?
+            .or(file.password_hashing_wait_secs)
+            .map_or(d.password_hashing_wait, Duration::from_secs),
+    };
+    if settings.password_hashing == 0 {
+        return Err(ConfigError::Invalid(
+            "rate_limits.password_hashing must be at least 1".into(),
+        ));
+    }
+    Ok(settings)
+}
+
 const MIB: usize = 1024 * 1024;
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1";
 pub const DEFAULT_PORT: u16 = 8080;
@@ -216,6 +301,7 @@ pub struct FileConfig {
     pub server: Option<FileServer>,
     pub data_dir: Option<PathBuf>,
     pub limits: Option<FileLimits>,
+    pub rate_limits: Option<FileRates>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -297,6 +383,13 @@ pub const ENV_VARS: &[&str] = &[
     "MAX_EXECUTION_BYTES",
     "MAX_EXECUTION_STEPS",
     "MAX_EXECUTION_DECODED_BYTES",
+    "RATE_LOGIN_PER_IP",
+    "RATE_LOGIN_PER_USERNAME",
+    "RATE_REGISTER_PER_IP",
+    "RATE_UPLOADS_PER_IP",
+    "RATE_RESERVATIONS_PER_IP",
+    "PASSWORD_HASHING_CONCURRENCY",
+    "PASSWORD_HASHING_WAIT_SECS",
 ];
 
 /// Finds the config file: `--config PATH`, else `CONFIG_FILE`, else `src/config/dev.json` in the
@@ -480,12 +573,14 @@ pub fn resolve(
             .unwrap_or(ReadLimits::for_steps(execution_steps).max_decoded_bytes),
     };
 
+    let rate_limits = rate_settings(&var, file.rate_limits.unwrap_or_default())?;
     Ok(Settings {
         server,
         database,
         tokens,
         storage,
         limits,
+        rate_limits,
         data_dir,
     })
 }

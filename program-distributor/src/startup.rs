@@ -54,6 +54,7 @@ pub struct AppState {
     pub storage: Arc<dyn ObjectStore>,
     pub tokens: TokenKeys,
     pub limits: Limits,
+    pub rates: crate::rate_limit::RateLimits,
     pub programs: ProgramCache,
     /// The guest-code template tar served by `GET /program/template`.
     pub template: Bytes,
@@ -230,6 +231,7 @@ pub async fn build_state(settings: &Settings) -> Result<web::Data<AppState>, Sta
         storage,
         tokens: TokenKeys::new(&settings.tokens),
         limits: settings.limits,
+        rates: crate::rate_limit::RateLimits::new(&settings.rate_limits),
         programs: ProgramCache::default(),
         template: crate::template::tar()
             .map_err(|e| StartupError::Task(format!("cannot build the template tar: {e}")))?,

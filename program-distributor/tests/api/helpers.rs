@@ -241,6 +241,27 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Runs each named async test `fn name(backend: Backend)` (which starts its own app, with its
+/// own settings) on both backends: `name::mariadb_s3` and `name::embedded`.
+#[macro_export]
+macro_rules! for_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn mariadb_s3() {
+                    super::$name($crate::helpers::Backend::MariaDbS3).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn embedded() {
+                    super::$name($crate::helpers::Backend::Embedded).await;
+                }
+            }
+        )*
+    };
+}
+
 /// A real proof (default options: the server wants 100 bits) of the fixture program
 /// `proof_mode.json` run on the input CSV `csv`. Each distinct input is proven once per test
 /// binary (a fraction of a second) and then served from a cache.

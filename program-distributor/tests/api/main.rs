@@ -10,6 +10,7 @@ mod health;
 mod inputs;
 mod programs;
 mod proofs;
+mod rate_limits;
 mod releases;
 mod reservations;
 mod slow_clients;

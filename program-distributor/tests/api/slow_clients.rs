@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::for_both_backends;
 use crate::helpers::*;
 
 const BODY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -118,25 +119,7 @@ async fn a_body_in_time_is_served(backend: Backend) {
     assert!(text.contains("\"WRONG_CREDENTIALS\""), "{text}");
 }
 
-macro_rules! on_both_backends_with_settings {
-    ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn mariadb_s3() {
-                    super::$name(super::Backend::MariaDbS3).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn embedded() {
-                    super::$name(super::Backend::Embedded).await;
-                }
-            }
-        )*
-    };
-}
-
-on_both_backends_with_settings!(
+for_both_backends!(
     a_body_trickled_a_byte_a_second_is_cut_off_at_the_body_timeout,
     an_idle_kept_alive_connection_is_closed,
     a_body_in_time_is_served,
