@@ -311,6 +311,8 @@ pub struct FileTokens {
     pub basic_token_minutes_duration: Option<u64>,
     pub refresh_token_secret: Option<String>,
     pub refresh_token_days_duration: Option<u64>,
+    /// Development only: start with sample or short secrets (with a warning).
+    pub allow_weak_secrets: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -363,6 +365,7 @@ pub const ENV_VARS: &[&str] = &[
     "BASIC_TOKEN_MINUTES_DURATION",
     "REFRESH_TOKEN_SECRET",
     "REFRESH_TOKEN_DAYS_DURATION",
+    "ALLOW_WEAK_TOKEN_SECRETS",
     "FILES_STORAGE_CONNECTION_STRING",
     "FILES_STORAGE_ARGUMENTS_SEPARATOR",
     "FILES_STORAGE_DIRECTORY",
@@ -495,6 +498,11 @@ pub fn resolve(
             "basic_token_secret and refresh_token_secret must differ".into(),
         ));
     }
+    let allow_weak = parse_env::<bool>(&var, "ALLOW_WEAK_TOKEN_SECRETS")?
+        .or(token_file.allow_weak_secrets)
+        .unwrap_or(false);
+    check_secret_strength("basic_token_secret", &basic_secret, allow_weak)?;
+    check_secret_strength("refresh_token_secret", &refresh_secret, allow_weak)?;
     let tokens = TokenSettings {
         basic_secret,
         basic_minutes: parse_env(&var, "BASIC_TOKEN_MINUTES_DURATION")?
@@ -583,6 +591,37 @@ pub fn resolve(
         rate_limits,
         data_dir,
     })
+}
+
+/// Token secrets that are public: the samples checked in (`src/config/qa.json`, `.env.example`).
+pub const SAMPLE_SECRETS: &[&str] = &[
+    "change-me-basic-token-secret",
+    "change-me-refresh-token-secret",
+];
+/// Shortest token secret accepted (HS256 keys should be at least as long as the hash).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Refuses a sample or short secret, unless `allow_weak` (development), which only warns.
+fn check_secret_strength(name: &str, secret: &str, allow_weak: bool) -> Result<(), ConfigError> {
+    let problem = if SAMPLE_SECRETS.contains(&secret.trim()) {
+        "is a sample published with the source"
+    } else if secret.len() < MIN_SECRET_BYTES {
+        "is shorter than 32 bytes"
+    } else {
+        return Ok(());
+    };
+    if allow_weak {
+        tracing::warn!(
+            "token.{name} {problem}: accepted because ALLOW_WEAK_TOKEN_SECRETS is set; \
+             anyone who knows it can forge tokens, never run like this in production"
+        );
+        return Ok(());
+    }
+    Err(ConfigError::Invalid(format!(
+        "token.{name} {problem}; set a random one of at least {MIN_SECRET_BYTES} bytes \
+         (`openssl rand -hex 32`), or leave both secrets unset to have them generated, or set \
+         ALLOW_WEAK_TOKEN_SECRETS=true for development"
+    )))
 }
 
 fn server_timeouts(
@@ -824,7 +863,8 @@ mod tests {
                 }
             }"#,
         );
-        let settings = resolve(config, &env_of(&[])).unwrap();
+        let weak_ok = env_of(&[("ALLOW_WEAK_TOKEN_SECRETS", "true")]);
+        let settings = resolve(config, &weak_ok).unwrap();
         assert_eq!(
             settings.database.url,
             DatabaseUrl::Mysql("mysql://root:example@db:3306/my_database".into())
@@ -856,6 +896,7 @@ mod tests {
                 "server": {"port": 9000}}"#,
         );
         let env = env_of(&[
+            ("ALLOW_WEAK_TOKEN_SECRETS", "true"),
             ("DATABASE_URL", "mysql://env@h/db"),
             ("DOCKERIZED_DATABASE_URL", "mysql://docker@db/db"),
             ("SERVER_PORT", "9100"),
@@ -899,7 +940,11 @@ mod tests {
 
     #[test]
     fn the_execution_decoded_size_limit_follows_the_step_cap_unless_set() {
-        let secrets = [("BASIC_TOKEN_SECRET", "a"), ("REFRESH_TOKEN_SECRET", "b")];
+        let secrets = [
+            ("BASIC_TOKEN_SECRET", "a"),
+            ("REFRESH_TOKEN_SECRET", "b"),
+            ("ALLOW_WEAK_TOKEN_SECRETS", "true"),
+        ];
         let capped = [secrets.as_slice(), &[("MAX_EXECUTION_STEPS", "1000")]].concat();
         let limits = resolve(FileConfig::default(), &env_of(&capped))
             .unwrap()
@@ -920,6 +965,52 @@ mod tests {
         assert_eq!(limits.execution_file().max_decoded_bytes, 4096);
         let zero = [secrets.as_slice(), &[("MAX_EXECUTION_STEPS", "0")]].concat();
         assert!(resolve(FileConfig::default(), &env_of(&zero)).is_err());
+    }
+
+    #[test]
+    fn sample_or_short_token_secrets_are_refused_unless_allowed_for_development() {
+        let strong = "0123456789abcdef0123456789abcdef";
+        let refused = |basic: &str, refresh: &str| {
+            let env = env_of(&[
+                ("BASIC_TOKEN_SECRET", basic),
+                ("REFRESH_TOKEN_SECRET", refresh),
+            ]);
+            resolve(FileConfig::default(), &env)
+                .unwrap_err()
+                .to_string()
+        };
+        let short = refused("too short", strong);
+        assert!(
+            short.contains("basic_token_secret") && short.contains("32 bytes"),
+            "{short}"
+        );
+        // The samples checked in are refused, from the file and from the environment.
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config/qa.json");
+        let error = resolve(read_file(&sample).unwrap(), &env_of(&[])).unwrap_err();
+        assert!(error.to_string().contains("sample"), "{error}");
+        let dotenv =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.env.example"))
+                .unwrap();
+        let from_dotenv = |name: &str| {
+            let line = dotenv.lines().find(|l| l.starts_with(&format!("{name}=")));
+            line.unwrap().split_once('=').unwrap().1.to_string()
+        };
+        let basic = from_dotenv("BASIC_TOKEN_SECRET");
+        assert!(SAMPLE_SECRETS.contains(&basic.as_str()));
+        assert!(refused(&basic, strong).contains("sample"));
+        assert!(refused(strong, &from_dotenv("REFRESH_TOKEN_SECRET")).contains("sample"));
+        // Strong ones start; the development flag lets weak ones through.
+        let env = env_of(&[
+            ("BASIC_TOKEN_SECRET", strong),
+            ("REFRESH_TOKEN_SECRET", "fedcba9876543210fedcba9876543210"),
+        ]);
+        resolve(FileConfig::default(), &env).unwrap();
+        let env = env_of(&[
+            ("BASIC_TOKEN_SECRET", &basic),
+            ("REFRESH_TOKEN_SECRET", "b"),
+            ("ALLOW_WEAK_TOKEN_SECRETS", "true"),
+        ]);
+        resolve(FileConfig::default(), &env).unwrap();
     }
 
     #[test]
