@@ -86,7 +86,8 @@ impl Username {
     }
 }
 
-/// A new password: 8 to 1024 characters.
+/// A new password: 8 to 1024 characters, at least 8 of them neither whitespace nor control
+/// characters (a password of blanks or invisible characters is not one).
 pub struct NewPassword(String);
 
 impl NewPassword {
@@ -95,6 +96,16 @@ impl NewPassword {
         if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
             return Err(Invalid(format!(
                 "`password` must have {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
+            )));
+        }
+        let visible = value
+            .chars()
+            .filter(|c| !c.is_whitespace() && !c.is_control())
+            .count();
+        if visible < MIN_PASSWORD_CHARS {
+            return Err(Invalid(format!(
+                "`password` must have at least {MIN_PASSWORD_CHARS} characters that are neither \
+                 whitespace nor control characters"
             )));
         }
         Ok(NewPassword(value.to_string()))

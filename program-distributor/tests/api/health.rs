@@ -6,11 +6,26 @@ use program_distributor::configuration::DatabaseUrl;
 use crate::helpers::*;
 use crate::on_both_backends;
 
-on_both_backends!(health_reports_ok, openapi_document_matches_the_routes);
+on_both_backends!(
+    health_reports_ok,
+    head_health_answers_200_without_a_body,
+    openapi_document_matches_the_routes
+);
 
 async fn health_reports_ok(app: TestApp) {
     let health = app.client.health().await.unwrap();
     assert_eq!(health.status, "ok");
+}
+
+/// Load balancers and uptime probes ask with HEAD.
+async fn head_health_answers_200_without_a_body(app: TestApp) {
+    let response = reqwest::Client::new()
+        .head(format!("{}/health", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.bytes().await.unwrap().is_empty());
 }
 
 /// The OpenAPI document lists exactly the routes the server registers, and each of them answers
@@ -20,7 +35,7 @@ async fn openapi_document_matches_the_routes(app: TestApp) {
     let mut documented = BTreeSet::new();
     for (path, item) in document["paths"].as_object().expect("paths") {
         for method in item.as_object().expect("path item").keys() {
-            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+            if ["get", "head", "post", "put", "patch", "delete"].contains(&method.as_str()) {
                 documented.insert((method.to_uppercase(), path.clone()));
             }
         }
