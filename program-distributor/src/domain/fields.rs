@@ -43,6 +43,17 @@ impl AsRef<str> for Name {
     }
 }
 
+/// The `name_filter` of a listing: a name prefix, absent when empty, at most as long as a name
+/// (a longer one could match nothing).
+pub fn name_prefix(filter: Option<&str>) -> Result<Option<String>, Invalid> {
+    match filter.filter(|p| !p.is_empty()) {
+        Some(prefix) if prefix.chars().count() > MAX_NAME_CHARS => Err(Invalid(format!(
+            "`name_filter` is longer than {MAX_NAME_CHARS} characters (the longest name)"
+        ))),
+        prefix => Ok(prefix.map(str::to_string)),
+    }
+}
+
 /// A free-text description: up to 4096 characters (may be empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Description(String);

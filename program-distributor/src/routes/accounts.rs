@@ -12,7 +12,7 @@ use crate::auth;
 use crate::db::models::{AccountRow, RefreshTokenRow};
 use crate::db::now_millis;
 use crate::db::queries::accounts;
-use crate::domain::fields::{Description, Name, NewPassword, Username};
+use crate::domain::fields::{name_prefix, Description, Name, NewPassword, Username};
 use crate::domain::pagination::Pagination;
 use crate::error::ApiError;
 use crate::startup::AppState;
@@ -151,7 +151,7 @@ pub async fn organizations(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let window = Pagination::parse(query.limit, query.page)?.window();
-    let prefix = query.name_filter.filter(|p| !p.is_empty());
+    let prefix = name_prefix(query.name_filter.as_deref())?;
     let (rows, total) = state
         .db
         .run(move |conn| accounts::list(conn, prefix.as_deref(), window))
