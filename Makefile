@@ -48,8 +48,10 @@ remove_image = if docker image inspect $(1) >/dev/null 2>&1; then docker image r
 
 # The compose file reads .env: start from the sample when there is none.
 .env:
-	cp .env.example .env
-	@echo "created .env from .env.example: change its passwords and secrets before exposing the server"
+	sed -e "s/^BASIC_TOKEN_SECRET=.*/BASIC_TOKEN_SECRET=$$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')/" \
+	    -e "s/^REFRESH_TOKEN_SECRET=.*/REFRESH_TOKEN_SECRET=$$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')/" \
+	    .env.example > .env
+	@echo "created .env from .env.example with random token secrets: change its passwords before exposing the server"
 
 run_all: .env ## Docker: build and start the database, phpMyAdmin, MinIO and the server
 	$(COMPOSE) up --build --detach --wait

@@ -114,6 +114,10 @@ impl FeltError {
     }
 }
 
+/// The field's modulus, 2^251 + 17 * 2^192 + 1, in decimal.
+const MODULUS_DECIMAL: &str =
+    "3618502788666131213697322783095070105623107215331596699973092056135872020481";
+
 fn parse_felt(text: &str) -> Result<Felt, FeltError> {
     let number = if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
         if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -133,7 +137,19 @@ fn parse_felt(text: &str) -> Result<Felt, FeltError> {
         if !text.bytes().all(|b| b.is_ascii_digit()) {
             return Err(FeltError::NotANumber);
         }
-        UnsignedInteger::<4>::from_dec_str(text).map_err(|_| FeltError::OutOfField)?
+        // `from_dec_str` wraps around 2^256: compare the digits with the modulus first.
+        let significant = text.trim_start_matches('0');
+        let longer = significant.len() > MODULUS_DECIMAL.len();
+        let same_length = significant.len() == MODULUS_DECIMAL.len();
+        if longer || (same_length && significant >= MODULUS_DECIMAL) {
+            return Err(FeltError::OutOfField);
+        }
+        UnsignedInteger::<4>::from_dec_str(if significant.is_empty() {
+            "0"
+        } else {
+            significant
+        })
+        .map_err(|_| FeltError::OutOfField)?
     };
     if number >= Modulus::modulus_minus_one() + UnsignedInteger::from_u64(1) {
         return Err(FeltError::OutOfField);
@@ -150,6 +166,28 @@ mod tests {
         let values = parse_csv(b"1, 2,0x10\n\n 3,\n").unwrap();
         let expected: Vec<Felt> = [1u64, 2, 16, 3].iter().map(|&v| Felt::from(v)).collect();
         assert_eq!(values, expected);
+    }
+
+    #[test]
+    fn the_decimal_modulus_is_the_fields() {
+        let parsed = UnsignedInteger::<4>::from_dec_str(MODULUS_DECIMAL).unwrap();
+        assert_eq!(
+            parsed,
+            Modulus::modulus_minus_one() + UnsignedInteger::from_u64(1)
+        );
+    }
+
+    #[test]
+    fn decimals_at_or_past_2_to_the_256_do_not_wrap() {
+        let two_256 =
+            "115792089237316195423570985008687907853269984665640564039457584007913129639936";
+        for k in 0..4u8 {
+            let text = format!("{}{}", &two_256[..two_256.len() - 1], 6 + k);
+            assert!(parse_csv(text.as_bytes()).is_err(), "{text}");
+        }
+        assert!(parse_csv(format!("00{two_256}").as_bytes()).is_err());
+        assert_eq!(parse_csv(b"0007").unwrap(), vec![Felt::from(7u64)]);
+        assert_eq!(parse_csv(b"000").unwrap(), vec![Felt::from(0u64)]);
     }
 
     #[test]

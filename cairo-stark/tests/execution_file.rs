@@ -4,7 +4,9 @@
 
 mod common;
 
-use cairo_stark::execution_file::MAX_DECODED_BYTES;
+use std::io::Read;
+
+use cairo_stark::execution_file::{read_execution_within, ReadLimits, MAX_DECODED_BYTES};
 use cairo_stark::{
     check_execution, execute, read_execution, verify, CompiledProgram, Execution,
     ExecutionFileError, Felt, SecurityPolicy,
@@ -195,22 +197,116 @@ fn hostile_bytes_are_refused_without_a_panic() {
     }
 }
 
-#[test]
-fn a_decompression_bomb_is_cut_off() {
+/// A DEFLATE stream of `prefix` followed by `zeros` MiB of zeros, as an execution file.
+fn bomb(prefix: &[u8], zeros: u64) -> Vec<u8> {
     use std::io::Write;
     let mut encoder = flate2::write::DeflateEncoder::new(
         b"CAIROEXE\x01\x00".to_vec(),
         flate2::Compression::best(),
     );
-    let zeros = vec![0u8; 1 << 20];
-    for _ in 0..=(MAX_DECODED_BYTES >> 20) {
-        encoder.write_all(&zeros).unwrap();
+    encoder.write_all(prefix).unwrap();
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..zeros {
+        encoder.write_all(&chunk).unwrap();
     }
-    let bomb = encoder.finish().unwrap();
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn a_decompression_bomb_is_cut_off_at_its_first_wrong_field() {
+    let bomb = bomb(&[], (MAX_DECODED_BYTES >> 20) + 1);
     assert!(bomb.len() < 1 << 20);
     let (program, inputs, _) = fibonacci_run();
+    // 32 zero bytes are not the program's hash: refused before the rest is inflated.
     assert!(matches!(
         read_execution(&bomb, &program, &inputs),
-        Err(ExecutionFileError::TooLarge)
+        Err(ExecutionFileError::OtherProgram)
+    ));
+}
+
+#[test]
+fn a_body_larger_than_its_claimed_steps_allow_is_cut_off() {
+    let (program, inputs, execution) = fibonacci_run();
+    let limits = ReadLimits::for_steps(execution.steps);
+    // Memory cells the run's few steps cannot have written, each a full-size felt: the decoder
+    // stops at the bound the claimed steps set (a few KiB), far below the configured limit.
+    let big = -Felt::from(3u64).inv().unwrap();
+    let padded = tampered(&execution, |e| e.memory.extend(vec![Some(big); 60_000]));
+    match read_execution_within(&padded, &program, &inputs, &limits) {
+        Err(ExecutionFileError::TooLarge(limit)) => assert!(
+            limit < 1 << 20,
+            "a limit of {limit} bytes for {} steps",
+            execution.steps
+        ),
+        other => panic!("expected TooLarge, got {other:?}"),
+    }
+    // Trailing bytes after a whole run are refused without inflating them.
+    let mut body = Vec::new();
+    flate2::read::DeflateDecoder::new(&execution.to_file_bytes()[10..])
+        .read_to_end(&mut body)
+        .unwrap();
+    assert!(matches!(
+        read_execution_within(&bomb(&body, 64), &program, &inputs, &limits),
+        Err(ExecutionFileError::Corrupt(_))
+    ));
+    // The run itself is read within the same limits.
+    read_execution_within(&execution.to_file_bytes(), &program, &inputs, &limits).unwrap();
+}
+
+#[test]
+fn a_trace_that_is_not_a_possible_run_is_refused_before_the_replay() {
+    let (program, inputs, execution) = fibonacci_run();
+    let steps = execution.steps;
+    let zero = cairo_stark::vm::Registers {
+        pc: 0,
+        ap: 0,
+        fp: 0,
+    };
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "an all-zero trace",
+            tampered(&execution, |e| e.trace = vec![zero; steps + 1]),
+        ),
+        (
+            "a row repeated",
+            tampered(&execution, |e| e.trace[2] = e.trace[1]),
+        ),
+        (
+            "`__end__` before the last row",
+            tampered(&execution, |e| e.trace[1].pc = e.end_pc),
+        ),
+        (
+            "a pc outside the program",
+            tampered(&execution, |e| e.trace[1].pc = e.execution_base + 7),
+        ),
+        (
+            "more steps than the trace can hold",
+            tampered(&execution, |e| {
+                e.steps = 1_000_000;
+                let last = e.trace[steps];
+                e.trace.truncate(steps);
+                e.trace.resize(1_000_000, e.trace[steps - 1]);
+                e.trace.push(last);
+            }),
+        ),
+    ];
+    for (what, bytes) in cases {
+        // read_execution does not replay: refused by the reader alone.
+        let refused = read_execution(&bytes, &program, &inputs);
+        assert!(
+            matches!(refused, Err(ExecutionFileError::NotTheRun(_))),
+            "{what}: {refused:?}"
+        );
+    }
+}
+
+#[test]
+fn a_claim_over_the_step_limit_is_refused() {
+    let (program, inputs, execution) = fibonacci_run();
+    let bytes = execution.to_file_bytes();
+    let limits = ReadLimits::for_steps(execution.steps - 1);
+    assert!(matches!(
+        read_execution_within(&bytes, &program, &inputs, &limits),
+        Err(ExecutionFileError::NotTheRun(_))
     ));
 }

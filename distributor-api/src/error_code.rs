@@ -71,6 +71,13 @@ pub enum ErrorCode {
     RouteNotFound,
     /// The route exists but not with this HTTP method.
     MethodNotAllowed,
+    /// The request body did not arrive within the server's body timeout; the connection is
+    /// closed.
+    RequestTimeout,
+    /// Over a rate limit (logins, registrations, uploads, reservations per client address,
+    /// logins per username) or the password-hashing pool is full; `Retry-After` says when to
+    /// try again.
+    TooManyRequests,
     /// A code this version of the client does not know (from a newer server).
     #[serde(other)]
     Unknown,
@@ -78,7 +85,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// All codes the server can send, in documentation order.
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 27] = [
         ErrorCode::AccountNotFound,
         ErrorCode::ProgramNotFound,
         ErrorCode::ProgramNameTaken,
@@ -104,6 +111,8 @@ impl ErrorCode {
         ErrorCode::ReservationNotFound,
         ErrorCode::RouteNotFound,
         ErrorCode::MethodNotAllowed,
+        ErrorCode::RequestTimeout,
+        ErrorCode::TooManyRequests,
     ];
 
     /// The HTTP status code that accompanies this error code.
@@ -133,6 +142,8 @@ impl ErrorCode {
             InvalidRequest => 400,
             PayloadTooLarge => 413,
             MethodNotAllowed => 405,
+            RequestTimeout => 408,
+            TooManyRequests => 429,
             InternalServerError | Unknown => 500,
         }
     }
@@ -166,6 +177,8 @@ impl ErrorCode {
             ReservationNotFound => "RESERVATION_NOT_FOUND",
             RouteNotFound => "ROUTE_NOT_FOUND",
             MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            RequestTimeout => "REQUEST_TIMEOUT",
+            TooManyRequests => "TOO_MANY_REQUESTS",
             Unknown => "UNKNOWN",
         }
     }

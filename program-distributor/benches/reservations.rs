@@ -74,6 +74,8 @@ fn settings(database: DatabaseUrl, dir: &std::path::Path, pool: u32) -> Settings
             address: "127.0.0.1".into(),
             port: 0,
             workers: None,
+            timeouts: Default::default(),
+            max_connections: program_distributor::configuration::DEFAULT_MAX_CONNECTIONS,
         },
         database: DatabaseSettings {
             url: database,
@@ -87,6 +89,7 @@ fn settings(database: DatabaseUrl, dir: &std::path::Path, pool: u32) -> Settings
         },
         storage: StorageSettings::Local(dir.join("objects")),
         limits: Limits::default(),
+        rate_limits: program_distributor::testing::generous_rates(),
         data_dir: dir.to_path_buf(),
     }
 }

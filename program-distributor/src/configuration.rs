@@ -6,7 +6,9 @@
 //! few optional fields; unknown fields are refused so a typo does not go unnoticed.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use cairo_stark::execution_file::ReadLimits;
 use serde::Deserialize;
 
 /// Everything the server needs to start.
@@ -17,6 +19,7 @@ pub struct Settings {
     pub tokens: TokenSettings,
     pub storage: StorageSettings,
     pub limits: Limits,
+    pub rate_limits: RateSettings,
     /// Where the embedded defaults live (SQLite file, objects, generated secrets).
     pub data_dir: PathBuf,
 }
@@ -28,7 +31,36 @@ pub struct ServerSettings {
     pub port: u16,
     /// HTTP worker threads (default: one per CPU core).
     pub workers: Option<usize>,
+    pub timeouts: ServerTimeouts,
+    /// Most open connections per worker; more wait in the listen backlog.
+    pub max_connections: usize,
 }
+
+/// How long a client may take, so that slow or idle clients cannot hold connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerTimeouts {
+    /// To send the request head (line and headers); actix answers 408 and closes after it.
+    pub request_head: Duration,
+    /// To send the whole body, from the request reaching its handler (`REQUEST_TIMEOUT`).
+    pub request_body: Duration,
+    /// An idle kept-alive connection is closed after this.
+    pub keep_alive: Duration,
+    /// To acknowledge the closing of a connection.
+    pub disconnect: Duration,
+}
+
+impl Default for ServerTimeouts {
+    fn default() -> Self {
+        ServerTimeouts {
+            request_head: Duration::from_secs(5),
+            request_body: Duration::from_secs(120),
+            keep_alive: Duration::from_secs(5),
+            disconnect: Duration::from_secs(1),
+        }
+    }
+}
+
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
@@ -106,18 +138,120 @@ pub struct Limits {
     pub execution_bytes: usize,
     /// JSON bodies and the multipart `data` field.
     pub json_bytes: usize,
+    /// The most steps an uploaded execution may claim (its replay never runs longer).
+    pub execution_steps: usize,
+    /// The most bytes an uploaded execution may decompress to (each file is also held to what
+    /// its claimed step count allows); default derived from `execution_steps`.
+    pub execution_decoded_bytes: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
+        let steps = cairo_stark::vm::DEFAULT_MAX_STEPS;
         Limits {
             program_bytes: 16 * MIB,
             inputs_bytes: 8 * MIB,
             proof_bytes: 16 * MIB,
             execution_bytes: 64 * MIB,
             json_bytes: 64 * 1024,
+            execution_steps: steps,
+            execution_decoded_bytes: ReadLimits::for_steps(steps).max_decoded_bytes,
         }
     }
+}
+
+impl Limits {
+    /// What an uploaded execution file is read within.
+    pub fn execution_file(&self) -> ReadLimits {
+        ReadLimits {
+            max_steps: self.execution_steps,
+            max_decoded_bytes: self.execution_decoded_bytes,
+        }
+    }
+}
+
+/// Requests a minute per client address (or username) and the password-hashing pool. A rate of
+/// 0 turns that limit off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateSettings {
+    pub login_per_ip: u32,
+    pub login_per_username: u32,
+    pub register_per_ip: u32,
+    /// Proof and execution uploads.
+    pub uploads_per_ip: u32,
+    /// The three reservation routes.
+    pub reservations_per_ip: u32,
+    /// Password hashes (register, login) computed at once.
+    pub password_hashing: usize,
+    /// How long a login or registration waits for a hashing slot before `TOO_MANY_REQUESTS`.
+    pub password_hashing_wait: Duration,
+}
+
+impl Default for RateSettings {
+    fn default() -> Self {
+        RateSettings {
+            login_per_ip: 30,
+            login_per_username: 10,
+            register_per_ip: 10,
+            uploads_per_ip: 120,
+            reservations_per_ip: 120,
+            password_hashing: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            password_hashing_wait: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileRates {
+    pub login_per_ip: Option<u32>,
+    pub login_per_username: Option<u32>,
+    pub register_per_ip: Option<u32>,
+    pub uploads_per_ip: Option<u32>,
+    pub reservations_per_ip: Option<u32>,
+    pub password_hashing: Option<usize>,
+    pub password_hashing_wait_secs: Option<u64>,
+}
+
+fn rate_settings(
+    var: &dyn Fn(&'static str) -> Option<String>,
+    file: FileRates,
+) -> Result<RateSettings, ConfigError> {
+    let d = RateSettings::default();
+    let rate = |name, from_file: Option<u32>, default| {
+        Ok::<_, ConfigError>(parse_env(var, name)?.or(from_file).unwrap_or(default))
+    };
+    let settings = RateSettings {
+        login_per_ip: rate("RATE_LOGIN_PER_IP", file.login_per_ip, d.login_per_ip)?,
+        login_per_username: rate(
+            "RATE_LOGIN_PER_USERNAME",
+            file.login_per_username,
+            d.login_per_username,
+        )?,
+        register_per_ip: rate(
+            "RATE_REGISTER_PER_IP",
+            file.register_per_ip,
+            d.register_per_ip,
+        )?,
+        uploads_per_ip: rate("RATE_UPLOADS_PER_IP", file.uploads_per_ip, d.uploads_per_ip)?,
+        reservations_per_ip: rate(
+            "RATE_RESERVATIONS_PER_IP",
+            file.reservations_per_ip,
+            d.reservations_per_ip,
+        )?,
+        password_hashing: parse_env(var, "PASSWORD_HASHING_CONCURRENCY")?
+            .or(file.password_hashing)
+            .unwrap_or(d.password_hashing),
+        password_hashing_wait: parse_env(var, "PASSWORD_HASHING_WAIT_SECS")?
+            .or(file.password_hashing_wait_secs)
+            .map_or(d.password_hashing_wait, Duration::from_secs),
+    };
+    if settings.password_hashing == 0 {
+        return Err(ConfigError::Invalid(
+            "rate_limits.password_hashing must be at least 1".into(),
+        ));
+    }
+    Ok(settings)
 }
 
 const MIB: usize = 1024 * 1024;
@@ -167,6 +301,7 @@ pub struct FileConfig {
     pub server: Option<FileServer>,
     pub data_dir: Option<PathBuf>,
     pub limits: Option<FileLimits>,
+    pub rate_limits: Option<FileRates>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -176,6 +311,8 @@ pub struct FileTokens {
     pub basic_token_minutes_duration: Option<u64>,
     pub refresh_token_secret: Option<String>,
     pub refresh_token_days_duration: Option<u64>,
+    /// Development only: start with sample or short secrets (with a warning).
+    pub allow_weak_secrets: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -199,6 +336,11 @@ pub struct FileServer {
     pub address: Option<String>,
     pub port: Option<u16>,
     pub workers: Option<usize>,
+    pub request_head_timeout_secs: Option<u64>,
+    pub request_body_timeout_secs: Option<u64>,
+    pub keep_alive_secs: Option<u64>,
+    pub disconnect_timeout_secs: Option<u64>,
+    pub max_connections: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -209,6 +351,8 @@ pub struct FileLimits {
     pub proof_bytes: Option<usize>,
     pub execution_bytes: Option<usize>,
     pub json_bytes: Option<usize>,
+    pub execution_steps: Option<usize>,
+    pub execution_decoded_bytes: Option<u64>,
 }
 
 /// Environment variables the server reads (documented in API.md).
@@ -221,6 +365,7 @@ pub const ENV_VARS: &[&str] = &[
     "BASIC_TOKEN_MINUTES_DURATION",
     "REFRESH_TOKEN_SECRET",
     "REFRESH_TOKEN_DAYS_DURATION",
+    "ALLOW_WEAK_TOKEN_SECRETS",
     "FILES_STORAGE_CONNECTION_STRING",
     "FILES_STORAGE_ARGUMENTS_SEPARATOR",
     "FILES_STORAGE_DIRECTORY",
@@ -229,11 +374,25 @@ pub const ENV_VARS: &[&str] = &[
     "SERVER_ADDRESS",
     "SERVER_PORT",
     "SERVER_WORKERS",
+    "SERVER_REQUEST_HEAD_TIMEOUT_SECS",
+    "SERVER_REQUEST_BODY_TIMEOUT_SECS",
+    "SERVER_KEEP_ALIVE_SECS",
+    "SERVER_DISCONNECT_TIMEOUT_SECS",
+    "SERVER_MAX_CONNECTIONS",
     "DATA_DIR",
     "MAX_PROGRAM_BYTES",
     "MAX_INPUTS_BYTES",
     "MAX_PROOF_BYTES",
     "MAX_EXECUTION_BYTES",
+    "MAX_EXECUTION_STEPS",
+    "MAX_EXECUTION_DECODED_BYTES",
+    "RATE_LOGIN_PER_IP",
+    "RATE_LOGIN_PER_USERNAME",
+    "RATE_REGISTER_PER_IP",
+    "RATE_UPLOADS_PER_IP",
+    "RATE_RESERVATIONS_PER_IP",
+    "PASSWORD_HASHING_CONCURRENCY",
+    "PASSWORD_HASHING_WAIT_SECS",
 ];
 
 /// Finds the config file: `--config PATH`, else `CONFIG_FILE`, else `src/config/dev.json` in the
@@ -288,6 +447,7 @@ pub fn resolve(
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
 
     let server_file = file.server.unwrap_or_default();
+    let timeouts = server_timeouts(&var, &server_file)?;
     let server = ServerSettings {
         address: var("SERVER_ADDRESS")
             .or(server_file.address)
@@ -296,7 +456,16 @@ pub fn resolve(
             .or(server_file.port)
             .unwrap_or(DEFAULT_PORT),
         workers: parse_env(&var, "SERVER_WORKERS")?.or(server_file.workers),
+        timeouts,
+        max_connections: parse_env(&var, "SERVER_MAX_CONNECTIONS")?
+            .or(server_file.max_connections)
+            .unwrap_or(DEFAULT_MAX_CONNECTIONS),
     };
+    if server.max_connections == 0 {
+        return Err(ConfigError::Invalid(
+            "server.max_connections must be at least 1".into(),
+        ));
+    }
 
     let database_url = var("DOCKERIZED_DATABASE_URL")
         .or_else(|| var("DATABASE_URL"))
@@ -329,6 +498,11 @@ pub fn resolve(
             "basic_token_secret and refresh_token_secret must differ".into(),
         ));
     }
+    let allow_weak = parse_env::<bool>(&var, "ALLOW_WEAK_TOKEN_SECRETS")?
+        .or(token_file.allow_weak_secrets)
+        .unwrap_or(false);
+    check_secret_strength("basic_token_secret", &basic_secret, allow_weak)?;
+    check_secret_strength("refresh_token_secret", &refresh_secret, allow_weak)?;
     let tokens = TokenSettings {
         basic_secret,
         basic_minutes: parse_env(&var, "BASIC_TOKEN_MINUTES_DURATION")?
@@ -379,6 +553,14 @@ pub fn resolve(
 
     let limits_file = file.limits.unwrap_or_default();
     let defaults = Limits::default();
+    let execution_steps = parse_env(&var, "MAX_EXECUTION_STEPS")?
+        .or(limits_file.execution_steps)
+        .unwrap_or(defaults.execution_steps);
+    if execution_steps == 0 {
+        return Err(ConfigError::Invalid(
+            "limits.execution_steps must be at least 1".into(),
+        ));
+    }
     let limits = Limits {
         program_bytes: parse_env(&var, "MAX_PROGRAM_BYTES")?
             .or(limits_file.program_bytes)
@@ -393,15 +575,92 @@ pub fn resolve(
             .or(limits_file.execution_bytes)
             .unwrap_or(defaults.execution_bytes),
         json_bytes: limits_file.json_bytes.unwrap_or(defaults.json_bytes),
+        execution_steps,
+        execution_decoded_bytes: parse_env(&var, "MAX_EXECUTION_DECODED_BYTES")?
+            .or(limits_file.execution_decoded_bytes)
+            .unwrap_or(ReadLimits::for_steps(execution_steps).max_decoded_bytes),
     };
 
+    let rate_limits = rate_settings(&var, file.rate_limits.unwrap_or_default())?;
     Ok(Settings {
         server,
         database,
         tokens,
         storage,
         limits,
+        rate_limits,
         data_dir,
+    })
+}
+
+/// Token secrets that are public: the samples checked in (`src/config/qa.json`, `.env.example`).
+pub const SAMPLE_SECRETS: &[&str] = &[
+    "change-me-basic-token-secret",
+    "change-me-refresh-token-secret",
+];
+/// Shortest token secret accepted (HS256 keys should be at least as long as the hash).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Refuses a sample or short secret, unless `allow_weak` (development), which only warns.
+fn check_secret_strength(name: &str, secret: &str, allow_weak: bool) -> Result<(), ConfigError> {
+    let problem = if SAMPLE_SECRETS.contains(&secret.trim()) {
+        "is a sample published with the source"
+    } else if secret.len() < MIN_SECRET_BYTES {
+        "is shorter than 32 bytes"
+    } else {
+        return Ok(());
+    };
+    if allow_weak {
+        tracing::warn!(
+            "token.{name} {problem}: accepted because ALLOW_WEAK_TOKEN_SECRETS is set; \
+             anyone who knows it can forge tokens, never run like this in production"
+        );
+        return Ok(());
+    }
+    Err(ConfigError::Invalid(format!(
+        "token.{name} {problem}; set a random one of at least {MIN_SECRET_BYTES} bytes \
+         (`openssl rand -hex 32`), or leave both secrets unset to have them generated, or set \
+         ALLOW_WEAK_TOKEN_SECRETS=true for development"
+    )))
+}
+
+fn server_timeouts(
+    var: &dyn Fn(&'static str) -> Option<String>,
+    file: &FileServer,
+) -> Result<ServerTimeouts, ConfigError> {
+    let defaults = ServerTimeouts::default();
+    let seconds = |name: &'static str, from_file: Option<u64>, default: Duration| {
+        let secs = parse_env::<u64>(var, name)?.or(from_file);
+        match secs {
+            Some(0) => Err(ConfigError::Env {
+                name,
+                problem: "a timeout must be at least 1 second".into(),
+            }),
+            Some(secs) => Ok(Duration::from_secs(secs)),
+            None => Ok(default),
+        }
+    };
+    Ok(ServerTimeouts {
+        request_head: seconds(
+            "SERVER_REQUEST_HEAD_TIMEOUT_SECS",
+            file.request_head_timeout_secs,
+            defaults.request_head,
+        )?,
+        request_body: seconds(
+            "SERVER_REQUEST_BODY_TIMEOUT_SECS",
+            file.request_body_timeout_secs,
+            defaults.request_body,
+        )?,
+        keep_alive: seconds(
+            "SERVER_KEEP_ALIVE_SECS",
+            file.keep_alive_secs,
+            defaults.keep_alive,
+        )?,
+        disconnect: seconds(
+            "SERVER_DISCONNECT_TIMEOUT_SECS",
+            file.disconnect_timeout_secs,
+            defaults.disconnect,
+        )?,
     })
 }
 
@@ -604,7 +863,8 @@ mod tests {
                 }
             }"#,
         );
-        let settings = resolve(config, &env_of(&[])).unwrap();
+        let weak_ok = env_of(&[("ALLOW_WEAK_TOKEN_SECRETS", "true")]);
+        let settings = resolve(config, &weak_ok).unwrap();
         assert_eq!(
             settings.database.url,
             DatabaseUrl::Mysql("mysql://root:example@db:3306/my_database".into())
@@ -636,6 +896,7 @@ mod tests {
                 "server": {"port": 9000}}"#,
         );
         let env = env_of(&[
+            ("ALLOW_WEAK_TOKEN_SECRETS", "true"),
             ("DATABASE_URL", "mysql://env@h/db"),
             ("DOCKERIZED_DATABASE_URL", "mysql://docker@db/db"),
             ("SERVER_PORT", "9100"),
@@ -675,6 +936,81 @@ mod tests {
         assert!(parse_connection_string("r::k:s", ":").is_err());
         assert!(DatabaseUrl::parse("postgres://x").is_err());
         assert!(DatabaseUrl::parse("sqlite::memory:").is_err());
+    }
+
+    #[test]
+    fn the_execution_decoded_size_limit_follows_the_step_cap_unless_set() {
+        let secrets = [
+            ("BASIC_TOKEN_SECRET", "a"),
+            ("REFRESH_TOKEN_SECRET", "b"),
+            ("ALLOW_WEAK_TOKEN_SECRETS", "true"),
+        ];
+        let capped = [secrets.as_slice(), &[("MAX_EXECUTION_STEPS", "1000")]].concat();
+        let limits = resolve(FileConfig::default(), &env_of(&capped))
+            .unwrap()
+            .limits;
+        assert_eq!(limits.execution_steps, 1000);
+        assert_eq!(
+            limits.execution_decoded_bytes,
+            ReadLimits::for_steps(1000).max_decoded_bytes
+        );
+        let set = [
+            capped.as_slice(),
+            &[("MAX_EXECUTION_DECODED_BYTES", "4096")],
+        ]
+        .concat();
+        let limits = resolve(FileConfig::default(), &env_of(&set))
+            .unwrap()
+            .limits;
+        assert_eq!(limits.execution_file().max_decoded_bytes, 4096);
+        let zero = [secrets.as_slice(), &[("MAX_EXECUTION_STEPS", "0")]].concat();
+        assert!(resolve(FileConfig::default(), &env_of(&zero)).is_err());
+    }
+
+    #[test]
+    fn sample_or_short_token_secrets_are_refused_unless_allowed_for_development() {
+        let strong = "0123456789abcdef0123456789abcdef";
+        let refused = |basic: &str, refresh: &str| {
+            let env = env_of(&[
+                ("BASIC_TOKEN_SECRET", basic),
+                ("REFRESH_TOKEN_SECRET", refresh),
+            ]);
+            resolve(FileConfig::default(), &env)
+                .unwrap_err()
+                .to_string()
+        };
+        let short = refused("too short", strong);
+        assert!(
+            short.contains("basic_token_secret") && short.contains("32 bytes"),
+            "{short}"
+        );
+        // The samples checked in are refused, from the file and from the environment.
+        let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config/qa.json");
+        let error = resolve(read_file(&sample).unwrap(), &env_of(&[])).unwrap_err();
+        assert!(error.to_string().contains("sample"), "{error}");
+        let dotenv =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.env.example"))
+                .unwrap();
+        let from_dotenv = |name: &str| {
+            let line = dotenv.lines().find(|l| l.starts_with(&format!("{name}=")));
+            line.unwrap().split_once('=').unwrap().1.to_string()
+        };
+        let basic = from_dotenv("BASIC_TOKEN_SECRET");
+        assert!(SAMPLE_SECRETS.contains(&basic.as_str()));
+        assert!(refused(&basic, strong).contains("sample"));
+        assert!(refused(strong, &from_dotenv("REFRESH_TOKEN_SECRET")).contains("sample"));
+        // Strong ones start; the development flag lets weak ones through.
+        let env = env_of(&[
+            ("BASIC_TOKEN_SECRET", strong),
+            ("REFRESH_TOKEN_SECRET", "fedcba9876543210fedcba9876543210"),
+        ]);
+        resolve(FileConfig::default(), &env).unwrap();
+        let env = env_of(&[
+            ("BASIC_TOKEN_SECRET", &basic),
+            ("REFRESH_TOKEN_SECRET", "b"),
+            ("ALLOW_WEAK_TOKEN_SECRETS", "true"),
+        ]);
+        resolve(FileConfig::default(), &env).unwrap();
     }
 
     #[test]

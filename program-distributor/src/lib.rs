@@ -7,17 +7,20 @@
 //! - [`domain`]: values checked at the edge (names, pagination, program tars).
 //! - [`db`]: diesel on MySQL/MariaDB or SQLite (the reservation lives in `db::queries::input_groups`).
 //! - [`storage`]: blobs in S3 or a local directory, behind one trait.
-//! - [`configuration`], [`startup`], [`telemetry`]: settings, wiring, logs.
+//! - [`configuration`], [`startup`], [`telemetry`]: settings, wiring, logs; [`body_deadline`]:
+//!   the request-body timeout; [`rate_limit`]: per-client rate limits, the password-hashing pool.
 //!
 //! Invariants: an input group is never handed out to two callers while its reservation is live;
 //! a proof is accepted once; every error a client can cause is answered in the error envelope
 //! with a documented code (see `API.md`), never a panic or a bare 500.
 
 pub mod auth;
+pub mod body_deadline;
 pub mod configuration;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod rate_limit;
 pub mod routes;
 pub mod startup;
 pub mod storage;

@@ -6,14 +6,15 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use actix_web::dev::Server;
-use actix_web::middleware::ErrorHandlers;
+use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
 use bytes::Bytes;
 use distributor_api::ErrorCode;
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::TokenKeys;
-use crate::configuration::{Limits, Settings, StorageSettings};
+use crate::body_deadline::BodyTimeout;
+use crate::configuration::{Limits, ServerSettings, Settings, StorageSettings};
 use crate::db::{Db, DbStartError};
 use crate::error::{envelope_errors, extractor_error};
 use crate::storage::local::LocalStore;
@@ -53,6 +54,7 @@ pub struct AppState {
     pub storage: Arc<dyn ObjectStore>,
     pub tokens: TokenKeys,
     pub limits: Limits,
+    pub rates: crate::rate_limit::RateLimits,
     pub programs: ProgramCache,
     /// The guest-code template tar served by `GET /program/template`.
     pub template: Bytes,
@@ -163,7 +165,7 @@ impl Application {
             .local_addr()
             .map_err(|source| StartupError::Bind { address, source })?
             .port();
-        let server = run(listener, state, settings.server.workers)?;
+        let server = run(listener, state, &settings.server)?;
         Ok(Application { port, server })
     }
 
@@ -229,6 +231,7 @@ pub async fn build_state(settings: &Settings) -> Result<web::Data<AppState>, Sta
         storage,
         tokens: TokenKeys::new(&settings.tokens),
         limits: settings.limits,
+        rates: crate::rate_limit::RateLimits::new(&settings.rate_limits),
         programs: ProgramCache::default(),
         template: crate::template::tar()
             .map_err(|e| StartupError::Task(format!("cannot build the template tar: {e}")))?,
@@ -239,20 +242,28 @@ pub async fn build_state(settings: &Settings) -> Result<web::Data<AppState>, Sta
 fn run(
     listener: TcpListener,
     state: web::Data<AppState>,
-    workers: Option<usize>,
+    settings: &ServerSettings,
 ) -> Result<Server, StartupError> {
     let json_limit = state.limits.json_bytes;
+    let timeouts = settings.timeouts;
+    let body_timeout = web::Data::new(BodyTimeout(timeouts.request_body));
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(crate::body_deadline::enforce))
             .wrap(ErrorHandlers::new().default_handler(envelope_errors))
             .wrap(TracingLogger::default())
             .app_data(state.clone())
+            .app_data(body_timeout.clone())
             .app_data(json_config(json_limit))
             .app_data(query_config())
             .app_data(path_config())
             .configure(crate::routes::configure)
-    });
-    if let Some(workers) = workers {
+    })
+    .client_request_timeout(timeouts.request_head)
+    .client_disconnect_timeout(timeouts.disconnect)
+    .keep_alive(timeouts.keep_alive)
+    .max_connections(settings.max_connections);
+    if let Some(workers) = settings.workers {
         server = server.workers(workers.max(1));
     }
     let address = listener

@@ -10,8 +10,8 @@
 use std::path::Path;
 
 use crate::configuration::{
-    DatabaseSettings, DatabaseUrl, Limits, S3Settings, ServerSettings, Settings, StorageSettings,
-    TokenSettings,
+    DatabaseSettings, DatabaseUrl, Limits, RateSettings, S3Settings, ServerSettings, Settings,
+    StorageSettings, TokenSettings,
 };
 use crate::startup::Application;
 use crate::storage::s3::S3Store;
@@ -143,6 +143,8 @@ pub async fn settings(
             address: "127.0.0.1".into(),
             port: 0,
             workers: Some(2),
+            timeouts: Default::default(),
+            max_connections: crate::configuration::DEFAULT_MAX_CONNECTIONS,
         },
         database: DatabaseSettings { url, pool_size: 8 },
         tokens: TokenSettings {
@@ -153,9 +155,23 @@ pub async fn settings(
         },
         storage,
         limits: Limits::default(),
+        rate_limits: generous_rates(),
         data_dir: data_dir.to_path_buf(),
     };
     (settings, database)
+}
+
+/// Rate limits far above what any test sends (tests of the limits set their own), with the
+/// default password-hashing pool.
+pub fn generous_rates() -> RateSettings {
+    RateSettings {
+        login_per_ip: 100_000,
+        login_per_username: 100_000,
+        register_per_ip: 100_000,
+        uploads_per_ip: 100_000,
+        reservations_per_ip: 100_000,
+        ..RateSettings::default()
+    }
 }
 
 /// A test server running in the current tokio runtime.

@@ -45,6 +45,17 @@ impl AsRef<str> for Name {
     }
 }
 
+/// The `name_filter` of a listing: a name prefix, absent when empty, at most as long as a name
+/// (a longer one could match nothing).
+pub fn name_prefix(filter: Option<&str>) -> Result<Option<String>, Invalid> {
+    match filter.filter(|p| !p.is_empty()) {
+        Some(prefix) if prefix.chars().count() > MAX_NAME_CHARS => Err(Invalid(format!(
+            "`name_filter` is longer than {MAX_NAME_CHARS} characters (the longest name)"
+        ))),
+        prefix => Ok(prefix.map(str::to_string)),
+    }
+}
+
 /// A free-text description: up to 4096 characters (may be empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Description(String);
@@ -88,7 +99,8 @@ impl Username {
     }
 }
 
-/// A new password: 8 to 1024 characters.
+/// A new password: 8 to 1024 characters, at least 8 of them neither whitespace nor control
+/// characters (a password of blanks or invisible characters is not one).
 pub struct NewPassword(String);
 
 impl NewPassword {
@@ -97,6 +109,16 @@ impl NewPassword {
         if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars) {
             return Err(Invalid(format!(
                 "`password` must have {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters"
+            )));
+        }
+        let visible = value
+            .chars()
+            .filter(|c| !c.is_whitespace() && !c.is_control())
+            .count();
+        if visible < MIN_PASSWORD_CHARS {
+            return Err(Invalid(format!(
+                "`password` must have at least {MIN_PASSWORD_CHARS} characters that are neither \
+                 whitespace nor control characters"
             )));
         }
         Ok(NewPassword(value.to_string()))

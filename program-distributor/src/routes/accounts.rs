@@ -1,6 +1,6 @@
 //! `/account/...`: registration, login, tokens, the list of organizations.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use distributor_api::{
     DeleteRefreshTokenRequest, ErrorCode, LoginRequest, LoginResponse, OrganizationsPage,
     PageQuery, RefreshTokenRequest, RegisterRequest,
@@ -12,20 +12,23 @@ use crate::auth;
 use crate::db::models::{AccountRow, RefreshTokenRow};
 use crate::db::now_millis;
 use crate::db::queries::accounts;
-use crate::domain::fields::{Description, Name, NewPassword, Username};
+use crate::domain::fields::{name_prefix, Description, Name, NewPassword, Username};
 use crate::domain::pagination::Pagination;
 use crate::error::ApiError;
 use crate::startup::AppState;
 
 pub async fn register(
     state: web::Data<AppState>,
+    request: HttpRequest,
     body: web::Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    state.rates.register(&request)?;
     let body = body.into_inner();
     let username = Username::parse(&body.username)?;
     let password = NewPassword::parse(&body.password)?;
     let name = Name::parse("name", &body.name)?;
     let description = Description::parse(&body.description)?;
+    let _slot = state.rates.hashing_slot().await?;
     let password_hash = web::block(move || auth::hash_password(password.as_str()))
         .await
         .map_err(|e| ApiError::internal("password hashing task failed", e))??;
@@ -52,9 +55,11 @@ pub async fn register(
 
 pub async fn login(
     state: web::Data<AppState>,
+    request: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { username, password } = body.into_inner();
+    state.rates.login(&request, &username)?;
     let account = state
         .db
         .run(move |conn| accounts::find_by_username(conn, &username))
@@ -63,9 +68,11 @@ pub async fn login(
     let stored = account
         .as_ref()
         .map_or_else(|| state.decoy_hash.clone(), |a| a.password_hash.clone());
+    let slot = state.rates.hashing_slot().await?;
     let matches = web::block(move || auth::verify_password(&password, &stored))
         .await
         .map_err(|e| ApiError::internal("password verification task failed", e))?;
+    drop(slot);
     let account = match account {
         Some(account) if matches => account,
         _ => {
@@ -144,7 +151,7 @@ pub async fn organizations(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let window = Pagination::parse(query.limit, query.page)?.window();
-    let prefix = query.name_filter.filter(|p| !p.is_empty());
+    let prefix = name_prefix(query.name_filter.as_deref())?;
     let (rows, total) = state
         .db
         .run(move |conn| accounts::list(conn, prefix.as_deref(), window))

@@ -74,7 +74,11 @@ fn refusal(group: &InputGroupRow) -> ApiError {
 
 /// Replays `execution` in cairo-vm with the stored program and the stored input group and
 /// accepts it only if it is exactly that run (never trusting what the file says about them).
-/// A replay costs a small fraction of a proof, and provers are never handed junk.
+/// A replay costs a small fraction of a proof, and provers are never handed junk. The file is
+/// read within [`Limits::execution_file`](crate::configuration::Limits::execution_file): it is
+/// inflated only as far as it decodes, its cheap parts (program hash, inputs, builtins, claimed
+/// steps, trace shape, bytecode cells) are checked before anything large is allocated, and the
+/// replay runs no more steps than the trace sent holds.
 async fn check_execution(
     state: &AppState,
     program: &ProgramRow,
@@ -86,16 +90,19 @@ async fn check_execution(
             "the `file` part (the execution) is empty",
         ));
     }
+    let limits = state.limits.execution_file();
     let (steps, took) =
         uploads::check_against_stored(state, program, group, move |compiled, inputs| {
-            cairo_stark::check_execution(&execution, compiled, inputs)
-                .map(|replayed| replayed.steps)
-                .map_err(|e| {
-                    ApiError::new(
-                        ErrorCode::InvalidExecution,
-                        format!("the execution was refused: {e}"),
-                    )
-                })
+            cairo_stark::execution_file::check_execution_within(
+                &execution, compiled, inputs, &limits,
+            )
+            .map(|replayed| replayed.steps)
+            .map_err(|e| {
+                ApiError::new(
+                    ErrorCode::InvalidExecution,
+                    format!("the execution was refused: {e}"),
+                )
+            })
         })
         .await?;
     tracing::info!(

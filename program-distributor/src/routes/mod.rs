@@ -50,6 +50,7 @@ impl Table {
 pub fn table() -> Vec<RouteEntry> {
     let mut t = Table(Vec::new());
     t.add(Method::GET, paths::HEALTH, health::health);
+    t.add(Method::HEAD, paths::HEALTH, health::health);
     t.add(Method::GET, paths::OPENAPI, health::openapi);
 
     t.add(Method::POST, paths::REGISTER, accounts::register);

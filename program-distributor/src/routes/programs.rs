@@ -83,7 +83,7 @@ pub async fn all(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let name_prefix = query.name_filter.clone().filter(|p| !p.is_empty());
+    let name_prefix = crate::domain::fields::name_prefix(query.name_filter.as_deref())?;
     list(&state, Listing::All { name_prefix }, query).await
 }
 

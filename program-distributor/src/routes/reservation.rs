@@ -11,7 +11,7 @@
 //! (`POST /program/reservation/release`), and only an upload that names it ends the reservation
 //! when the file is refused.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use distributor_api::archive::{EXECUTION_FILE, INPUTS_FILE, METADATA_FILE, PROGRAM_FILE};
 use distributor_api::{ErrorCode, ReleaseReservationRequest, ReservationMetadata};
@@ -32,34 +32,40 @@ use crate::storage::keys;
 /// `metadata.json`.
 pub async fn reserve(
     state: web::Data<AppState>,
+    request: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    reserve_in(&state, &path, Stage::Whole).await
+    reserve_in(&state, &request, &path, Stage::Whole).await
 }
 
 /// Reserves an input group that has no execution yet: the same tar as [`reserve`].
 pub async fn reserve_to_execute(
     state: web::Data<AppState>,
+    request: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    reserve_in(&state, &path, Stage::Execute).await
+    reserve_in(&state, &request, &path, Stage::Execute).await
 }
 
 /// Reserves an executed input group: the tar also holds the execution (`execution.bin`).
 pub async fn reserve_to_prove(
     state: web::Data<AppState>,
+    request: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    reserve_in(&state, &path, Stage::Prove).await
+    reserve_in(&state, &request, &path, Stage::Prove).await
 }
 
-/// Reserves an input group of `stage` and answers the reservation tar. The program lookup
+/// Reserves an input group of `stage` (within the per-address reservation rate) and answers the
+/// reservation tar. The program lookup
 /// (cached) and the reservation are one trip to the blocking pool.
 async fn reserve_in(
     state: &AppState,
+    request: &HttpRequest,
     program_id: &str,
     stage: Stage,
 ) -> Result<HttpResponse, ApiError> {
+    state.rates.reservation(request)?;
     let program_id = parse_id(program_id)
         .ok_or_else(ApiError::program_not_found)?
         .to_string();

@@ -23,7 +23,8 @@ use crate::error::ApiError;
 use crate::startup::AppState;
 use crate::storage::keys;
 
-/// Reads a donor's upload: the `file` part (at most `file_limit` bytes) and the ids in `data`.
+/// Reads a donor's upload, within the per-address upload rate: the `file` part (at most
+/// `file_limit` bytes) and the ids in `data`.
 /// A body that declares more than the limits allow is refused before any of it is read; a body
 /// of unknown length is cut off as soon as its `file` part goes over the limit.
 pub(super) async fn read(
@@ -32,6 +33,7 @@ pub(super) async fn read(
     body: Multipart,
     file_limit: usize,
 ) -> Result<Upload<UploadProofData>, ApiError> {
+    state.rates.upload(request)?;
     let json_limit = state.limits.json_bytes;
     multipart::check_declared_length(request, file_limit + json_limit)?;
     multipart::read(body, file_limit, json_limit).await

@@ -113,6 +113,18 @@ async fn bad_registration_fields_are_refused(app: TestApp) {
             ..good.clone()
         },
         RegisterRequest {
+            password: " ".repeat(12),
+            ..good.clone()
+        },
+        RegisterRequest {
+            password: "\t\n\u{7}\u{1b}\r\u{0}\u{8}\u{7f}\u{85}".into(),
+            ..good.clone()
+        },
+        RegisterRequest {
+            password: "ab \u{3000}\u{2003} cd \t".into(),
+            ..good.clone()
+        },
+        RegisterRequest {
             name: "   ".into(),
             ..good.clone()
         },

@@ -6,6 +6,7 @@ use crate::on_both_backends;
 on_both_backends!(
     actix_level_failures_come_out_as_the_error_envelope,
     malformed_json_bodies_are_invalid_requests,
+    an_overlong_name_filter_is_an_enveloped_invalid_request,
 );
 
 async fn call(app: &TestApp, request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
@@ -112,4 +113,31 @@ async fn malformed_json_bodies_are_invalid_requests(app: TestApp) {
     );
     let (status, body) = call(&app, json("/account/register", &big)).await;
     assert_eq!((status, code(&body)), (413, "PAYLOAD_TOO_LARGE"));
+}
+
+async fn an_overlong_name_filter_is_an_enveloped_invalid_request(app: TestApp) {
+    let client = reqwest::Client::new();
+    for path in ["/account/organizations", "/program/all"] {
+        for length in [129, 20_000] {
+            let filter = "a".repeat(length);
+            let request = client
+                .get(format!("{}{path}", app.address))
+                .query(&[("name_filter", filter.as_str())]);
+            let (status, body) = call(&app, request).await;
+            assert_eq!(
+                (status, code(&body)),
+                (400, "INVALID_REQUEST"),
+                "{path} {length}"
+            );
+        }
+        // The longest name is still a valid prefix.
+        let filter = "a".repeat(128);
+        let response = client
+            .get(format!("{}{path}", app.address))
+            .query(&[("name_filter", filter.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+    }
 }

@@ -22,6 +22,8 @@ on_both_backends!(
     of_racing_executions_for_one_group_exactly_one_is_accepted,
     oversized_executions_are_refused,
     deleting_a_group_or_a_program_deletes_its_execution,
+    an_execution_bomb_is_refused_at_its_first_wrong_field,
+    a_trace_that_cannot_be_the_run_is_refused_before_the_replay,
 );
 
 /// What a prover does with a proving reservation: reads the execution (bound to the program and
@@ -448,4 +450,124 @@ async fn deleting_a_group_or_a_program_deletes_its_execution(app: TestApp) {
 
     org.client.delete_program(program).await.unwrap();
     assert!(!object_exists(&app, &kept_key).await);
+}
+
+/// Uploads `file` as the execution of `group` and returns why it was refused
+/// (`INVALID_EXECUTION`); checks that nothing was stored.
+async fn refusal_of(app: &TestApp, org: &Org, program: Uuid, group: Uuid, file: Vec<u8>) -> String {
+    let message = refused_message(
+        app.client
+            .upload_execution(file, &ids(org, program, group))
+            .await,
+    );
+    assert_eq!(execution_key(app, program, group).await, None, "{message}");
+    message
+}
+
+async fn an_execution_bomb_is_refused_at_its_first_wrong_field(app: TestApp) {
+    let org = app.org("Bomber").await;
+    let program = upload_program(&org, "double", 600).await;
+    let group = upload_inputs(&org, program, "g", 3).await;
+    // 257 MiB of zeros (more than any limit) behind 32 bytes that are not the program's hash:
+    // refused at the hash, before the zeros are inflated (not after, as too large).
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let bomb = BOMB.get_or_init(|| execution_bomb(&[7u8; 32], 257)).clone();
+    assert!(bomb.len() < 512 * 1024, "a bomb of {} bytes", bomb.len());
+    let message = refusal_of(&app, &org, program, group, bomb).await;
+    assert!(message.contains("another program"), "{message}");
+    // The honest run followed by zeros: refused at the first byte after its memory.
+    let honest = execution_of("3").await;
+    let padded = execution_bomb(&execution_body(&honest), 8);
+    let message = refusal_of(&app, &org, program, group, padded).await;
+    assert!(message.contains("after the memory"), "{message}");
+    app.client
+        .upload_execution(honest, &ids(&org, program, group))
+        .await
+        .unwrap();
+}
+
+async fn a_trace_that_cannot_be_the_run_is_refused_before_the_replay(app: TestApp) {
+    let org = app.org("Claimer").await;
+    let program = upload_program(&org, "double", 600).await;
+    let group = upload_inputs(&org, program, "g", 3).await;
+    let honest = run_of("3").await;
+    // The reported attack: a few KB claiming the most steps allowed, with an all-zero trace.
+    let mut claim = honest.clone();
+    claim.steps = app.settings.limits.execution_steps;
+    let zero = cairo_stark::vm::Registers {
+        pc: 0,
+        ap: 0,
+        fp: 0,
+    };
+    claim.trace = vec![zero; claim.steps + 1];
+    let file = claim.to_file_bytes();
+    assert!(file.len() < 16 * 1024, "{} bytes", file.len());
+    let message = refusal_of(&app, &org, program, group, file).await;
+    assert!(
+        message.contains("trace") && message.contains("row 0"),
+        "{message}"
+    );
+    // A trace that starts right and then stays put, claiming as many steps.
+    let mut stalled = honest.clone();
+    stalled.steps = app.settings.limits.execution_steps;
+    let (first, last) = (honest.trace[0], honest.trace[honest.steps]);
+    stalled.trace = vec![first; stalled.steps];
+    stalled.trace.push(last);
+    let message = refusal_of(&app, &org, program, group, stalled.to_file_bytes()).await;
+    assert!(
+        message.contains("repeats") && message.contains("row 1"),
+        "{message}"
+    );
+}
+
+/// Why an upload was refused (`INVALID_EXECUTION`).
+fn refused_message(result: Result<(), ClientError>) -> String {
+    match result {
+        Err(ClientError::Api { code, message, .. }) => {
+            assert_eq!(code, ErrorCode::InvalidExecution, "{message}");
+            message
+        }
+        other => panic!("expected INVALID_EXECUTION, got {other:?}"),
+    }
+}
+
+async fn the_step_cap_is_the_configured_one(backend: Backend) {
+    let honest = run_of("3").await;
+    let cap = honest.steps - 1;
+    let app = spawn_app_with(backend, |s| s.limits.execution_steps = cap).await;
+    let org = app.org("Capped").await;
+    let program = upload_program(&org, "double", 600).await;
+    let group = upload_inputs(&org, program, "g", 3).await;
+    let result = app
+        .client
+        .upload_execution(honest.to_file_bytes(), &ids(&org, program, group))
+        .await;
+    let message = refused_message(result);
+    assert!(message.contains(&format!("1 to {cap}")), "{message}");
+}
+
+async fn the_decoded_size_limit_is_the_configured_one(backend: Backend) {
+    let honest = execution_of("3").await;
+    let body = execution_body(&honest).len() as u64;
+    let app = spawn_app_with(backend, |s| s.limits.execution_decoded_bytes = body - 1).await;
+    let org = app.org("Small").await;
+    let program = upload_program(&org, "double", 600).await;
+    let group = upload_inputs(&org, program, "g", 3).await;
+    let result = app
+        .client
+        .upload_execution(honest, &ids(&org, program, group))
+        .await;
+    let message = refused_message(result);
+    assert!(
+        message.contains(&format!("{} bytes", body - 1)),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn execution_limits_are_configurable() {
+    for backend in [Backend::MariaDbS3, Backend::Embedded] {
+        the_step_cap_is_the_configured_one(backend).await;
+        the_decoded_size_limit_is_the_configured_one(backend).await;
+    }
 }

@@ -6,11 +6,26 @@ use program_distributor::configuration::DatabaseUrl;
 use crate::helpers::*;
 use crate::on_both_backends;
 
-on_both_backends!(health_reports_ok, openapi_document_matches_the_routes);
+on_both_backends!(
+    health_reports_ok,
+    head_health_answers_200_without_a_body,
+    openapi_document_matches_the_routes
+);
 
 async fn health_reports_ok(app: TestApp) {
     let health = app.client.health().await.unwrap();
     assert_eq!(health.status, "ok");
+}
+
+/// Load balancers and uptime probes ask with HEAD.
+async fn head_health_answers_200_without_a_body(app: TestApp) {
+    let response = reqwest::Client::new()
+        .head(format!("{}/health", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.bytes().await.unwrap().is_empty());
 }
 
 /// The OpenAPI document lists exactly the routes the server registers, and each of them answers
@@ -20,7 +35,7 @@ async fn openapi_document_matches_the_routes(app: TestApp) {
     let mut documented = BTreeSet::new();
     for (path, item) in document["paths"].as_object().expect("paths") {
         for method in item.as_object().expect("path item").keys() {
-            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+            if ["get", "head", "post", "put", "patch", "delete"].contains(&method.as_str()) {
                 documented.insert((method.to_uppercase(), path.clone()));
             }
         }
@@ -115,4 +130,81 @@ fn every_route_is_registered_once() {
     let routes = program_distributor::routes::route_list();
     let distinct: BTreeSet<_> = routes.iter().map(|(m, p)| (m.to_string(), *p)).collect();
     assert_eq!(distinct.len(), routes.len());
+}
+
+/// Runs the server binary with `env` (and an empty config file) until it exits or `wait`
+/// passes; returns whether it was still running, and what it printed.
+fn run_binary(env: &[(&str, &str)], wait: std::time::Duration) -> (bool, String) {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(&config, "{}").unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_program-distributor"))
+        .env_clear()
+        .env("CONFIG_FILE", &config)
+        .env("DATA_DIR", dir.path())
+        .env("SERVER_PORT", "0")
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start the server binary");
+    let deadline = std::time::Instant::now() + wait;
+    let mut running = true;
+    while running && std::time::Instant::now() < deadline {
+        running = matches!(child.try_wait(), Ok(None));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    if running {
+        let _ = child.kill();
+    }
+    let _ = child.wait();
+    let mut output = String::new();
+    for stream in [
+        child.stdout.take().map(|s| Box::new(s) as Box<dyn Read>),
+        child.stderr.take().map(|s| Box::new(s) as Box<dyn Read>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let mut stream = stream;
+        let _ = stream.read_to_string(&mut output);
+    }
+    (running, output)
+}
+
+#[test]
+fn the_server_refuses_to_start_with_a_sample_or_short_token_secret() {
+    let strong = "0123456789abcdef0123456789abcdef";
+    let wait = std::time::Duration::from_secs(20);
+    let (running, output) = run_binary(
+        &[
+            ("BASIC_TOKEN_SECRET", "change-me-basic-token-secret"),
+            ("REFRESH_TOKEN_SECRET", strong),
+        ],
+        wait,
+    );
+    assert!(!running, "started with the sample secret: {output}");
+    assert!(output.contains("sample"), "{output}");
+    let (running, output) = run_binary(
+        &[
+            ("BASIC_TOKEN_SECRET", strong),
+            ("REFRESH_TOKEN_SECRET", "short"),
+        ],
+        wait,
+    );
+    assert!(!running, "started with a short secret: {output}");
+    assert!(output.contains("32 bytes"), "{output}");
+    // The development flag lets it start, with a warning.
+    let (running, output) = run_binary(
+        &[
+            ("BASIC_TOKEN_SECRET", "change-me-basic-token-secret"),
+            ("REFRESH_TOKEN_SECRET", "short"),
+            ("ALLOW_WEAK_TOKEN_SECRETS", "true"),
+        ],
+        std::time::Duration::from_secs(3),
+    );
+    assert!(running, "did not start with the development flag: {output}");
+    assert!(output.contains("ALLOW_WEAK_TOKEN_SECRETS"), "{output}");
 }

@@ -242,6 +242,27 @@ macro_rules! on_both_backends {
     };
 }
 
+/// Runs each named async test `fn name(backend: Backend)` (which starts its own app, with its
+/// own settings) on both backends: `name::mariadb_s3` and `name::embedded`.
+#[macro_export]
+macro_rules! for_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn mariadb_s3() {
+                    super::$name($crate::helpers::Backend::MariaDbS3).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn embedded() {
+                    super::$name($crate::helpers::Backend::Embedded).await;
+                }
+            }
+        )*
+    };
+}
+
 /// A real proof (default options: the server wants 100 bits) of the fixture program
 /// `proof_mode.json` run on the input CSV `csv`. Each distinct input is proven once per test
 /// binary (a fraction of a second) and then served from a cache.
@@ -273,18 +294,56 @@ pub async fn proof_of_program(program_json: &[u8], csv: &str) -> Vec<u8> {
     proof
 }
 
-/// The execution file of the compiled program `program_json` run on the input CSV `csv`.
-pub async fn execution_of_program(program_json: Vec<u8>, csv: &str) -> Vec<u8> {
+/// The run of the compiled program `program_json` on the input CSV `csv`.
+pub async fn run_of_program(program_json: Vec<u8>, csv: &str) -> cairo_stark::Execution {
     let csv = csv.to_string();
     tokio::task::spawn_blocking(move || {
         let program = cairo_stark::CompiledProgram::parse(&program_json).expect("program");
         let inputs = cairo_stark::inputs::parse_csv(csv.as_bytes()).expect("inputs");
-        cairo_stark::execute(&program, &inputs)
-            .expect("execute")
-            .to_file_bytes()
+        cairo_stark::execute(&program, &inputs).expect("execute")
     })
     .await
     .expect("execution task")
+}
+
+/// The execution file of the compiled program `program_json` run on the input CSV `csv`.
+pub async fn execution_of_program(program_json: Vec<u8>, csv: &str) -> Vec<u8> {
+    run_of_program(program_json, csv).await.to_file_bytes()
+}
+
+/// The run of the fixture program `proof_mode.json` on the input CSV `csv`, to tamper with.
+pub async fn run_of(csv: &str) -> cairo_stark::Execution {
+    run_of_program(fixture("proof_mode.json"), csv).await
+}
+
+/// What precedes the compressed body of an execution file (format version 1).
+const EXECUTION_HEADER: &[u8] = b"CAIROEXE\x01\x00";
+
+/// The decompressed body of the execution file `file`.
+pub fn execution_body(file: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let compressed = file
+        .strip_prefix(EXECUTION_HEADER)
+        .expect("an execution file");
+    let mut body = Vec::new();
+    flate2::read::DeflateDecoder::new(compressed)
+        .read_to_end(&mut body)
+        .expect("inflate");
+    body
+}
+
+/// An execution file whose body is `body` followed by `zeros_mib` MiB of zeros: a few hundred
+/// KiB that inflate to far more.
+pub fn execution_bomb(body: &[u8], zeros_mib: usize) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(EXECUTION_HEADER.to_vec(), flate2::Compression::best());
+    encoder.write_all(body).expect("deflate");
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..zeros_mib {
+        encoder.write_all(&zeros).expect("deflate");
+    }
+    encoder.finish().expect("deflate")
 }
 
 /// The execution file of the fixture program `proof_mode.json` on the input CSV `csv`.

@@ -115,7 +115,10 @@ async fn bad_csv_values_are_refused(app: TestApp) {
         b"1.5".to_vec(),
         prime.as_bytes().to_vec(),
         vec![0xff, 0xfe, 0x00],
-    ] {
+    ]
+    .into_iter()
+    .chain(two_to_the_256_and_up().map(String::into_bytes))
+    {
         let result = org
             .client
             .upload_inputs(program, csv.clone(), &named("bad"))
@@ -208,4 +211,15 @@ async fn unknown_input_groups_are_not_found(app: TestApp) {
         app.client.input_group_csv(program, None).await,
         ErrorCode::NoInputGroupAvailable,
     );
+}
+
+/// 2^256 .. 2^256 + 3, and 2^256 written with leading zeros: decimals that wrap around 256 bits
+/// to 0..3 if parsed carelessly.
+fn two_to_the_256_and_up() -> impl Iterator<Item = String> {
+    let two_256 = "115792089237316195423570985008687907853269984665640564039457584007913129639936";
+    let (head, last) = two_256.split_at(two_256.len() - 1);
+    let last: u8 = last.parse().unwrap();
+    (0..4)
+        .map(move |k| format!("{head}{}", last + k))
+        .chain(std::iter::once(format!("000{two_256}")))
 }

@@ -11,5 +11,7 @@ mod inputs;
 mod policies;
 mod programs;
 mod proofs;
+mod rate_limits;
 mod releases;
 mod reservations;
+mod slow_clients;

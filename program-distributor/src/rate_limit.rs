@@ -1,0 +1,135 @@
+//! Per-client rate limits (GCRA, `governor`) and the bounded pool of password-hashing work, so
+//! that a flood of logins, registrations, uploads or reservations cannot take the server's CPU
+//! or memory. A refused request is answered `429 TOO_MANY_REQUESTS` with `Retry-After`.
+//!
+//! Clients are told apart by the peer address of the connection (the server does not trust
+//! forwarding headers); login is limited per username as well, checked only after the address
+//! passed, so that the per-username table grows no faster than the per-address limits allow.
+
+use std::hash::Hash;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use actix_web::HttpRequest;
+use distributor_api::ErrorCode;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+use crate::configuration::RateSettings;
+use crate::error::ApiError;
+
+/// One keyed limit: at most `per_minute` requests a minute per key, in bursts of as many.
+struct Keyed<K: Hash + Eq + Clone> {
+    limiter: Option<DefaultKeyedRateLimiter<K>>,
+    what: &'static str,
+    checks: AtomicU64,
+}
+
+/// How often (in checks) the tables forget keys that are back to a full quota.
+const FORGET_EVERY: u64 = 1024;
+
+impl<K: Hash + Eq + Clone> Keyed<K> {
+    fn new(per_minute: u32, what: &'static str) -> Self {
+        Keyed {
+            limiter: NonZeroU32::new(per_minute)
+                .map(|n| DefaultKeyedRateLimiter::keyed(Quota::per_minute(n))),
+            what,
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    fn check(&self, key: &K) -> Result<(), ApiError> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        if self.checks.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+        limiter.check_key(key).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            too_many(self.what, wait)
+        })
+    }
+}
+
+fn too_many(what: &str, wait: Duration) -> ApiError {
+    let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+    ApiError::new(
+        ErrorCode::TooManyRequests,
+        format!("too many {what}; retry in {seconds} s"),
+    )
+    .retry_after(seconds)
+}
+
+/// Every limit of the server.
+pub struct RateLimits {
+    login_per_ip: Keyed<IpAddr>,
+    login_per_username: Keyed<String>,
+    register_per_ip: Keyed<IpAddr>,
+    uploads_per_ip: Keyed<IpAddr>,
+    reservations_per_ip: Keyed<IpAddr>,
+    hashing: Semaphore,
+    hashing_wait: Duration,
+}
+
+impl RateLimits {
+    pub fn new(settings: &RateSettings) -> Self {
+        RateLimits {
+            login_per_ip: Keyed::new(settings.login_per_ip, "logins from this address"),
+            login_per_username: Keyed::new(settings.login_per_username, "logins of this username"),
+            register_per_ip: Keyed::new(
+                settings.register_per_ip,
+                "registrations from this address",
+            ),
+            uploads_per_ip: Keyed::new(settings.uploads_per_ip, "uploads from this address"),
+            reservations_per_ip: Keyed::new(
+                settings.reservations_per_ip,
+                "reservations from this address",
+            ),
+            hashing: Semaphore::new(settings.password_hashing.max(1)),
+            hashing_wait: settings.password_hashing_wait,
+        }
+    }
+
+    pub fn login(&self, request: &HttpRequest, username: &str) -> Result<(), ApiError> {
+        self.login_per_ip.check(&peer(request))?;
+        self.login_per_username.check(&username.to_lowercase())
+    }
+
+    pub fn register(&self, request: &HttpRequest) -> Result<(), ApiError> {
+        self.register_per_ip.check(&peer(request))
+    }
+
+    /// Proof and execution uploads.
+    pub fn upload(&self, request: &HttpRequest) -> Result<(), ApiError> {
+        self.uploads_per_ip.check(&peer(request))
+    }
+
+    pub fn reservation(&self, request: &HttpRequest) -> Result<(), ApiError> {
+        self.reservations_per_ip.check(&peer(request))
+    }
+
+    /// A slot of the password-hashing pool (argon2 takes tens of MB and a core per hash),
+    /// waited for at most the configured time.
+    pub async fn hashing_slot(&self) -> Result<SemaphorePermit<'_>, ApiError> {
+        match tokio::time::timeout(self.hashing_wait, self.hashing.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => Err(too_many(
+                "password checks in progress",
+                Duration::from_secs(1),
+            )),
+        }
+    }
+}
+
+/// The client's address (unspecified when the connection has none, e.g. in unit tests).
+fn peer(request: &HttpRequest) -> IpAddr {
+    request
+        .peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+}
