@@ -26,7 +26,9 @@ impl MerkleTree {
     pub(crate) fn build(hash: HashFunction, leaves: Vec<Digest>) -> Self {
         let n = leaves.len();
         debug_assert!(n.is_power_of_two());
-        let mut nodes = vec![[0u8; 32]; n];
+        // Sized once: growing from `n` to `2n` would copy the tree while the leaves are alive.
+        let mut nodes = Vec::with_capacity(2 * n);
+        nodes.resize(n, [0u8; 32]);
         nodes.extend(leaves);
         let mut level = n / 2;
         while level >= 1 {

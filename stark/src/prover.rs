@@ -126,7 +126,7 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
 
     // 2. Challenges, then the auxiliary trace built from them.
     let challenges = transcript.draw_felts(shape.num_challenges);
-    let (aux_lde, aux_tree) = if shape.aux_width > 0 {
+    let aux = if shape.aux_width > 0 {
         let aux = air.build_aux_trace(&main_trace, &challenges);
         if aux.width() != shape.aux_width || aux.columns.iter().any(|c| c.len() != n) {
             return Err(ProvingError::AuxTraceShape {
@@ -136,14 +136,23 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
                 expected_length: n,
             });
         }
-        let lde = low_degree_extension(&aux.columns, &offset, lde_size);
-        let tree = commit_rows(hash, &lde);
-        transcript.absorb(b"aux root", &tree.root());
-        (lde, Some(tree))
+        Some(aux)
     } else {
-        (Vec::new(), None)
+        None
     };
+    // The main trace's values live on in its extension; freeing it before extending the
+    // auxiliary columns keeps it out of the peak (it is a quarter of the main extension).
     drop(main_trace);
+    let (aux_lde, aux_tree) = match aux {
+        Some(aux) => {
+            let lde = low_degree_extension(&aux.columns, &offset, lde_size);
+            drop(aux);
+            let tree = commit_rows(hash, &lde);
+            transcript.absorb(b"aux root", &tree.root());
+            (lde, Some(tree))
+        }
+        None => (Vec::new(), None),
+    };
 
     // 3. Composition polynomial over the LDE, split into parts of degree < n.
     let boundary = air.boundary_constraints(&challenges);

@@ -30,6 +30,11 @@ struct Args {
     max_log: u32,
     fast: bool,
     single: Option<u32>,
+    /// Rayon threads for proving (0: rayon's default, one per core).
+    threads: usize,
+    /// Overrides of the default options' blowup and query count (0: keep the default).
+    blowup: u32,
+    queries: u32,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -38,6 +43,9 @@ fn parse_args() -> Result<Args, String> {
         max_log: 20,
         fast: false,
         single: None,
+        threads: 0,
+        blowup: 0,
+        queries: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -50,12 +58,17 @@ fn parse_args() -> Result<Args, String> {
             "--min-log" => args.min_log = value("--min-log")?,
             "--max-log" => args.max_log = value("--max-log")?,
             "--single" => args.single = Some(value("--single")?),
+            "--threads" => args.threads = value("--threads")? as usize,
+            "--blowup" => args.blowup = value("--blowup")?,
+            "--queries" => args.queries = value("--queries")?,
             "--fast" => args.fast = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: bench [--min-log K] [--max-log K] [--fast]\n\
+                    "usage: bench [--min-log K] [--max-log K] [--fast] [--threads N] [--blowup B --queries Q]\n\
                      Proves Fibonacci runs of 2^K trace rows for K in min..=max (default 10..=20).\n\
-                     --fast uses insecure test options instead of the default 100-bit ones."
+                     --fast uses insecure test options instead of the default 100-bit ones.\n\
+                     --threads N proves on N rayon threads (default: one per core).\n\
+                     --blowup B, --queries Q override the default options (e.g. blowup 2, 82 queries)."
                 );
                 std::process::exit(0);
             }
@@ -68,12 +81,19 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-fn options(fast: bool) -> ProofOptions {
-    if fast {
+fn options(args: &Args) -> ProofOptions {
+    let mut options = if args.fast {
         ProofOptions::insecure_for_tests()
     } else {
         ProofOptions::default()
+    };
+    if args.blowup > 0 {
+        options.blowup_factor = args.blowup as _;
     }
+    if args.queries > 0 {
+        options.num_queries = args.queries as _;
+    }
+    options
 }
 
 fn peak_rss_mb() -> f64 {
@@ -103,11 +123,10 @@ fn input_for(program: &CompiledProgram, log_rows: u32) -> Result<u64, String> {
     Ok(target.saturating_sub(fixed) / per_iteration)
 }
 
-fn run_single(log_rows: u32, fast: bool) -> Result<(), String> {
+fn run_single(log_rows: u32, options: ProofOptions) -> Result<(), String> {
     let program = CompiledProgram::parse(FIBONACCI).map_err(|e| e.to_string())?;
     let n = input_for(&program, log_rows)?;
     let inputs = [Felt::from(1u64), Felt::from(n)];
-    let options = options(fast);
     let start = Instant::now();
     let execution = execute(&program, &inputs).map_err(|e| e.to_string())?;
     let execute_ms = start.elapsed().as_secs_f64() * 1e3;
@@ -158,7 +177,16 @@ fn main() {
         }
     };
     if let Some(k) = args.single {
-        if let Err(e) = run_single(k, args.fast) {
+        if args.threads > 0 {
+            if let Err(e) = rayon::ThreadPoolBuilder::new()
+                .num_threads(args.threads)
+                .build_global()
+            {
+                eprintln!("bench: cannot set up {} threads: {e}", args.threads);
+                std::process::exit(1);
+            }
+        }
+        if let Err(e) = run_single(k, options(&args)) {
             eprintln!("bench: size 2^{k}: {e}");
             std::process::exit(1);
         }
@@ -171,7 +199,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let opts = options(args.fast);
+    let opts = options(&args);
     println!(
         "options: blowup {}, {} queries, {} grinding bits, folding {}, {:?}; {} threads",
         opts.blowup_factor,
@@ -179,7 +207,11 @@ fn main() {
         opts.grinding_bits,
         opts.fri_folding_factor,
         opts.hash,
-        std::thread::available_parallelism().map_or(1, |n| n.get())
+        if args.threads > 0 {
+            args.threads
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        }
     );
     println!(
         "{:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>11} {:>10} {:>5} {:>5} {:>9} {:>10} {:>9} {:>9} {:>12}",
@@ -205,6 +237,15 @@ fn main() {
         cmd.args(["--single", &k.to_string()]);
         if args.fast {
             cmd.arg("--fast");
+        }
+        for (flag, v) in [
+            ("--threads", args.threads as u32),
+            ("--blowup", args.blowup),
+            ("--queries", args.queries),
+        ] {
+            if v > 0 {
+                cmd.args([flag, &v.to_string()]);
+            }
         }
         let output = match cmd.output() {
             Ok(o) => o,
