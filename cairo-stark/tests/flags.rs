@@ -10,23 +10,6 @@ use cairo_stark::{CompiledProgram, Felt, ProofFile, SecurityPolicy};
 use common::forge::*;
 use common::*;
 
-/// The constraints the flag rules added; a case may break only these.
-const HARDENING: [&str; 13] = [
-    "one op1 source",
-    "one res logic",
-    "one pc update",
-    "one ap update",
-    "one opcode",
-    "jnz uses no res",
-    "immediate follows its instruction",
-    "call writes [ap]",
-    "call writes [ap + 1]",
-    "call flags",
-    "ret reads [fp - 2]",
-    "ret jumps to [fp - 1]",
-    "ret flags",
-];
-
 fn call_rel(imm: u64) -> [u64; 2] {
     [ins(0, 1, 1, &[OP1_IMM, PC_JUMP_REL, OPCODE_CALL]), imm]
 }
@@ -113,7 +96,7 @@ fn assert_only_flags_stop(name: &str, case: HandMade) {
     let broken = broken(&forged);
     assert!(!broken.is_empty(), "{name}: the forged run breaks nothing");
     assert!(
-        broken.iter().all(|b| HARDENING.contains(b)),
+        broken.iter().all(|b| FLAG_RULES.contains(b)),
         "{name}: breaks more than the flag rules: {broken:?}"
     );
     let names = constraint_names();

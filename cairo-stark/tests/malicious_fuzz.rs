@@ -15,21 +15,12 @@ use cairo_stark::{execute, CompiledProgram, Execution, Felt};
 use common::forge::*;
 use common::*;
 
-struct Rng(u64);
+trait Cheats {
+    fn chance(&mut self, percent: u64) -> bool;
+    fn felt(&mut self, near: u64) -> Felt;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
+impl Cheats for Rng {
     fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
     }

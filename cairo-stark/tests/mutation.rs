@@ -33,21 +33,7 @@ use stark::{Air, AuxTraceBuilder, BoundaryConstraint, Frame, TraceTable, Transit
 // Coverage bookkeeping.
 
 /// Shown load-bearing by `tests/flags.rs` (each forbidden flag combination breaks only these).
-const COVERED_BY_FLAGS_RS: [&str; 13] = [
-    "one op1 source",
-    "one res logic",
-    "one pc update",
-    "one ap update",
-    "one opcode",
-    "jnz uses no res",
-    "immediate follows its instruction",
-    "call writes [ap]",
-    "call writes [ap + 1]",
-    "call flags",
-    "ret reads [fp - 2]",
-    "ret jumps to [fp - 1]",
-    "ret flags",
-];
+const COVERED_BY_FLAGS_RS: [&str; 13] = FLAG_RULES;
 
 /// Boundary constraints shown load-bearing elsewhere: (column, row-kind) as in
 /// [`boundary_kind`]. `tests/forgery.rs` shows the memory anchor (first sorted address = 1).
@@ -209,34 +195,7 @@ fn violations_with_fix(
 ) -> Vec<Violation> {
     let mut aux = air.build_aux_trace(main, challenges);
     fix_aux(air, &mut aux, challenges, fix);
-    let columns: Vec<&Vec<Felt>> = main.columns.iter().chain(&aux.columns).collect();
-    let n = air.trace_length();
-    let constraints = air.transition_constraints();
-    let names = constraint_names();
-    let periodic = air.periodic_columns();
-    let mut out = vec![Felt::zero(); constraints.len()];
-    let mut found = std::collections::BTreeSet::new();
-    for row in 0..n {
-        let current: Vec<Felt> = columns.iter().map(|c| c[row]).collect();
-        let next: Vec<Felt> = columns.iter().map(|c| c[(row + 1) % n]).collect();
-        let p: Vec<Felt> = periodic.iter().map(|c| c[row % c.len()]).collect();
-        let frame = Frame {
-            current: &current,
-            next: &next,
-        };
-        air.evaluate_transition(&frame, &p, challenges, &mut out);
-        for (j, v) in out.iter().enumerate() {
-            if row + constraints[j].end_exemptions < n && *v != Felt::zero() {
-                found.insert(Violation::Transition(names[j]));
-            }
-        }
-    }
-    for (i, b) in air.boundary_constraints(challenges).iter().enumerate() {
-        if columns[b.column][b.row] != b.value {
-            found.insert(Violation::Boundary(i));
-        }
-    }
-    found.into_iter().collect()
+    violations_with_aux(air, main, &aux, challenges)
 }
 
 /// The AIR with one constraint dropped, whose prover applies the cheater's auxiliary edit.
@@ -438,24 +397,21 @@ fn cell_value(t: &TraceTable, a: Felt) -> Felt {
 // ---------------------------------------------------------------------------------------------
 // The random search.
 
-/// xorshift64*: tiny, seeded, reproducible.
-struct Rng(u64);
+/// The search's draws, on top of the shared generator.
+trait Draw {
+    fn pick(&mut self, n: usize) -> usize;
+    fn small(&mut self) -> Felt;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+impl Draw for Rng {
+    fn pick(&mut self, n: usize) -> usize {
+        self.below(n as u64) as usize
     }
     fn small(&mut self) -> Felt {
-        match self.below(4) {
+        match self.pick(4) {
             0 => Felt::one(),
             1 => minus(1),
-            2 => Felt::from(self.below(5) as u64),
+            2 => Felt::from(self.below(5)),
             _ => Felt::from(self.next() >> 8),
         }
     }
@@ -494,26 +450,26 @@ fn mutate(
     let n = b.n();
     let steps = b.steps();
     let mut t = b.trace.clone();
-    let r = rng.below(n);
-    let kind = rng.below(10);
+    let r = rng.pick(n);
+    let kind = rng.pick(10);
     let how = match kind {
         // A step cell += random.
         0 => {
-            let c = STEP_COLUMNS[rng.below(STEP_COLUMNS.len())];
+            let c = STEP_COLUMNS[rng.pick(STEP_COLUMNS.len())];
             let d = rng.small();
             t.columns[c][r] += d;
             format!("cell (column {c}, row {r}) += {}", show(&d))
         }
         // A step cell := small value.
         1 => {
-            let c = STEP_COLUMNS[rng.below(STEP_COLUMNS.len())];
-            let v = Felt::from(rng.below(3) as u64);
+            let c = STEP_COLUMNS[rng.pick(STEP_COLUMNS.len())];
+            let v = Felt::from(rng.pick(3) as u64);
             set(&mut t, c, r, v);
             format!("cell (column {c}, row {r}) := {}", show(&v))
         }
         // An operand read from another address holding the same value.
         2 => {
-            let k = rng.below(3);
+            let k = rng.pick(3);
             let (ac, vc) = [
                 (cols::DST_ADDR, cols::DST),
                 (cols::OP0_ADDR, cols::OP0),
@@ -522,7 +478,7 @@ fn mutate(
             let v = cell(&t, vc, r);
             let key = v.representative().limbs.to_vec();
             let others = by_value.get(&key)?;
-            let a = others[rng.below(others.len())];
+            let a = others[rng.pick(others.len())];
             if a == cell(&t, ac, r) {
                 return None;
             }
@@ -532,7 +488,7 @@ fn mutate(
         }
         // A memory cell's value changed at every access, optionally res too.
         3 => {
-            let k = rng.below(3);
+            let k = rng.pick(3);
             let (ac, _) = [
                 (cols::DST_ADDR, cols::DST),
                 (cols::OP0_ADDR, cols::OP0),
@@ -552,7 +508,7 @@ fn mutate(
                     }
                 }
             }
-            let with_res = rng.below(2) == 0;
+            let with_res = rng.pick(2) == 0;
             if with_res {
                 t.columns[cols::RES][r] += d;
             }
@@ -566,14 +522,14 @@ fn mutate(
         // Re-encode the flags of a row, keeping its instruction word: flip one or two flags and
         // solve a third for the word.
         4 => {
-            let i = rng.below(15);
+            let i = rng.pick(15);
             let mut word_delta = Felt::zero();
             let mut flipped = Vec::new();
-            for _ in 0..1 + rng.below(2) {
-                let j = match rng.below(3) {
+            for _ in 0..1 + rng.pick(2) {
+                let j = match rng.pick(3) {
                     0 if i > 0 => i - 1,
                     1 if i < 14 => i + 1,
-                    _ => rng.below(15),
+                    _ => rng.pick(15),
                 };
                 if j == i || flipped.contains(&j) {
                     continue;
@@ -592,7 +548,7 @@ fn mutate(
         }
         // Registers shifted on every row from r on.
         5 => {
-            let c = [cols::PC, cols::AP, cols::FP][rng.below(3)];
+            let c = [cols::PC, cols::AP, cols::FP][rng.pick(3)];
             let d = rng.small();
             for row in r..n {
                 t.columns[c][row] += d;
@@ -605,9 +561,9 @@ fn mutate(
         }
         // A forged run: a register changed before step k, the run continued from there.
         6 | 7 => {
-            let k = rng.below(steps);
-            let c = rng.below(3);
-            let d = if rng.below(2) == 0 {
+            let k = rng.pick(steps);
+            let c = rng.pick(3);
+            let d = if rng.pick(2) == 0 {
                 Felt::one()
             } else {
                 minus(1)
@@ -637,16 +593,16 @@ fn mutate(
         }
         // Two cells swapped: one column at two rows, or two operand columns of one row.
         8 => {
-            let c = STEP_COLUMNS[rng.below(STEP_COLUMNS.len())];
-            let (c2, r2) = if rng.below(2) == 0 {
-                (c, rng.below(n))
+            let c = STEP_COLUMNS[rng.pick(STEP_COLUMNS.len())];
+            let (c2, r2) = if rng.pick(2) == 0 {
+                (c, rng.pick(n))
             } else {
-                (STEP_COLUMNS[rng.below(STEP_COLUMNS.len())], r)
+                (STEP_COLUMNS[rng.pick(STEP_COLUMNS.len())], r)
             };
             let (x, y) = (cell(&t, c, r), cell(&t, c2, r2));
             set(&mut t, c, r, y);
             set(&mut t, c2, r2, x);
-            let resolved = rng.below(2) == 0;
+            let resolved = rng.pick(2) == 0;
             if resolved {
                 resolve(&mut t, &b.statement, None).ok()?;
             }
@@ -657,16 +613,16 @@ fn mutate(
         _ => {
             let mut cells: Vec<(&Felt, &Felt)> = mem.iter().collect();
             cells.sort_by_key(|(a, _)| a.representative());
-            let (a, v) = cells[rng.below(cells.len())];
+            let (a, v) = cells[rng.pick(cells.len())];
             let n_pub = b.statement.public_memory().len();
             let layout = Layout {
                 spare: Some((*a, *v)),
-                placeholders: match rng.below(3) {
+                placeholders: match rng.pick(3) {
                     0 => Some(n_pub - 1),
                     1 => Some(n_pub + 1),
                     _ => None,
                 },
-                sorted_start: (rng.below(4) == 0).then(|| Felt::from(2u64)),
+                sorted_start: (rng.pick(4) == 0).then(|| Felt::from(2u64)),
                 ..Layout::default()
             };
             let forged = forge_trace(honest, &b.program, &b.inputs, &b.exec, &layout).ok()?;

@@ -730,7 +730,21 @@ pub enum Violation {
 /// Every constraint `trace` breaks for `air` under `challenges` (the auxiliary columns are
 /// built from the main trace as the prover builds them).
 pub fn violations(air: &CairoAir, main: &TraceTable, challenges: &[Felt]) -> Vec<Violation> {
-    let aux = air.build_aux_trace(main, challenges);
+    violations_with_aux(
+        air,
+        main,
+        &air.build_aux_trace(main, challenges),
+        challenges,
+    )
+}
+
+/// Every constraint the main and auxiliary traces break, by name.
+pub fn violations_with_aux(
+    air: &CairoAir,
+    main: &TraceTable,
+    aux: &TraceTable,
+    challenges: &[Felt],
+) -> Vec<Violation> {
     let columns: Vec<&Vec<Felt>> = main.columns.iter().chain(&aux.columns).collect();
     let n = air.trace_length();
     let constraints = air.transition_constraints();
@@ -759,6 +773,40 @@ pub fn violations(air: &CairoAir, main: &TraceTable, challenges: &[Felt]) -> Vec
         }
     }
     found.into_iter().collect()
+}
+
+/// The constraints the flag rules of cairo-vm's decoder added (`tests/flags.rs` shows each).
+pub const FLAG_RULES: [&str; 13] = [
+    "one op1 source",
+    "one res logic",
+    "one pc update",
+    "one ap update",
+    "one opcode",
+    "jnz uses no res",
+    "immediate follows its instruction",
+    "call writes [ap]",
+    "call writes [ap + 1]",
+    "call flags",
+    "ret reads [fp - 2]",
+    "ret jumps to [fp - 1]",
+    "ret flags",
+];
+
+/// xorshift64*: tiny, seeded, reproducible randomness for the search and the fuzzer.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// Uniform-enough below `n` (at least 1).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
 }
 
 /// Fixed pseudo-random challenges for [`violations`].
