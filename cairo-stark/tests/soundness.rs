@@ -350,57 +350,6 @@ fn prover_fed_a_tampered_register_cannot_make_a_verifying_proof() {
     assert_stark_rejects(verify_honest_program(&bytes, &honest().inputs));
 }
 
-/// The Cairo AIR with one boundary constraint's value changed: a verifier that believed in other
-/// initial or final registers.
-struct ShiftedBoundary {
-    inner: CairoAir,
-    column: usize,
-    row: usize,
-}
-
-impl stark::Air for ShiftedBoundary {
-    fn trace_length(&self) -> usize {
-        self.inner.trace_length()
-    }
-    fn main_width(&self) -> usize {
-        self.inner.main_width()
-    }
-    fn aux_width(&self) -> usize {
-        self.inner.aux_width()
-    }
-    fn num_challenges(&self) -> usize {
-        self.inner.num_challenges()
-    }
-    fn transition_constraints(&self) -> &[stark::TransitionConstraint] {
-        self.inner.transition_constraints()
-    }
-    fn periodic_columns(&self) -> Vec<Vec<Felt>> {
-        self.inner.periodic_columns()
-    }
-    fn evaluate_transition(
-        &self,
-        frame: &stark::Frame<'_>,
-        periodic: &[Felt],
-        challenges: &[Felt],
-        out: &mut [Felt],
-    ) {
-        self.inner
-            .evaluate_transition(frame, periodic, challenges, out)
-    }
-    fn boundary_constraints(&self, challenges: &[Felt]) -> Vec<stark::BoundaryConstraint> {
-        let mut constraints = self.inner.boundary_constraints(challenges);
-        let target = constraints
-            .iter_mut()
-            .find(|b| b.column == self.column && b.row == self.row)
-            .expect("no such boundary constraint");
-        target.value += Felt::one();
-        constraints
-    }
-    fn public_input_bytes(&self) -> Vec<u8> {
-        self.inner.public_input_bytes()
-    }
-}
-
 #[test]
 fn changed_initial_or_final_registers_are_rejected() {
     use stark::Air;
@@ -420,11 +369,8 @@ fn changed_initial_or_final_registers_are_rejected() {
         (cols::PC, steps),
         (cols::AP, steps),
     ] {
-        let air = ShiftedBoundary {
-            inner: CairoAir::new(statement.clone()),
-            column,
-            row,
-        };
+        // A verifier that believed in other initial or final registers.
+        let air = forge::Weakened::shifting_boundary(CairoAir::new(statement.clone()), column, row);
         assert!(air.boundary_constraints(&[Felt::one(); 4]).len() > 5);
         assert!(
             stark::verify(&air, &file.stark, &policy).is_err(),

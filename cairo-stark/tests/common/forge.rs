@@ -826,7 +826,16 @@ pub fn some_challenges() -> Vec<Felt> {
 pub struct Weakened {
     inner: CairoAir,
     transitions: Vec<usize>,
-    boundary: Option<usize>,
+    boundary: Option<(usize, BoundaryEdit)>,
+}
+
+/// What a weakened verifier believes about one boundary constraint.
+#[derive(Clone, Copy)]
+enum BoundaryEdit {
+    /// It does not check it.
+    Drop,
+    /// It checks the value plus one.
+    Shift,
 }
 
 impl Weakened {
@@ -842,7 +851,21 @@ impl Weakened {
         Weakened {
             inner,
             transitions: Vec::new(),
-            boundary: Some(index),
+            boundary: Some((index, BoundaryEdit::Drop)),
+        }
+    }
+
+    /// A verifier that believes the boundary value at (`column`, `row`) is one more.
+    pub fn shifting_boundary(inner: CairoAir, column: usize, row: usize) -> Self {
+        let index = inner
+            .boundary_constraints(&some_challenges())
+            .iter()
+            .position(|b| b.column == column && b.row == row)
+            .expect("no such boundary constraint");
+        Weakened {
+            inner,
+            transitions: Vec::new(),
+            boundary: Some((index, BoundaryEdit::Shift)),
         }
     }
 }
@@ -881,8 +904,12 @@ impl Air for Weakened {
     }
     fn boundary_constraints(&self, challenges: &[Felt]) -> Vec<stark::BoundaryConstraint> {
         let mut all = self.inner.boundary_constraints(challenges);
-        if let Some(i) = self.boundary {
-            all.remove(i);
+        match self.boundary {
+            Some((i, BoundaryEdit::Drop)) => {
+                all.remove(i);
+            }
+            Some((i, BoundaryEdit::Shift)) => all[i].value += Felt::one(),
+            None => {}
         }
         all
     }
