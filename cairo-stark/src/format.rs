@@ -28,7 +28,9 @@ pub const MAGIC: &[u8; 8] = b"CAIROSTK";
 /// Version 2: the memory is anchored at address 1 and flag rules follow cairo-vm (the Trust
 /// fix); queries are distinct and Merkle leaves and nodes are domain-separated. Version 1 proofs
 /// may prove false statements and are refused.
-pub const FORMAT_VERSION: u16 = 2;
+/// Version 3: the AIR dropped the constraints the others imply (SOUNDNESS.md), so a version 2
+/// proof no longer matches its constraint set.
+pub const FORMAT_VERSION: u16 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
@@ -51,9 +53,12 @@ pub enum FormatError {
 }
 
 fn version_hint(version: u16) -> &'static str {
-    if version < FORMAT_VERSION {
+    if version < 2 {
         "it was made by an older prover, whose proofs of programs using alloc() could be forged; \
          prove the job again with a current executor-client"
+    } else if version < FORMAT_VERSION {
+        "it was made by an older prover, for an earlier constraint set; prove the job again with a \
+         current executor-client"
     } else {
         "it was made by a newer prover; update this program"
     }

@@ -17,13 +17,16 @@
 //!
 //! The 13 flag-hardening constraints are shown load-bearing by `tests/flags.rs` and the memory
 //! anchor (first sorted address = 1) by `tests/forgery.rs` (the search finds the anchor too).
-//! Constraints implied by the others are in [`REDUNDANT`], with the proofs.
+//! The AIR carries no constraint the others imply (SOUNDNESS.md, "The tests that attack this"),
+//! so every constraint must have a witness.
 
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
 
-use cairo_stark::air::{build_main_trace, cols, constraint_names, flags, CairoAir, RC_BLOCK};
+use cairo_stark::air::{
+    build_main_trace, cols, constraint_names, flags, CairoAir, FLAG_BIT, RC_BLOCK,
+};
 use cairo_stark::{execute, Claim, CompiledProgram, Execution, Felt, Statement};
 use common::forge::*;
 use common::*;
@@ -38,52 +41,6 @@ const COVERED_BY_FLAGS_RS: [&str; 13] = FLAG_RULES;
 /// Boundary constraints shown load-bearing elsewhere: (column, row-kind) as in
 /// [`boundary_kind`]. `tests/forgery.rs` shows the memory anchor (first sorted address = 1).
 const BOUNDARY_COVERED_BY_FORGERY_RS: [&str; 1] = ["SORTED_MEM@0"];
-
-/// Constraints implied by the others: dropping one of them alone changes nothing the verifier
-/// accepts, so no witness can exist. Each is only redundant *alone* (see the proofs).
-///
-/// * `done is a bit`. Let `s = steps` (`1 ≤ s < n`). The boundaries pin `done[s-1] = 0` and
-///   `done[s] = 1`; "done stays set" (`done·(1 − done') = 0` on rows `0..n-2`) says a nonzero
-///   `done` is followed by a 1. For `r < s - 1`, a nonzero `done[r]` would force
-///   `done[r+1] = … = done[s-1] = 1`, contradicting the boundary, so `done[r] = 0`; from `done[s]
-///   = 1` the same rule gives `done[r] = 1` for every `r > s`. So the column is exactly
-///   `0…0 1…1`: every value is a bit.
-/// * `done stays set`. With `done` bits, a drop `done[r] = 1, done[r+1] = 0` (`r ≤ n - 2`) makes
-///   "the last step is not at __end__" demand `(pc[r] − end_pc)·jnz_inv[r] = 1`, hence
-///   `pc[r] ≠ end_pc`, while "done rows sit at __end__" demands `pc[r] = end_pc`. So `done` never
-///   falls, and (boundaries) it is `0` before row `s` and `1` from there on.
-/// * `done rows sit at __end__`. By the two rules above `done = 1` exactly on rows `r ≥ s`, and
-///   the boundary pins `pc[s] = end_pc`. The word at `end_pc` is public memory and must be
-///   `jmp rel 0` with the immediate `0` (checked by `Statement::check`), whose decoding is unique
-///   (flags bits, offsets range-checked), so the step constraints give `pc[r+1] = pc[r] + 0` for
-///   every `r ≥ s` (pc update holds on rows `0..n-2`): every done row is at `__end__`.
-/// * boundary `PC@steps` (`pc[steps] = end_pc`): implied by `done[steps] = 1` (boundary) and
-///   "done rows sit at __end__".
-///
-/// * `flag opcode_ret is a bit`. With every other flag a bit, "one opcode" leaves `ret ∈ {−1, −2}`
-///   as its only non-bit values, with the rest of the group summing to 1 or 2. `call` cannot join
-///   in (its hardening pins `off_dst = 0`, ret's pins `off_dst = −2`), so `ret = −1,
-///   assert_eq = 1`. The ret rules then force `dst = [fp − 2]`, `op1 = res = [fp − 1]`, and
-///   assert_eq forces `[fp − 2] = [fp − 1]`. Take the first such row. Before it every row is an
-///   honest step, so its frame is either the initial one (`[fp − 2], [fp − 1]` are the public
-///   `initial_ap` and `0`: different) or one made by a `call` at `ap = Y` (`fp = Y + 2`, hardening
-///   fixes the pushes `[Y] = old fp`, `[Y + 1] = call pc + size`). Equality needs a call word
-///   (value ≥ 2^60, call flag set, other flags bits, offsets below 2^16) at address `old fp − 1`
-///   or `old fp − 2`, i.e. in a cell that is itself the initial stack (values `initial_ap`, `0`: not
-///   call words) or an earlier call's push (an old fp or a return pc, which are addresses). But
-///   every address is below `5·n < 2^60`: the sorted memory starts at 1 and steps by 0 or 1. So
-///   no such row exists: this bit rule is implied by the other rules of the AIR.
-///
-/// So the step-count machinery carries two redundancies of each other: "done is a bit" / "done
-/// stays set", and "done rows sit at __end__" / `pc[steps] = end_pc`. Dropping a whole pair is not
-/// harmless.
-const REDUNDANT: [&str; 5] = [
-    "flag opcode_ret is a bit",
-    "done is a bit",
-    "done stays set",
-    "done rows sit at __end__",
-    "PC@steps",
-];
 
 /// Constraints without a witness yet (must be exactly the set the test finds uncovered).
 const UNCOVERED: [&str; 0] = [];
@@ -1059,9 +1016,28 @@ fn sorted_attacks(b: &Base, out: &mut Vec<(String, Case)>) {
     ));
 }
 
-/// The step count: one step more claimed than run.
+/// The step count: one step more claimed than run, or one fewer.
 fn step_count_attacks(b: &Base, out: &mut Vec<(String, Case)>) {
     let s = b.steps();
+    // One step fewer: done is set on main's `ret`, which is not at __end__. The row before
+    // carries the inverse the switch needs (its jnz_inv is free when it is not a jnz).
+    let gap = |r: usize| cell(&b.trace, cols::PC, r) - Felt::from(b.statement.end_pc);
+    if let Some(inv) = (s >= 2 && !flag(&b.trace, s - 2, flags::PC_JNZ))
+        .then(|| gap(s - 2).inv().ok())
+        .flatten()
+    {
+        let mut t = b.trace.clone();
+        set(&mut t, cols::DONE, s - 1, Felt::one());
+        set(&mut t, cols::JNZ_INV, s - 2, inv);
+        out.push((
+            "done rows sit at __end__".into(),
+            Case::new(
+                format!("{}: steps - 1 claimed, done set on main's ret", b.name),
+                b.with_claim(|c| c.steps -= 1),
+                t,
+            ),
+        ));
+    }
     let statement = b.with_claim(|c| c.steps += 1);
     let mut t = b.trace.clone();
     set(&mut t, cols::DONE, s, Felt::zero());
@@ -1640,11 +1616,11 @@ fn flag_attacks(out: &mut Vec<(String, Case)>) {
             },
         ),
     ];
-    let names = constraint_names();
+    let bit_rule = |flag: usize| FLAG_BIT.iter().find(|(f, _)| *f == flag).unwrap().1;
     for (i, a) in attacks {
-        out.push((names[i].into(), flag_attack(&a)));
+        out.push((bit_rule(i).into(), flag_attack(&a)));
     }
-    out.push((names[OPCODE_CALL].into(), reverse_call_attack()));
+    out.push((bit_rule(OPCODE_CALL).into(), reverse_call_attack()));
 }
 
 /// Every targeted attack, as (what it witnesses, case); several candidates may witness the same
@@ -1713,7 +1689,6 @@ fn every_constraint_is_load_bearing() {
     for k in COVERED_BY_FLAGS_RS
         .iter()
         .chain(&BOUNDARY_COVERED_BY_FORGERY_RS)
-        .chain(&REDUNDANT)
         .chain(&UNCOVERED)
     {
         assert!(all.iter().any(|a| a == k), "{k} is not a constraint");
@@ -1743,14 +1718,6 @@ fn every_constraint_is_load_bearing() {
         }
     }
 
-    // A redundant constraint can have no witness; anything else needs one.
-    for k in REDUNDANT {
-        assert!(
-            !witnesses.contains_key(k),
-            "{k} is listed redundant but has a witness: {}",
-            witnesses[k].how
-        );
-    }
     let elsewhere: Vec<&str> = COVERED_BY_FLAGS_RS
         .iter()
         .chain(&BOUNDARY_COVERED_BY_FORGERY_RS)
@@ -1758,11 +1725,7 @@ fn every_constraint_is_load_bearing() {
         .collect();
     let uncovered: Vec<&String> = all
         .iter()
-        .filter(|k| {
-            !witnesses.contains_key(*k)
-                && !elsewhere.contains(&k.as_str())
-                && !REDUNDANT.contains(&k.as_str())
-        })
+        .filter(|k| !witnesses.contains_key(*k) && !elsewhere.contains(&k.as_str()))
         .collect();
     let expected: Vec<String> = UNCOVERED.iter().map(|s| s.to_string()).collect();
     assert_eq!(

@@ -362,16 +362,16 @@ fn changed_initial_or_final_registers_are_rejected() {
     let policy = stark::VerificationPolicy::with_min_security_bits(h.security);
     let honest_air = CairoAir::new(statement.clone());
     assert!(stark::verify(&honest_air, &file.stark, &policy).is_ok());
+    // The final pc is no boundary: "done rows sit at __end__" pins it to the statement's end_pc.
     for (column, row) in [
         (cols::PC, 0),
         (cols::AP, 0),
         (cols::FP, 0),
-        (cols::PC, steps),
         (cols::AP, steps),
     ] {
         // A verifier that believed in other initial or final registers.
         let air = forge::Weakened::shifting_boundary(CairoAir::new(statement.clone()), column, row);
-        assert!(air.boundary_constraints(&[Felt::one(); 4]).len() > 5);
+        assert!(air.boundary_constraints(&[Felt::one(); 4]).len() > 4);
         assert!(
             stark::verify(&air, &file.stark, &policy).is_err(),
             "register column {column} at row {row} is not bound"
@@ -379,18 +379,22 @@ fn changed_initial_or_final_registers_are_rejected() {
     }
 }
 
+/// A claimed trace length that does not match the proof is refused by the claim's own checks or
+/// by the proof's shape (its FRI layer count), before any trace-sized work: the error says which.
 #[test]
 fn huge_claimed_trace_is_rejected_cheaply() {
-    let start = std::time::Instant::now();
     let honest_log = ProofFile::from_bytes(&honest().bytes)
         .unwrap()
         .claim
         .log_trace_length;
     for log in [honest_log - 1, honest_log + 1, 20, 26, 27, 255] {
         let bytes = edited(|f| f.claim.log_trace_length = log);
-        assert!(verify_honest_program(&bytes, &honest().inputs).is_err());
+        match verify_honest_program(&bytes, &honest().inputs) {
+            Err(VerifyError::Claim(_))
+            | Err(VerifyError::Stark(stark::VerificationError::MalformedProof(_))) => {}
+            other => panic!("log trace length {log}: not refused up front: {other:?}"),
+        }
     }
-    assert!(start.elapsed().as_secs() < 5, "took {:?}", start.elapsed());
 }
 
 #[test]

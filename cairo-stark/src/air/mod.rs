@@ -7,7 +7,7 @@
 //! - operands `dst_addr, dst, op0_addr, op0, op1_addr, op1`, the result `res`,
 //!   `t0 = f_jnz·dst` and `jnz_inv` (the inverse of `dst` on a taken `jnz`, and of
 //!   `pc − end_pc` on the last step, see `done`);
-//! - the 15 instruction flags `f0..f14` (bits) and the three biased 16-bit offsets. The
+//! - the 15 instruction flags `f0..f14` (bits; see `FLAG_BIT`) and the three biased 16-bit offsets. The
 //!   instruction word is not a column: it is the linear expression
 //!   `off_dst + 2^16·off_op0 + 2^32·off_op1 + 2^48·Σ 2^i f_i`, used directly as the value of the
 //!   instruction fetch in the memory argument. Flags being bits and offsets being 16-bit
@@ -25,7 +25,7 @@
 //!   2^16-row traces even for tiny programs): a LogUp argument against the public table
 //!   0..255 (a periodic column) with a multiplicity column `mult` proves every limb is a byte;
 //! - `done`: 0 before row `steps`, 1 from there on (boundary constraints at rows `steps − 1`
-//!   and `steps`, bits, never back to 0). On the row where it switches, `pc ≠ end_pc`
+//!   and `steps`; pc sits at `__end__` wherever `done ≠ 0`). On the row where it changes, `pc ≠ end_pc`
 //!   (`jnz_inv` holds the inverse; that row executes main's `ret`, never a `jnz`). Since
 //!   `__end__` is `jmp rel 0` (public bytecode), a run that reached `__end__` earlier would still
 //!   be there: so the run reaches `__end__` for the first time exactly at row `steps`, which
@@ -364,7 +364,6 @@ impl Air for CairoAir {
             b(PC, 0, Felt::from(s.start_pc)),
             b(AP, 0, initial_ap),
             b(FP, 0, initial_ap),
-            b(PC, steps, Felt::from(s.end_pc)),
             b(AP, steps, Felt::from(c.final_ap)),
             b(DONE, steps - 1, Felt::zero()),
             b(DONE, steps, Felt::one()),
@@ -391,22 +390,25 @@ impl AuxTraceBuilder for CairoAir {
     }
 }
 
-const FLAG_BIT: [&str; 15] = [
-    "flag dst_reg is a bit",
-    "flag op0_reg is a bit",
-    "flag op1_imm is a bit",
-    "flag op1_fp is a bit",
-    "flag op1_ap is a bit",
-    "flag res_add is a bit",
-    "flag res_mul is a bit",
-    "flag pc_jump_abs is a bit",
-    "flag pc_jump_rel is a bit",
-    "flag pc_jnz is a bit",
-    "flag ap_add is a bit",
-    "flag ap_add1 is a bit",
-    "flag opcode_call is a bit",
-    "flag opcode_ret is a bit",
-    "flag opcode_assert_eq is a bit",
+/// The bit rule of every flag but `opcode_ret`. A ret flag outside {0, 1} is already impossible:
+/// with the other flags bits, "one opcode" and the call/ret rules leave only `ret = −1` with
+/// `assert_eq`, which needs `[fp − 2] = [fp − 1]` in a frame no run can build (SOUNDNESS.md, "The
+/// flag rules"). Public so that the attack on each rule can name it.
+pub const FLAG_BIT: [(usize, &str); 14] = [
+    (flags::DST_REG, "flag dst_reg is a bit"),
+    (flags::OP0_REG, "flag op0_reg is a bit"),
+    (flags::OP1_IMM, "flag op1_imm is a bit"),
+    (flags::OP1_FP, "flag op1_fp is a bit"),
+    (flags::OP1_AP, "flag op1_ap is a bit"),
+    (flags::RES_ADD, "flag res_add is a bit"),
+    (flags::RES_MUL, "flag res_mul is a bit"),
+    (flags::PC_JUMP_ABS, "flag pc_jump_abs is a bit"),
+    (flags::PC_JUMP_REL, "flag pc_jump_rel is a bit"),
+    (flags::PC_JNZ, "flag pc_jnz is a bit"),
+    (flags::AP_ADD, "flag ap_add is a bit"),
+    (flags::AP_ADD1, "flag ap_add1 is a bit"),
+    (flags::OPCODE_CALL, "flag opcode_call is a bit"),
+    (flags::OPCODE_ASSERT_EQ, "flag opcode_assert_eq is a bit"),
 ];
 
 /// Every transition constraint, in order (the order is the STARK's constraint numbering).
@@ -437,7 +439,7 @@ fn flag_constraints<S: Sink>(k: &Constants, c: &[Felt], sink: &mut S) {
     use flags::*;
     let one = Felt::one();
     let f = |i: usize| c[FLAGS + i];
-    for (i, name) in FLAG_BIT.iter().enumerate() {
+    for (i, name) in FLAG_BIT {
         sink.put(spec(name, 2, 0), f(i) * (f(i) - one));
     }
     let at_most_one = |s: Felt| s * (s - one);
@@ -675,16 +677,16 @@ fn range_check_constraints<S: Sink>(
     );
 }
 
-/// Step count: `done` switches 0 → 1 once, pc sits at `__end__` when done and is not there on
-/// the row before the switch.
+/// Step count: pc sits at `__end__` wherever `done ≠ 0`, and is not there where `done` changes.
+/// Together they make a non-zero `done` constant from there on, so the boundaries `done = 0` at
+/// row `steps − 1` and `done = 1` at row `steps` pin the whole column to `0…0 1…1` (no bit or
+/// monotonicity rule is needed) and put pc at `__end__` on row `steps` (no `pc` boundary there).
 #[inline(always)]
 fn done_constraints<S: Sink>(end_pc: &Felt, c: &[Felt], n: &[Felt], sink: &mut S) {
     use cols::*;
     let one = Felt::one();
     let done = &c[DONE];
     let pc_minus_end = c[PC] - end_pc;
-    sink.put(spec("done is a bit", 2, 0), done * (done - one));
-    sink.put(spec("done stays set", 2, 1), done * (one - n[DONE]));
     sink.put(spec("done rows sit at __end__", 2, 0), done * pc_minus_end);
     sink.put(
         spec("the last step is not at __end__", 3, 1),
