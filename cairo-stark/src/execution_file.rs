@@ -31,6 +31,7 @@ use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 use flate2::Compression;
 
+use crate::layout::code_address;
 use crate::program::CompiledProgram;
 use crate::vm::{execute_with_limit, Execution, Registers, Segment, DEFAULT_MAX_STEPS};
 use crate::Felt;
@@ -260,11 +261,11 @@ impl Shape {
         Shape {
             steps,
             start: Registers {
-                pc: 1 + program.start_offset() as u64,
+                pc: code_address(program.start_offset()),
                 ap: execution_base + 2,
                 fp: execution_base + 2,
             },
-            end_pc: 1 + program.end_offset() as u64,
+            end_pc: code_address(program.end_offset()),
             execution_base,
             bytecode_len: program.bytecode_len(),
             inputs: inputs.len(),

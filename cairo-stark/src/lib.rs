@@ -20,6 +20,7 @@
 //! - [`air`]: the Cairo AIR (one step per row, 59 columns, degree 3).
 //! - [`format`](mod@format): the versioned proof file.
 //! - [`execution_file`]: a finished run as bytes, for execution-only donors to hand to provers.
+//! - [`guest_template`]: the template organizations start their programs from.
 //!
 //! The generic STARK machinery lives in the `stark` crate and knows nothing about Cairo.
 //! No I/O beyond the bytes the caller hands in.
@@ -28,6 +29,7 @@ pub mod air;
 pub mod execution_file;
 mod felt;
 pub mod format;
+pub mod guest_template;
 pub mod inputs;
 mod layout;
 pub mod program;

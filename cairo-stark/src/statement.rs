@@ -13,6 +13,7 @@
 
 use cairo_vm::types::builtin_name::BuiltinName;
 
+use crate::layout::{code_address, PROGRAM_BASE};
 use crate::program::CompiledProgram;
 use crate::Felt;
 
@@ -80,8 +81,8 @@ impl Statement {
             program.bytecode(),
             inputs.to_vec(),
             program.builtins(),
-            1 + program.start_offset() as u64,
-            1 + program.end_offset() as u64,
+            code_address(program.start_offset()),
+            code_address(program.end_offset()),
             claim,
         )
     }
@@ -201,13 +202,13 @@ impl Statement {
                 return layout("a builtin is declared twice");
             }
         }
-        let bytecode_end = 1 + self.bytecode.len() as u64;
+        let bytecode_end = code_address(self.bytecode.len());
         if self.start_pc >= bytecode_end || self.end_pc + 1 >= bytecode_end {
             return layout("entry or end label outside the bytecode");
         }
         // The step count is "first arrival at __end__"; it is unique because __end__ never lets
         // the run leave again, which holds for the proof-mode `jmp rel 0`.
-        let end = (self.end_pc - 1) as usize;
+        let end = (self.end_pc - PROGRAM_BASE) as usize;
         if self.bytecode[end] != Felt::from(crate::layout::JMP_REL_0)
             || self.bytecode[end + 1] != Felt::zero()
         {
@@ -294,7 +295,7 @@ impl Statement {
 /// Where the execution segment starts: the program segment starts at address 1 and holds the
 /// bytecode, then `[n, inputs]`; the execution segment follows it.
 pub fn execution_base(bytecode_len: usize, inputs: usize) -> u64 {
-    1 + bytecode_len as u64 + 1 + inputs as u64
+    code_address(bytecode_len) + 1 + inputs as u64
 }
 
 pub(crate) fn public_memory_cells(

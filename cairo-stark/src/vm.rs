@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::felt::{felt_from_vm, felt_to_u64, felt_to_vm};
+use crate::layout::code_address;
 use cairo_vm::hint_processor::builtin_hint_processor::builtin_hint_processor_definition::BuiltinHintProcessor;
 use cairo_vm::types::builtin_name::BuiltinName;
 use cairo_vm::types::layout_name::LayoutName;
@@ -312,8 +313,8 @@ fn run(
         memory,
         steps,
         execution_base,
-        start_pc: 1 + program.start_offset() as u64,
-        end_pc: 1 + program.end_offset() as u64,
+        start_pc: code_address(program.start_offset()),
+        end_pc: code_address(program.end_offset()),
         output,
         range_check,
         outputs,

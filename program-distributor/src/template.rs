@@ -1,20 +1,7 @@
-//! The guest-code template served by `GET /program/template`: the files of
-//! `cairo-stark/guest-template/`, embedded at build time so the binary is self-contained.
+//! The guest-code template served by `GET /program/template`: the files `cairo_stark` embeds
+//! (see [`cairo_stark::guest_template`]), so the binary is self-contained.
 
-const FILES: [(&str, &[u8]); 3] = [
-    (
-        "guest-template/README.md",
-        include_bytes!("../../cairo-stark/guest-template/README.md"),
-    ),
-    (
-        "guest-template/guest.cairo",
-        include_bytes!("../../cairo-stark/guest-template/guest.cairo"),
-    ),
-    (
-        "guest-template/guest.json",
-        include_bytes!("../../cairo-stark/guest-template/guest.json"),
-    ),
-];
+use cairo_stark::guest_template::FILES;
 
 /// The template as a tar (one folder, `guest-template/`).
 pub fn tar() -> std::io::Result<bytes::Bytes> {

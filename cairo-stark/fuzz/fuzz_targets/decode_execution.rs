@@ -11,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 fn guest() -> &'static CompiledProgram {
     static GUEST: OnceLock<CompiledProgram> = OnceLock::new();
     GUEST.get_or_init(|| {
-        CompiledProgram::parse(include_bytes!("../../guest-template/guest.json"))
+        CompiledProgram::parse(cairo_stark::guest_template::COMPILED)
             .expect("the guest template parses")
     })
 }

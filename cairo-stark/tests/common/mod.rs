@@ -12,7 +12,7 @@ pub fn program(name: &str) -> CompiledProgram {
 }
 
 pub fn guest() -> CompiledProgram {
-    CompiledProgram::parse(include_bytes!("../../guest-template/guest.json")).unwrap()
+    CompiledProgram::parse(cairo_stark::guest_template::COMPILED).unwrap()
 }
 
 pub fn felts(xs: &[u64]) -> Vec<Felt> {
