@@ -22,9 +22,11 @@ demo: ## The whole system end to end: build, serve (temp dir), upload, prove, ve
 services: ## Only bring up MariaDB and the S3-compatible test server
 	bash -c '. scripts/services.sh'
 
-lint: ## Formatting and clippy, as CI runs them
+lint: ## Formatting, clippy, docs and the fuzz targets, as CI runs them
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+	CARGO_TARGET_DIR="$(CURDIR)/target" cargo clippy --manifest-path cairo-stark/fuzz/Cargo.toml -- -D warnings
 
 fmt: ## Format the code
 	cargo fmt --all

@@ -290,7 +290,7 @@ pub struct ProofsList {
 pub struct ProofsVerify {
     /// Program id or name (default: every program of yours with proofs waiting).
     pub program: Option<String>,
-    /// Append results here instead of <state-dir>/results/<program_id>.jsonl (only with PROGRAM).
+    /// Append results here instead of STATE_DIR/results/PROGRAM_ID.jsonl (only with PROGRAM).
     #[arg(long, requires = "program", value_name = "FILE")]
     pub results: Option<PathBuf>,
     /// Reject proofs with fewer conjectured bits of security than this (default: the program's

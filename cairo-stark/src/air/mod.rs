@@ -48,7 +48,7 @@
 //!
 //! # Constraints
 //! Transition constraints of degree at most 3, each declared with its name, degree and
-//! exemption where it is evaluated (see [`transition`] and [`constraint_specs`]), and the
+//! exemption where it is evaluated (see `transition` and [`constraint_specs`]), and the
 //! boundary constraints of `boundary_constraints`. Among them:
 //! - the memory anchor: the first sorted address is 1. With the steps of 0 or 1, the sorted
 //!   addresses are then exactly `1..=M` for some `M < 5·rows`, so no access can sit at address 0
@@ -137,7 +137,7 @@ pub const LIMB_TABLE: usize = 1 << LIMB_BITS;
 /// Memory accesses per row (instruction, dst, op0, op1, extra).
 pub const MEM_PER_ROW: usize = 5;
 
-/// One transition constraint, declared where it is evaluated (see [`transition`]): its name, its
+/// One transition constraint, declared where it is evaluated (see `transition`): its name, its
 /// degree in the trace cells and how many final rows it skips. The list the STARK engine sees is
 /// recorded from the evaluation itself, so a constraint's shape cannot drift from its expression.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
