@@ -447,18 +447,28 @@ impl BusyMonitor {
 mod tests {
     use super::*;
 
+    /// `/proc/PID/stat` (what the supervisor reads of its worker) and `getrusage` (the kernel's
+    /// own count for this process) agree on CPU time spent between two readings.
     #[test]
     fn cpu_time_of_this_process_is_readable() {
         let pid = std::process::id() as libc::pid_t;
-        let before = cpu_seconds(pid).unwrap();
+        let (proc_before, own_before) = (cpu_seconds(pid).unwrap(), own_cpu_seconds());
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
         let mut x = 0u64;
-        let start = std::time::Instant::now();
-        while start.elapsed() < Duration::from_millis(100) {
-            x = x.wrapping_mul(31).wrapping_add(7);
+        while own_cpu_seconds() - own_before < 0.3 {
+            assert!(std::time::Instant::now() < deadline, "no CPU time in 60 s");
+            for _ in 0..100_000 {
+                x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(7));
+            }
         }
-        std::hint::black_box(x);
-        let after = cpu_seconds(pid).unwrap();
-        assert!(after >= before);
+        let spent_proc = cpu_seconds(pid).unwrap() - proc_before;
+        let spent_own = own_cpu_seconds() - own_before;
+        // /proc counts in clock ticks (10 ms here); allow a few either side, for other threads.
+        let tick = 1.0 / clock_ticks_per_second();
+        assert!(
+            (spent_proc - spent_own).abs() <= 5.0 * tick,
+            "/proc says {spent_proc:.3} s, getrusage {spent_own:.3} s"
+        );
     }
 
     #[test]
