@@ -329,7 +329,10 @@ fn evaluate_with_plan(plan: &FftPlan, coeffs: &[Felt], scale: &[Felt], size: usi
 
 /// Horner evaluation of a coefficient vector at `x`.
 pub(crate) fn evaluate_poly(coeffs: &[Felt], x: &Felt) -> Felt {
-    coeffs.iter().rev().fold(Felt::zero(), |acc, c| acc * x + c)
+    coeffs
+        .iter()
+        .rev()
+        .fold(Felt::zero(), |acc, c| &(&acc * x) + c)
 }
 
 #[cfg(test)]
