@@ -141,6 +141,10 @@ impl FftPlan {
 }
 
 impl FftPlan {
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
     /// In place, in parallel across columns: values on the subgroup -> coefficients.
     pub(crate) fn interpolate_columns(&self, columns: &mut [Vec<Felt>]) {
         let size_inv = Felt::from(self.size as u64)
@@ -159,8 +163,10 @@ impl FftPlan {
         columns.par_iter_mut().for_each(|col| self.forward(col));
     }
 
-    /// Values of each coefficient vector (of length `size`) on the coset `shift·⟨g⟩`, `g` the
-    /// generator of this plan's subgroup: entry `i` is the value at `shift·g^i`.
+    /// Values of each coefficient vector on the coset `shift·⟨γ⟩`, `γ` the generator of this
+    /// plan's subgroup (of order `size`): entry `r` is the value at `shift·γ^r`. The vectors
+    /// all have the same length, a multiple of `size`; a longer one is first folded onto `size`
+    /// coefficients (`γ^size = 1`), which costs one multiplication per coefficient.
     ///
     /// This is how the prover extends its columns: one coset of the evaluation domain at a
     /// time, so that only the coefficients and one coset's values are ever alive, never the
@@ -170,13 +176,22 @@ impl FftPlan {
         coefficients: &[&[Felt]],
         shift: &Felt,
     ) -> Vec<Vec<Felt>> {
-        let powers = shift_powers(shift, self.size);
+        let len = coefficients.first().map_or(0, |c| c.len());
+        debug_assert!(len.is_multiple_of(self.size));
+        let powers = shift_powers(shift, len);
         coefficients
             .par_iter()
             .map(|coeffs| {
-                debug_assert_eq!(coeffs.len(), self.size);
-                let mut values: Vec<Felt> =
-                    coeffs.iter().zip(&powers).map(|(c, s)| c * s).collect();
+                let mut chunks = coeffs.chunks(self.size).zip(powers.chunks(self.size));
+                let mut values: Vec<Felt> = match chunks.next() {
+                    Some((c, s)) => c.iter().zip(s).map(|(c, s)| c * s).collect(),
+                    None => Vec::new(),
+                };
+                for (c, s) in chunks {
+                    for ((v, c), s) in values.iter_mut().zip(c).zip(s) {
+                        *v = &*v + &(c * s);
+                    }
+                }
                 self.forward(&mut values);
                 values
             })
@@ -304,29 +319,6 @@ pub(crate) fn interpolate_coset_columns(columns: Vec<Vec<Felt>>, offset: &Felt) 
         .collect()
 }
 
-/// Evaluations of each coefficient vector (length at most `size`) on `offset · ⟨ω⟩`, `|⟨ω⟩| = size`.
-pub(crate) fn evaluate_coset_columns(
-    coefficients: &[Vec<Felt>],
-    offset: &Felt,
-    size: usize,
-) -> Vec<Vec<Felt>> {
-    let plan = FftPlan::new(size);
-    let max_len = coefficients.iter().map(Vec::len).max().unwrap_or(0);
-    let scale = scaled_powers(offset, &Felt::one(), max_len);
-    coefficients
-        .par_iter()
-        .map(|coeffs| evaluate_with_plan(&plan, coeffs, &scale, size))
-        .collect()
-}
-
-fn evaluate_with_plan(plan: &FftPlan, coeffs: &[Felt], scale: &[Felt], size: usize) -> Vec<Felt> {
-    let mut values = Vec::with_capacity(size);
-    values.extend(coeffs.iter().zip(scale).map(|(c, s)| c * s));
-    values.resize(size, Felt::zero());
-    plan.forward(&mut values);
-    values
-}
-
 /// Horner evaluation of a coefficient vector at `x`.
 pub(crate) fn evaluate_poly(coeffs: &[Felt], x: &Felt) -> Felt {
     coeffs
@@ -340,11 +332,19 @@ mod tests {
     use super::*;
     use lambdaworks_math::fft::cpu::fft::in_place_nr_2radix_fft;
 
+    /// The polynomial at each of the `size` points `offset·ω^i`, one Horner evaluation each.
+    fn evaluate_directly(coeffs: &[Felt], offset: &Felt, size: usize) -> Vec<Felt> {
+        let w = root_of_unity(size);
+        (0..size)
+            .map(|i| evaluate_poly(coeffs, &(offset * w.pow(i as u64))))
+            .collect()
+    }
+
     #[test]
     fn coset_interpolation_inverts_evaluation() {
         let offset = Felt::from(3u64);
         let coeffs: Vec<Felt> = (0..16u64).map(|i| Felt::from(i * i + 7)).collect();
-        let evals = evaluate_coset_columns(std::slice::from_ref(&coeffs), &offset, 64);
+        let evals = vec![evaluate_directly(&coeffs, &offset, 64)];
         let w = root_of_unity(64);
         for i in [0usize, 1, 17, 63] {
             let x = offset * w.pow(i as u64);
@@ -362,9 +362,7 @@ mod tests {
         let plan = FftPlan::new(256);
         let mut coeffs = vec![values.clone()];
         plan.interpolate_columns(&mut coeffs);
-        let expected = evaluate_coset_columns(&coeffs, &offset, 1024)
-            .pop()
-            .unwrap();
+        let expected = evaluate_directly(&coeffs[0], &offset, 1024);
         let omega = root_of_unity(1024);
         let g = root_of_unity(256);
         for j in 0..4usize {
@@ -382,6 +380,10 @@ mod tests {
             let direct: Vec<Felt> = indices.iter().map(|&i| wanted[i]).collect();
             assert_eq!(pruned, direct, "coset {j}");
         }
+        // Folded onto a quarter of the coset: the points shift·g^(4r).
+        let quarter = FftPlan::new(64).evaluate_on_coset(&[&coeffs[0]], &offset);
+        let every_fourth: Vec<Felt> = (0..64).map(|r| expected[16 * r]).collect();
+        assert_eq!(quarter[0], every_fourth);
         let mut back = coeffs;
         plan.evaluate_columns(&mut back);
         assert_eq!(back[0], values);

@@ -3,8 +3,8 @@
 use crate::air::{AuxTraceBuilder, Frame, TraceTable};
 use crate::constraints::Composition;
 use crate::fft::{
-    evaluate_at_indices, evaluate_coset_columns, evaluate_poly, interpolate_coset_columns,
-    root_of_unity, shift_powers, FftPlan,
+    evaluate_at_indices, evaluate_poly, interpolate_coset_columns, root_of_unity, shift_powers,
+    FftPlan,
 };
 use crate::hash::{push_felt_internal, Digest};
 use crate::merkle::MerkleTree;
@@ -125,7 +125,7 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     //    coset by coset and never stored.
     let mut main = main_trace.columns;
     plan.interpolate_columns(&mut main);
-    let main = Committed::new(hash, &plan, &shape, main);
+    let main = Committed::new(hash, &shape, main);
     transcript.absorb(b"main root", &main.tree.root());
 
     // 2. Challenges, then the auxiliary trace built from them. The main columns go back to
@@ -151,7 +151,7 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
         };
         let mut aux = aux.columns;
         plan.interpolate_columns(&mut aux);
-        let aux = Committed::new(hash, &plan, &shape, aux);
+        let aux = Committed::new(hash, &shape, aux);
         transcript.absorb(b"aux root", &aux.tree.root());
         (main, Some(aux))
     } else {
@@ -178,14 +178,8 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     // power of two) determine it: evaluating the constraints there instead of on all
     // blowup·n points saves a factor blowup/P' of the most expensive step.
     let composition_domain = shape.composition_parts.next_power_of_two() * n;
-    let h_values = evaluate_composition(
-        air,
-        &plan,
-        &composition,
-        &columns,
-        &challenges,
-        composition_domain,
-    );
+    let h_values =
+        evaluate_composition(air, &composition, &columns, &challenges, composition_domain);
     let mut h_coeffs = interpolate_coset_columns(vec![h_values], &offset)
         .pop()
         .unwrap_or_default();
@@ -196,7 +190,7 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     h_coeffs.truncate(parts_len);
     let parts: Vec<Vec<Felt>> = h_coeffs.chunks(n).map(<[Felt]>::to_vec).collect();
     drop(h_coeffs);
-    let parts = Committed::new(hash, &plan, &shape, parts);
+    let parts = Committed::new(hash, &shape, parts);
     transcript.absorb(b"composition root", &parts.tree.root());
 
     // 4. Out-of-domain evaluations.
@@ -308,33 +302,49 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     })
 }
 
+/// The extension is hashed in pieces of `n / 2^COMMIT_SPLIT_LOG` rows, and the composition
+/// evaluated in pieces of `n / 2^COMPOSITION_SPLIT_LOG` rows (of which it holds three: the first,
+/// the current and the next). Smaller pieces hold less memory but fold every coefficient once
+/// more per piece: these two keep both the hashing and the composition evaluation at about a
+/// third of a trace's worth of values while adding about 15% and 65% to their transforms.
+const COMMIT_SPLIT_LOG: u32 = 1;
+const COMPOSITION_SPLIT_LOG: u32 = 3;
+
+/// The FFT plan for pieces of `n / 2^split_log` points (at least one).
+fn piece_plan(n: usize, split_log: u32) -> FftPlan {
+    FftPlan::new((n >> split_log).max(1))
+}
+
 /// Columns committed through their low-degree extension, of which only the coefficients are
-/// kept: the extension is evaluated one coset `offset·ω^j·⟨g⟩` at a time to hash its rows, and
+/// kept: the extension is evaluated one coset of `offset·⟨ω⟩` at a time to hash its rows, and
 /// the few rows the queries open are evaluated again from the coefficients.
 struct Committed {
     /// Each column's coefficients (`n` of them) over the trace domain.
     coeffs: Vec<Vec<Felt>>,
-    /// Leaf `j + blowup·i` is the row at `offset·ω^j·g^i = offset·ω^(j + blowup·i)`.
+    /// Leaf `i` is the row at `offset·ω^i`.
     tree: MerkleTree,
 }
 
 impl Committed {
-    fn new(hash: HashFunction, plan: &FftPlan, shape: &ProofShape, coeffs: Vec<Vec<Felt>>) -> Self {
-        let (n, blowup) = (shape.trace_length, shape.blowup);
+    fn new(hash: HashFunction, shape: &ProofShape, coeffs: Vec<Vec<Felt>>) -> Self {
+        let plan = piece_plan(shape.trace_length, COMMIT_SPLIT_LOG);
+        let m = plan.size();
+        // Piece u is the coset offset·ω^u·⟨ω^pieces⟩: its row r is leaf u + pieces·r.
+        let pieces = shape.lde_size / m;
         let omega = root_of_unity(shape.lde_size);
         let refs: Vec<&[Felt]> = coeffs.iter().map(Vec::as_slice).collect();
         let mut leaves: Vec<Digest> = vec![[0u8; 32]; shape.lde_size];
-        let mut coset_leaves: Vec<Digest> = vec![[0u8; 32]; n];
-        for j in 0..blowup {
-            let shift = coset_offset() * omega.pow(j as u64);
+        let mut piece_leaves: Vec<Digest> = vec![[0u8; 32]; m];
+        for u in 0..pieces {
+            let shift = coset_offset() * omega.pow(u as u64);
             let values = plan.evaluate_on_coset(&refs, &shift);
-            hash_rows(hash, &values, &mut coset_leaves);
+            hash_rows(hash, &values, &mut piece_leaves);
             drop(values);
-            for (i, leaf) in coset_leaves.iter().enumerate() {
-                leaves[j + blowup * i] = *leaf;
+            for (r, leaf) in piece_leaves.iter().enumerate() {
+                leaves[u + pieces * r] = *leaf;
             }
         }
-        drop(coset_leaves);
+        drop(piece_leaves);
         Committed {
             tree: MerkleTree::build(hash, leaves),
             coeffs,
@@ -426,87 +436,124 @@ fn coset_points(shift: &Felt, g: &Felt, start: usize, len: usize) -> Vec<Felt> {
 }
 
 /// Values of the composition polynomial on `offset·⟨ω'⟩` (`domain_size` points, natural
-/// order), computed one coset `offset·ω'^j·⟨g⟩` at a time: on such a coset the next row of
-/// point `x` is `g·x`, the next entry of the same coset, and `x^n` is constant.
+/// order), computed one coset at a time. The domain is the union of `P' = domain_size / n`
+/// cosets `offset·ω'^j·⟨g⟩`, on each of which the next row of point `x` is `g·x`, and `x^n` is
+/// constant. Each is evaluated in `L` pieces `offset·ω'^(j + P'·t)·⟨g^L⟩`, `t < L`: the next row
+/// of piece `t`'s row `r` is piece `t + 1`'s row `r`, or for the last piece, the first piece's
+/// row `r + 1`.
 fn evaluate_composition<A: AuxTraceBuilder + ?Sized>(
     air: &A,
-    plan: &FftPlan,
     composition: &Composition,
     columns: &[&[Felt]],
     challenges: &[Felt],
     domain_size: usize,
 ) -> Vec<Felt> {
     let n = air.trace_length();
+    let plan = piece_plan(n, COMPOSITION_SPLIT_LOG);
+    let m = plan.size();
     let cosets = domain_size / n;
+    let pieces_per_coset = n / m;
+    let pieces = domain_size / m;
     let omega = root_of_unity(domain_size);
-    let g = root_of_unity(n);
     let periodic = periodic_coefficients(air.periodic_columns());
     let mut result = vec![Felt::zero(); domain_size];
+    let evaluate = |u: usize| {
+        let shift = coset_offset() * omega.pow(u as u64);
+        (shift, plan.evaluate_on_coset(columns, &shift))
+    };
     for j in 0..cosets {
-        let shift = coset_offset() * omega.pow(j as u64);
-        let values = plan.evaluate_on_coset(columns, &shift);
-        // A periodic column of period m is q(x^(n/m)); on this coset it repeats every m rows.
-        let periodic_values: Vec<Vec<Felt>> = periodic
-            .iter()
-            .map(|q| {
-                let m = q.len();
-                let shift_m = pow2k(&shift, (n / m).trailing_zeros());
-                evaluate_coset_columns(std::slice::from_ref(q), &shift_m, m)
-                    .pop()
-                    .unwrap_or_default()
-            })
-            .collect();
-        let zerofier_inv = (pow2k(&shift, n.trailing_zeros()) - Felt::one())
-            .inv()
-            .unwrap_or_else(|_| unreachable!("the coset misses the trace domain"));
-        let mut coset_h = vec![Felt::zero(); n];
-        coset_h
-            .par_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(ci, chunk)| {
-                let xs = coset_points(&shift, &g, ci * CHUNK, chunk.len());
-                let rows = RowSource {
-                    values: &values,
-                    periodic: &periodic_values,
-                    start: ci * CHUNK,
-                };
-                composition_chunk(
-                    air,
-                    composition,
-                    &rows,
-                    &xs,
-                    challenges,
-                    &zerofier_inv,
-                    chunk,
-                );
-            });
-        drop(values);
-        for (i, h) in coset_h.iter().enumerate() {
-            result[j + cosets * i] = *h;
+        let first = evaluate(j);
+        let mut current: Option<(Felt, Vec<Vec<Felt>>)> = None;
+        for t in 0..pieces_per_coset {
+            let u = j + cosets * t;
+            let next = (t + 1 < pieces_per_coset).then(|| evaluate(u + cosets));
+            let (shift, values) = current.as_ref().unwrap_or(&first);
+            let rows = Piece {
+                values,
+                next: next.as_ref().map_or(&first.1, |(_, v)| v),
+                next_offset: usize::from(next.is_none()),
+                periodic: &periodic_on_piece(&periodic, shift, n, m),
+            };
+            let piece_h = composition_on_piece(air, composition, &rows, shift, challenges);
+            for (r, h) in piece_h.iter().enumerate() {
+                result[u + pieces * r] = *h;
+            }
+            current = next;
         }
     }
     result
 }
 
-/// One coset's column values and periodic values, and the first row of a chunk.
-struct RowSource<'a> {
-    values: &'a [Vec<Felt>],
-    periodic: &'a [Vec<Felt>],
-    start: usize,
+/// Each periodic column on the piece `shift·⟨γ⟩` (`γ` of order `m`): a column of period `p` is
+/// `q(x^(n/p))`, and `(shift·γ^r)^(n/p)` repeats every `max(m·p/n, 1)` rows.
+fn periodic_on_piece(periodic: &[Vec<Felt>], shift: &Felt, n: usize, m: usize) -> Vec<Vec<Felt>> {
+    periodic
+        .iter()
+        .map(|q| {
+            let p = q.len();
+            let repeat = (m * p / n).max(1);
+            FftPlan::new(repeat).evaluate_on_coset(&[q], &pow2k(shift, (n / p).trailing_zeros()))
+        })
+        .map(|mut v| v.pop().unwrap_or_default())
+        .collect()
 }
 
-/// The composition at the points `xs` (rows `rows.start..` of one coset) into `out`.
+/// One piece's column values, the values of the piece holding its rows' next rows (shifted by
+/// `next_offset` rows), and its periodic values.
+struct Piece<'a> {
+    values: &'a [Vec<Felt>],
+    next: &'a [Vec<Felt>],
+    next_offset: usize,
+    periodic: &'a [Vec<Felt>],
+}
+
+/// The composition on the piece `shift·⟨γ⟩`, row by row.
+fn composition_on_piece<A: AuxTraceBuilder + ?Sized>(
+    air: &A,
+    composition: &Composition,
+    piece: &Piece<'_>,
+    shift: &Felt,
+    challenges: &[Felt],
+) -> Vec<Felt> {
+    let n = air.trace_length();
+    let m = piece.values.first().map_or(1, Vec::len);
+    let gamma = root_of_unity(m);
+    let zerofier_inv = (pow2k(shift, n.trailing_zeros()) - Felt::one())
+        .inv()
+        .unwrap_or_else(|_| unreachable!("the evaluation domain misses the trace domain"));
+    let mut out = vec![Felt::zero(); m];
+    out.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(ci, chunk)| {
+            let xs = coset_points(shift, &gamma, ci * CHUNK, chunk.len());
+            composition_chunk(
+                air,
+                composition,
+                piece,
+                ci * CHUNK,
+                &xs,
+                challenges,
+                &zerofier_inv,
+                chunk,
+            );
+        });
+    out
+}
+
+/// The composition at the points `xs` (rows `start..` of a piece) into `out`.
+#[allow(clippy::too_many_arguments)]
 fn composition_chunk<A: AuxTraceBuilder + ?Sized>(
     air: &A,
     composition: &Composition,
-    rows: &RowSource<'_>,
+    piece: &Piece<'_>,
+    start: usize,
     xs: &[Felt],
     challenges: &[Felt],
     zerofier_inv: &Felt,
     out: &mut [Felt],
 ) {
-    let width = rows.values.len();
-    let n = rows.values.first().map_or(0, Vec::len);
+    let width = piece.values.len();
+    let m = piece.values.first().map_or(0, Vec::len);
     let len = xs.len();
     let groups = composition.boundary_groups.len();
     let mut boundary_inv = Vec::with_capacity(groups * len);
@@ -516,19 +563,19 @@ fn composition_chunk<A: AuxTraceBuilder + ?Sized>(
     batch_inverse(&mut boundary_inv);
     let mut current = vec![Felt::zero(); width];
     let mut next = vec![Felt::zero(); width];
-    let mut periodic = vec![Felt::zero(); rows.periodic.len()];
+    let mut periodic = vec![Felt::zero(); piece.periodic.len()];
     let mut constraint_values = vec![Felt::zero(); composition.transition_coeffs.len()];
     let mut exemptions = vec![Felt::zero(); composition.exemption_groups.len()];
     let mut binv = vec![Felt::zero(); groups];
     for (k, h) in out.iter_mut().enumerate() {
-        let i = rows.start + k;
-        let i_next = (i + 1) & (n - 1);
-        for (c, col) in rows.values.iter().enumerate() {
-            current[c] = col[i];
-            next[c] = col[i_next];
+        let r = start + k;
+        let r_next = (r + piece.next_offset) & (m - 1);
+        for (c, (col, next_col)) in piece.values.iter().zip(piece.next).enumerate() {
+            current[c] = col[r];
+            next[c] = next_col[r_next];
         }
-        for (p, col) in periodic.iter_mut().zip(rows.periodic) {
-            *p = col[i & (col.len() - 1)];
+        for (p, col) in periodic.iter_mut().zip(piece.periodic) {
+            *p = col[r & (col.len() - 1)];
         }
         let frame = Frame {
             current: &current,
@@ -536,8 +583,8 @@ fn composition_chunk<A: AuxTraceBuilder + ?Sized>(
         };
         air.evaluate_transition(&frame, &periodic, challenges, &mut constraint_values);
         composition.exemption_values(&xs[k], &mut exemptions);
-        for (r, b) in binv.iter_mut().enumerate() {
-            *b = boundary_inv[r * len + k];
+        for (g, b) in binv.iter_mut().enumerate() {
+            *b = boundary_inv[g * len + k];
         }
         *h = composition.combine(
             &constraint_values,
