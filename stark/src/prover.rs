@@ -132,7 +132,7 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     //    values for the builder, in place, and then back to coefficients.
     let challenges = transcript.draw_felts(shape.num_challenges);
     let (main, aux) = if shape.aux_width > 0 {
-        let Committed { coeffs, tree } = main;
+        let Committed { coeffs, tree, .. } = main;
         let mut trace = TraceTable::new(coeffs);
         plan.evaluate_columns(&mut trace.columns);
         let aux = air.build_aux_trace(&trace, &challenges);
@@ -148,6 +148,7 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
         let main = Committed {
             coeffs: trace.columns,
             tree,
+            hash,
         };
         let mut aux = aux.columns;
         plan.interpolate_columns(&mut aux);
@@ -310,6 +311,11 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
 const COMMIT_SPLIT_LOG: u32 = 1;
 const COMPOSITION_SPLIT_LOG: u32 = 3;
 
+/// Levels of each trace commitment's Merkle tree not kept in memory (the leaves and the level
+/// above: three quarters of the tree). An opening evaluates the `2^levels` rows of the block
+/// around each query instead of one, which the pruned transform does for little more.
+const TREE_DROPPED_LEVELS: u32 = 2;
+
 /// The FFT plan for pieces of `n / 2^split_log` points (at least one).
 fn piece_plan(n: usize, split_log: u32) -> FftPlan {
     FftPlan::new((n >> split_log).max(1))
@@ -321,8 +327,9 @@ fn piece_plan(n: usize, split_log: u32) -> FftPlan {
 struct Committed {
     /// Each column's coefficients (`n` of them) over the trace domain.
     coeffs: Vec<Vec<Felt>>,
-    /// Leaf `i` is the row at `offset·ω^i`.
+    /// Leaf `i` is the row at `offset·ω^i`; the lowest levels are dropped.
     tree: MerkleTree,
+    hash: HashFunction,
 }
 
 impl Committed {
@@ -345,10 +352,9 @@ impl Committed {
             }
         }
         drop(piece_leaves);
-        Committed {
-            tree: MerkleTree::build(hash, leaves),
-            coeffs,
-        }
+        let mut tree = MerkleTree::build(hash, leaves);
+        tree.drop_lower_levels(TREE_DROPPED_LEVELS);
+        Committed { coeffs, tree, hash }
     }
 
     fn column_refs(&self) -> Vec<&[Felt]> {
@@ -357,6 +363,34 @@ impl Committed {
 
     /// The committed rows at `positions` (sorted), row after row, with their Merkle proof.
     fn open(&self, shape: &ProofShape, positions: &[usize]) -> Opening {
+        // The tree lacks its lowest levels: evaluate every row of each block of leaves holding
+        // an opened one, and rebuild the block's nodes from them.
+        let block = 1usize << self.tree.dropped_levels();
+        let mut blocks: Vec<usize> = positions.iter().map(|p| p / block).collect();
+        blocks.dedup();
+        let rows: Vec<usize> = blocks
+            .iter()
+            .flat_map(|b| b * block..(b + 1) * block)
+            .collect();
+        let values = self.columns_at(shape, &rows);
+        let mut digests = vec![[0u8; 32]; rows.len()];
+        hash_rows(self.hash, &values, &mut digests);
+        let mut opened = Vec::with_capacity(positions.len() * values.len());
+        for p in positions {
+            let k = rows
+                .binary_search(p)
+                .unwrap_or_else(|_| unreachable!("every opened row was evaluated"));
+            opened.extend(values.iter().map(|column| column[k]));
+        }
+        Opening {
+            values: opened,
+            siblings: self.tree.prove_batch_from_leaves(positions, &digests),
+        }
+    }
+
+    /// Each column at the extension points `offset·ω^p` for `p` in `positions` (sorted):
+    /// `result[c][k]` is column `c` at `positions[k]`.
+    fn columns_at(&self, shape: &ProofShape, positions: &[usize]) -> Vec<Vec<Felt>> {
         let (n, blowup) = (shape.trace_length, shape.blowup);
         let omega = root_of_unity(shape.lde_size);
         let g_powers = shift_powers(&root_of_unity(n), n / 2);
@@ -386,12 +420,7 @@ impl Committed {
                 }
             }
         }
-        Opening {
-            values: (0..positions.len())
-                .flat_map(|k| values.iter().map(move |column| column[k]))
-                .collect(),
-            siblings: self.tree.prove_batch(positions),
-        }
+        values
     }
 }
 
