@@ -140,76 +140,144 @@ impl FftPlan {
     }
 }
 
-/// Low-degree extension of trace columns from the subgroup `⟨g⟩` (size `n`) to the coset
-/// `offset·⟨ω⟩` (size `blowup·n`, `ω^blowup = g`).
-///
-/// Instead of one transform of size `blowup·n` over a zero-padded vector, it runs `blowup`
-/// transforms of size `n`, one per coset `offset·ω^j·⟨g⟩`: the same arithmetic (the padded
-/// transform's first `log2 blowup` stages only copy), but a working set `blowup` times smaller,
-/// which keeps the butterflies in cache. Point `offset·ω^(j + blowup·i)` is output index
-/// `j + blowup·i`, so results are scattered into natural order.
-pub(crate) struct LdePlan {
-    n: usize,
-    blowup: usize,
-    plan: FftPlan,
-    /// `(offset·ω^j)^k / n` at index `j·n + k`: folds the interpolation's normalisation and the
-    /// coset shift into one multiplication per coefficient.
-    shifts: Vec<Felt>,
+impl FftPlan {
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// In place, in parallel across columns: values on the subgroup -> coefficients.
+    pub(crate) fn interpolate_columns(&self, columns: &mut [Vec<Felt>]) {
+        let size_inv = Felt::from(self.size as u64)
+            .inv()
+            .unwrap_or_else(|_| unreachable!("size < p"));
+        columns.par_iter_mut().for_each(|col| {
+            self.inverse_unscaled(col);
+            for c in col.iter_mut() {
+                *c *= &size_inv;
+            }
+        });
+    }
+
+    /// In place, in parallel across columns: coefficients -> values on the subgroup.
+    pub(crate) fn evaluate_columns(&self, columns: &mut [Vec<Felt>]) {
+        columns.par_iter_mut().for_each(|col| self.forward(col));
+    }
+
+    /// Values of each coefficient vector on the coset `shift·⟨γ⟩`, `γ` the generator of this
+    /// plan's subgroup (of order `size`): entry `r` is the value at `shift·γ^r`. The vectors
+    /// all have the same length, a multiple of `size`; a longer one is first folded onto `size`
+    /// coefficients (`γ^size = 1`), which costs one multiplication per coefficient.
+    ///
+    /// This is how the prover extends its columns: one coset of the evaluation domain at a
+    /// time, so that only the coefficients and one coset's values are ever alive, never the
+    /// whole `blowup`-times larger extension.
+    pub(crate) fn evaluate_on_coset(
+        &self,
+        coefficients: &[&[Felt]],
+        shift: &Felt,
+    ) -> Vec<Vec<Felt>> {
+        let len = coefficients.first().map_or(0, |c| c.len());
+        debug_assert!(len.is_multiple_of(self.size));
+        let powers = shift_powers(shift, len);
+        coefficients
+            .par_iter()
+            .map(|coeffs| {
+                let mut chunks = coeffs.chunks(self.size).zip(powers.chunks(self.size));
+                let mut values: Vec<Felt> = match chunks.next() {
+                    Some((c, s)) => c.iter().zip(s).map(|(c, s)| c * s).collect(),
+                    None => Vec::new(),
+                };
+                for (c, s) in chunks {
+                    for ((v, c), s) in values.iter_mut().zip(c).zip(s) {
+                        *v = &*v + &(c * s);
+                    }
+                }
+                self.forward(&mut values);
+                values
+            })
+            .collect()
+    }
 }
 
-impl LdePlan {
-    pub(crate) fn new(n: usize, blowup: usize, offset: &Felt) -> Self {
-        let omega = root_of_unity(n * blowup);
-        let n_inv = Felt::from(n as u64)
-            .inv()
-            .unwrap_or_else(|_| unreachable!("n < p"));
-        let mut shifts = Vec::with_capacity(n * blowup);
-        let mut coset = *offset;
-        for _ in 0..blowup {
-            shifts.extend(scaled_powers(&coset, &n_inv, n));
-            coset *= omega;
-        }
-        LdePlan {
-            n,
-            blowup,
-            plan: FftPlan::new(n),
-            shifts,
-        }
-    }
+/// `[1, x, x², …, x^(len−1)]`, computed in parallel chunks.
+pub(crate) fn shift_powers(x: &Felt, len: usize) -> Vec<Felt> {
+    const CHUNK: usize = 1 << 12;
+    let mut out = vec![Felt::zero(); len];
+    out.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(ci, chunk)| {
+            let mut acc = x.pow((ci * CHUNK) as u64);
+            for o in chunk {
+                *o = acc;
+                acc *= x;
+            }
+        });
+    out
+}
 
-    /// Extends one column of `n` trace values to `blowup·n` evaluations (natural order).
-    pub(crate) fn extend(&self, values: &[Felt]) -> Vec<Felt> {
-        debug_assert_eq!(values.len(), self.n);
-        // Only this per-column copy is transient: the caller's trace is never cloned whole.
-        let mut values = values.to_vec();
-        self.plan.inverse_unscaled(&mut values);
-        let log_n = self.n.trailing_zeros();
-        let mut out = vec![Felt::zero(); self.n * self.blowup];
-        let mut buf = vec![Felt::zero(); self.n];
-        for j in 0..self.blowup {
-            let shifts = &self.shifts[j * self.n..(j + 1) * self.n];
-            for ((b, c), s) in buf.iter_mut().zip(&values).zip(shifts) {
-                *b = c * s;
-            }
-            // Butterflies only; the bit-reversal is folded into the scatter below.
-            if self.n > 1 {
-                nr_butterflies(&mut buf, &self.plan.forward);
-            }
-            for (r, v) in buf.iter().enumerate() {
-                let i = if log_n == 0 {
-                    0
-                } else {
-                    r.reverse_bits() >> (usize::BITS - log_n)
-                };
-                out[j + self.blowup * i] = *v;
-            }
-        }
-        out
-    }
+/// Values of the polynomial with `coeffs` at `shift·g^i` for each `i` in `indices` (any order,
+/// each below `coeffs.len()`), where `shift_powers[k] = shift^k` and `g_powers[k] = g^k` for
+/// `k < coeffs.len() / 2`, `g` of order `coeffs.len()` (a power of two).
+///
+/// A pruned transform: each decimation-in-frequency split halves the problem for the even and
+/// the odd output indices, and only the halves holding a wanted index are followed; a half
+/// holding one index is finished by Horner's rule. For `q` indices this costs about
+/// `len·(log2(q)/2 + 2)` multiplications instead of the whole transform's `len/2 · log2 len`.
+pub(crate) fn evaluate_at_indices(
+    coeffs: &[Felt],
+    shift_powers: &[Felt],
+    g_powers: &[Felt],
+    indices: &[usize],
+) -> Vec<Felt> {
+    let shifted: Vec<Felt> = coeffs
+        .iter()
+        .zip(shift_powers)
+        .map(|(c, s)| c * s)
+        .collect();
+    let wanted: Vec<(usize, usize)> = indices.iter().copied().enumerate().collect();
+    let mut out = vec![Felt::zero(); indices.len()];
+    pruned(&shifted, g_powers, 1, &wanted, &mut out);
+    out
+}
 
-    /// Extends every column, in parallel.
-    pub(crate) fn extend_columns(&self, columns: &[Vec<Felt>]) -> Vec<Vec<Felt>> {
-        columns.par_iter().map(|c| self.extend(c)).collect()
+/// `out[slot] = Σ_k a_k·r^(i·k)` for each `(slot, i)` in `wanted`, where `r = g^stride` has
+/// order `a.len()` and `g_powers[k] = g^k`.
+fn pruned(
+    a: &[Felt],
+    g_powers: &[Felt],
+    stride: usize,
+    wanted: &[(usize, usize)],
+    out: &mut [Felt],
+) {
+    let len = a.len();
+    if wanted.len() == 1 || len <= 16 {
+        let root = if len > 1 {
+            g_powers[stride]
+        } else {
+            Felt::one()
+        };
+        for &(slot, i) in wanted {
+            out[slot] = evaluate_poly(a, &root.pow(i as u64));
+        }
+        return;
+    }
+    let half = len / 2;
+    let (even, odd): (Vec<_>, Vec<_>) = wanted.iter().partition(|(_, i)| i % 2 == 0);
+    let (lo, hi) = a.split_at(half);
+    if !even.is_empty() {
+        let b: Vec<Felt> = lo.iter().zip(hi).map(|(x, y)| x + y).collect();
+        let even: Vec<_> = even.iter().map(|&(s, i)| (s, i / 2)).collect();
+        pruned(&b, g_powers, 2 * stride, &even, out);
+    }
+    if !odd.is_empty() {
+        let c: Vec<Felt> = lo
+            .iter()
+            .zip(hi)
+            .zip(g_powers.iter().step_by(stride))
+            .map(|((x, y), w)| &(x - y) * w)
+            .collect();
+        let odd: Vec<_> = odd.iter().map(|&(s, i)| (s, i / 2)).collect();
+        pruned(&c, g_powers, 2 * stride, &odd, out);
     }
 }
 
@@ -251,32 +319,12 @@ pub(crate) fn interpolate_coset_columns(columns: Vec<Vec<Felt>>, offset: &Felt) 
         .collect()
 }
 
-/// Evaluations of each coefficient vector (length at most `size`) on `offset · ⟨ω⟩`, `|⟨ω⟩| = size`.
-pub(crate) fn evaluate_coset_columns(
-    coefficients: &[Vec<Felt>],
-    offset: &Felt,
-    size: usize,
-) -> Vec<Vec<Felt>> {
-    let plan = FftPlan::new(size);
-    let max_len = coefficients.iter().map(Vec::len).max().unwrap_or(0);
-    let scale = scaled_powers(offset, &Felt::one(), max_len);
-    coefficients
-        .par_iter()
-        .map(|coeffs| evaluate_with_plan(&plan, coeffs, &scale, size))
-        .collect()
-}
-
-fn evaluate_with_plan(plan: &FftPlan, coeffs: &[Felt], scale: &[Felt], size: usize) -> Vec<Felt> {
-    let mut values = Vec::with_capacity(size);
-    values.extend(coeffs.iter().zip(scale).map(|(c, s)| c * s));
-    values.resize(size, Felt::zero());
-    plan.forward(&mut values);
-    values
-}
-
 /// Horner evaluation of a coefficient vector at `x`.
 pub(crate) fn evaluate_poly(coeffs: &[Felt], x: &Felt) -> Felt {
-    coeffs.iter().rev().fold(Felt::zero(), |acc, c| acc * x + c)
+    coeffs
+        .iter()
+        .rev()
+        .fold(Felt::zero(), |acc, c| &(&acc * x) + c)
 }
 
 #[cfg(test)]
@@ -284,11 +332,19 @@ mod tests {
     use super::*;
     use lambdaworks_math::fft::cpu::fft::in_place_nr_2radix_fft;
 
+    /// The polynomial at each of the `size` points `offset·ω^i`, one Horner evaluation each.
+    fn evaluate_directly(coeffs: &[Felt], offset: &Felt, size: usize) -> Vec<Felt> {
+        let w = root_of_unity(size);
+        (0..size)
+            .map(|i| evaluate_poly(coeffs, &(offset * w.pow(i as u64))))
+            .collect()
+    }
+
     #[test]
     fn coset_interpolation_inverts_evaluation() {
         let offset = Felt::from(3u64);
         let coeffs: Vec<Felt> = (0..16u64).map(|i| Felt::from(i * i + 7)).collect();
-        let evals = evaluate_coset_columns(std::slice::from_ref(&coeffs), &offset, 64);
+        let evals = vec![evaluate_directly(&coeffs, &offset, 64)];
         let w = root_of_unity(64);
         for i in [0usize, 1, 17, 63] {
             let x = offset * w.pow(i as u64);
@@ -300,18 +356,37 @@ mod tests {
     }
 
     #[test]
-    fn coset_by_coset_extension_matches_padded_transform() {
+    fn coset_evaluation_and_pruned_evaluation_match_the_padded_transform() {
         let offset = Felt::from(3u64);
-        let values: Vec<Felt> = (0..32u64).map(|i| Felt::from(i * i * i + 1)).collect();
-        let coeffs = interpolate_coset_columns(vec![values.clone()], &Felt::one());
-        let expected = evaluate_coset_columns(&coeffs, &offset, 128);
-        let plan = LdePlan::new(32, 4, &offset);
-        assert_eq!(plan.extend(&values), expected[0]);
-        let single = LdePlan::new(1, 2, &offset);
-        assert_eq!(
-            single.extend(&[Felt::from(5u64)]),
-            vec![Felt::from(5u64); 2]
-        );
+        let values: Vec<Felt> = (0..256u64).map(|i| Felt::from(i * i * i + 1)).collect();
+        let plan = FftPlan::new(256);
+        let mut coeffs = vec![values.clone()];
+        plan.interpolate_columns(&mut coeffs);
+        let expected = evaluate_directly(&coeffs[0], &offset, 1024);
+        let omega = root_of_unity(1024);
+        let g = root_of_unity(256);
+        for j in 0..4usize {
+            let shift = offset * omega.pow(j as u64);
+            let coset = plan.evaluate_on_coset(&[&coeffs[0]], &shift).pop().unwrap();
+            let wanted: Vec<Felt> = (0..256).map(|i| expected[j + 4 * i]).collect();
+            assert_eq!(coset, wanted, "coset {j}");
+            let indices = [255usize, 0, 5, 6, 7, 20, 21, 128, 130, 64];
+            let pruned = evaluate_at_indices(
+                &coeffs[0],
+                &shift_powers(&shift, 256),
+                &shift_powers(&g, 128),
+                &indices,
+            );
+            let direct: Vec<Felt> = indices.iter().map(|&i| wanted[i]).collect();
+            assert_eq!(pruned, direct, "coset {j}");
+        }
+        // Folded onto a quarter of the coset: the points shift·g^(4r).
+        let quarter = FftPlan::new(64).evaluate_on_coset(&[&coeffs[0]], &offset);
+        let every_fourth: Vec<Felt> = (0..64).map(|r| expected[16 * r]).collect();
+        assert_eq!(quarter[0], every_fourth);
+        let mut back = coeffs;
+        plan.evaluate_columns(&mut back);
+        assert_eq!(back[0], values);
     }
 
     #[test]

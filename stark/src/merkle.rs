@@ -13,9 +13,14 @@ use crate::options::HashFunction;
 use rayon::prelude::*;
 
 /// Nodes stored heap-style: `nodes[1]` is the root, node `i` has children `2i` and `2i + 1`, and
-/// the leaves sit at `nodes[L..2L]`.
+/// the leaves sit at `nodes[L..2L]`. A tree may keep only its upper levels (see
+/// [`MerkleTree::drop_lower_levels`]); its openings then take the leaves below from the caller.
 pub(crate) struct MerkleTree {
     nodes: Vec<Digest>,
+    hash: HashFunction,
+    num_leaves: usize,
+    /// Levels above the leaves that are not stored (0: all are).
+    dropped: u32,
 }
 
 /// Levels below this many nodes are hashed on one thread: splitting them costs more than it saves.
@@ -48,22 +53,78 @@ impl MerkleTree {
             }
             level /= 2;
         }
-        MerkleTree { nodes }
+        MerkleTree {
+            nodes,
+            hash,
+            num_leaves: n,
+            dropped: 0,
+        }
     }
 
     pub(crate) fn root(&self) -> Digest {
         self.nodes[1]
     }
 
-    fn num_leaves(&self) -> usize {
-        self.nodes.len() / 2
+    /// Frees the leaves and the `levels − 1` levels above them (keeping at least the root):
+    /// a quarter of the memory for `levels = 2`. Openings then need every leaf of each block of
+    /// `2^levels` leaves holding an opened one ([`MerkleTree::prove_batch_from_leaves`]).
+    pub(crate) fn drop_lower_levels(&mut self, levels: u32) {
+        let levels = levels.min(self.num_leaves.trailing_zeros());
+        self.nodes.truncate(2 * (self.num_leaves >> levels));
+        self.nodes.shrink_to_fit();
+        self.dropped = levels;
+    }
+
+    /// How many levels [`MerkleTree::drop_lower_levels`] dropped: openings need whole blocks of
+    /// `2^levels` leaves.
+    pub(crate) fn dropped_levels(&self) -> u32 {
+        self.dropped
     }
 
     /// Sibling digests needed to authenticate the leaves at `indices` (sorted, distinct, in
-    /// range), bottom level first, left to right within a level.
+    /// range), bottom level first, left to right within a level. Only for a tree that keeps
+    /// all its levels.
     pub(crate) fn prove_batch(&self, indices: &[usize]) -> Vec<Digest> {
+        debug_assert_eq!(self.dropped, 0);
+        self.prove_batch_from_leaves(indices, &[])
+    }
+
+    /// Like [`MerkleTree::prove_batch`], for a tree that dropped its lower levels: `blocks`
+    /// holds, for each block of `2^dropped` leaves that holds an index (in order), the digests
+    /// of all its leaves.
+    pub(crate) fn prove_batch_from_leaves(
+        &self,
+        indices: &[usize],
+        blocks: &[Digest],
+    ) -> Vec<Digest> {
+        // The dropped levels' nodes, rebuilt from the blocks: node index -> digest.
+        let mut rebuilt = std::collections::HashMap::new();
+        let block = 1usize << self.dropped;
+        let mut starts: Vec<usize> = indices.iter().map(|i| i / block).collect();
+        starts.dedup();
+        for (b, leaves) in starts.iter().zip(blocks.chunks_exact(block)) {
+            let mut level: Vec<Digest> = leaves.to_vec();
+            let mut first = self.num_leaves + b * block;
+            while level.len() > 1 {
+                for (k, d) in level.iter().enumerate() {
+                    rebuilt.insert(first + k, *d);
+                }
+                level = level
+                    .chunks_exact(2)
+                    .map(|c| self.hash.merge(&c[0], &c[1]))
+                    .collect();
+                first /= 2;
+            }
+        }
+        let node = |i: usize| {
+            if i < self.nodes.len() {
+                self.nodes[i]
+            } else {
+                rebuilt[&i]
+            }
+        };
         let mut proof = Vec::new();
-        let mut current: Vec<usize> = indices.iter().map(|i| i + self.num_leaves()).collect();
+        let mut current: Vec<usize> = indices.iter().map(|i| i + self.num_leaves).collect();
         while current.first().is_some_and(|&i| i > 1) {
             let mut next = Vec::with_capacity(current.len());
             let mut k = 0;
@@ -72,7 +133,7 @@ impl MerkleTree {
                 if i & 1 == 0 && current.get(k + 1) == Some(&(i + 1)) {
                     k += 2;
                 } else {
-                    proof.push(self.nodes[i ^ 1]);
+                    proof.push(node(i ^ 1));
                     k += 1;
                 }
                 next.push(i / 2);
@@ -165,6 +226,37 @@ mod tests {
             assert!(proof.len() <= idx.len() * 6);
         }
         assert!(t.prove_batch(&(0..64).collect::<Vec<_>>()).is_empty());
+    }
+
+    #[test]
+    fn a_tree_without_its_lower_levels_gives_the_same_openings() {
+        let h = HashFunction::Blake3;
+        let l = leaves(64);
+        let full = MerkleTree::build(h, l.clone());
+        for levels in [1u32, 2, 3] {
+            let mut upper = MerkleTree::build(h, l.clone());
+            upper.drop_lower_levels(levels);
+            assert_eq!(upper.nodes.len(), 128 >> levels);
+            let block = 1usize << levels;
+            for idx in [
+                vec![0],
+                vec![63],
+                vec![3, 17, 18, 40, 63],
+                (0..64).collect(),
+            ] {
+                let mut starts: Vec<usize> = idx.iter().map(|i| i / block).collect();
+                starts.dedup();
+                let blocks: Vec<Digest> = starts
+                    .iter()
+                    .flat_map(|b| l[b * block..(b + 1) * block].iter().copied())
+                    .collect();
+                assert_eq!(
+                    upper.prove_batch_from_leaves(&idx, &blocks),
+                    full.prove_batch(&idx),
+                    "levels {levels}, indices {idx:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,8 @@
 use crate::air::{AuxTraceBuilder, Frame, TraceTable};
 use crate::constraints::Composition;
 use crate::fft::{
-    evaluate_coset_columns, evaluate_poly, interpolate_coset_columns, root_of_unity, LdePlan,
+    evaluate_at_indices, evaluate_poly, interpolate_coset_columns, root_of_unity, shift_powers,
+    FftPlan,
 };
 use crate::hash::{push_felt_internal, Digest};
 use crate::merkle::MerkleTree;
@@ -116,18 +117,25 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     }
     let hash = options.hash;
     let offset = coset_offset();
-    let (g, omega) = generators(&shape);
+    let (g, _) = generators(&shape);
+    let plan = FftPlan::new(n);
     let mut transcript = statement_transcript(air, options, &shape);
 
-    // 1. Main trace: interpolate over ⟨g⟩, extend to the coset offset·⟨ω⟩, commit its rows.
-    let main_lde = low_degree_extension(&main_trace.columns, &offset, lde_size);
-    let main_tree = commit_rows(hash, &main_lde);
-    transcript.absorb(b"main root", &main_tree.root());
+    // 1. Main trace: interpolated in place over ⟨g⟩; its extension to offset·⟨ω⟩ is committed
+    //    coset by coset and never stored.
+    let mut main = main_trace.columns;
+    plan.interpolate_columns(&mut main);
+    let main = Committed::new(hash, &shape, main);
+    transcript.absorb(b"main root", &main.tree.root());
 
-    // 2. Challenges, then the auxiliary trace built from them.
+    // 2. Challenges, then the auxiliary trace built from them. The main columns go back to
+    //    values for the builder, in place, and then back to coefficients.
     let challenges = transcript.draw_felts(shape.num_challenges);
-    let aux = if shape.aux_width > 0 {
-        let aux = air.build_aux_trace(&main_trace, &challenges);
+    let (main, aux) = if shape.aux_width > 0 {
+        let Committed { coeffs, tree, .. } = main;
+        let mut trace = TraceTable::new(coeffs);
+        plan.evaluate_columns(&mut trace.columns);
+        let aux = air.build_aux_trace(&trace, &challenges);
         if aux.width() != shape.aux_width || aux.columns.iter().any(|c| c.len() != n) {
             return Err(ProvingError::AuxTraceShape {
                 width: aux.width(),
@@ -136,25 +144,28 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
                 expected_length: n,
             });
         }
-        Some(aux)
+        plan.interpolate_columns(&mut trace.columns);
+        let main = Committed {
+            coeffs: trace.columns,
+            tree,
+            hash,
+        };
+        let mut aux = aux.columns;
+        plan.interpolate_columns(&mut aux);
+        let aux = Committed::new(hash, &shape, aux);
+        transcript.absorb(b"aux root", &aux.tree.root());
+        (main, Some(aux))
     } else {
-        None
+        (main, None)
     };
-    // The main trace's values live on in its extension; freeing it before extending the
-    // auxiliary columns keeps it out of the peak (it is a quarter of the main extension).
-    drop(main_trace);
-    let (aux_lde, aux_tree) = match aux {
-        Some(aux) => {
-            let lde = low_degree_extension(&aux.columns, &offset, lde_size);
-            drop(aux);
-            let tree = commit_rows(hash, &lde);
-            transcript.absorb(b"aux root", &tree.root());
-            (lde, Some(tree))
-        }
-        None => (Vec::new(), None),
-    };
+    let columns: Vec<&[Felt]> = main
+        .coeffs
+        .iter()
+        .chain(aux.iter().flat_map(|a| &a.coeffs))
+        .map(Vec::as_slice)
+        .collect();
 
-    // 3. Composition polynomial over the LDE, split into parts of degree < n.
+    // 3. Composition polynomial, split into parts of degree < n.
     let boundary = air.boundary_constraints(&challenges);
     if let Some(i) = boundary
         .iter()
@@ -164,21 +175,12 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     }
     let coeffs = transcript.draw_felts(shape.num_transition + boundary.len());
     let composition = Composition::new(air, &boundary, &coeffs, &g);
-    let columns: Vec<&[Felt]> = main_lde.iter().chain(&aux_lde).map(Vec::as_slice).collect();
-    let periodic_lde = periodic_lde(air.periodic_columns(), &shape, &offset);
-    // H has degree < P·n, so its values on a sub-coset of P'·n points (P' = P rounded up to a
+    // H has degree < P·n, so its values on a coset of P'·n points (P' = P rounded up to a
     // power of two) determine it: evaluating the constraints there instead of on all
     // blowup·n points saves a factor blowup/P' of the most expensive step.
     let composition_domain = shape.composition_parts.next_power_of_two() * n;
-    let h_values = evaluate_composition(
-        air,
-        &shape,
-        &composition,
-        &columns,
-        &periodic_lde,
-        &challenges,
-        composition_domain,
-    );
+    let h_values =
+        evaluate_composition(air, &composition, &columns, &challenges, composition_domain);
     let mut h_coeffs = interpolate_coset_columns(vec![h_values], &offset)
         .pop()
         .unwrap_or_default();
@@ -189,17 +191,15 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     h_coeffs.truncate(parts_len);
     let parts: Vec<Vec<Felt>> = h_coeffs.chunks(n).map(<[Felt]>::to_vec).collect();
     drop(h_coeffs);
-    let parts_lde = evaluate_coset_columns(&parts, &offset, lde_size);
-    let parts_tree = commit_rows(hash, &parts_lde);
-    transcript.absorb(b"composition root", &parts_tree.root());
+    let parts = Committed::new(hash, &shape, parts);
+    transcript.absorb(b"composition root", &parts.tree.root());
 
     // 4. Out-of-domain evaluations.
     let z = draw_ood_point(&mut transcript, &shape, &offset).ok_or(ProvingError::OodSampling)?;
     let gz = g * z;
-    let mut ood_current = evaluate_at(&columns, shape.blowup, &z, &offset, &g);
-    let ood_next = evaluate_at(&columns, shape.blowup, &gz, &offset, &g);
-    let mut ood_composition: Vec<Felt> = parts.iter().map(|c| evaluate_poly(c, &z)).collect();
-    drop(parts);
+    let mut ood_current = evaluate_columns_at(&columns, &z);
+    let ood_next = evaluate_columns_at(&columns, &gz);
+    let mut ood_composition = evaluate_columns_at(&parts.column_refs(), &z);
     if fault == Fault::LieAtOodPoint {
         ood_current[0] += Felt::one();
         let h = composition
@@ -235,16 +235,18 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     // 5. DEEP composition, then FRI on it.
     let deep_coeffs = transcript.draw_felts(2 * shape.width() + shape.composition_parts);
     let deep_values = deep_composition(
+        &plan,
+        &shape,
         &columns,
-        &parts_lde,
-        &ood_current,
-        &ood_next,
-        &ood_composition,
+        &parts.column_refs(),
+        &Ood {
+            current: &ood_current,
+            next: &ood_next,
+            composition: &ood_composition,
+            z,
+            gz,
+        },
         &deep_coeffs,
-        &z,
-        &gz,
-        &offset,
-        &omega,
     );
     let (fri_layers, fri_remainder) = fri_commit(
         &mut transcript,
@@ -262,11 +264,9 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     let positions = draw_query_positions(&mut transcript, options, lde_size)
         .ok_or(ProvingError::QuerySampling)?;
 
-    let main_opening = open_rows(&main_tree, &main_lde, &positions);
-    let aux_opening = aux_tree
-        .as_ref()
-        .map(|t| open_rows(t, &aux_lde, &positions));
-    let composition_opening = open_rows(&parts_tree, &parts_lde, &positions);
+    let main_opening = main.open(&shape, &positions);
+    let aux_opening = aux.as_ref().map(|a| a.open(&shape, &positions));
+    let composition_opening = parts.open(&shape, &positions);
     let mut fri_roots = Vec::with_capacity(fri_layers.len());
     let mut fri_openings = Vec::with_capacity(fri_layers.len());
     for layer in &fri_layers {
@@ -287,9 +287,9 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
 
     Ok(StarkProof {
         options: *options,
-        main_root: main_tree.root(),
-        aux_root: aux_tree.as_ref().map(MerkleTree::root),
-        composition_root: parts_tree.root(),
+        main_root: main.tree.root(),
+        aux_root: aux.as_ref().map(|a| a.tree.root()),
+        composition_root: parts.tree.root(),
         ood_current,
         ood_next,
         ood_composition,
@@ -303,69 +303,129 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     })
 }
 
-/// Interpolates each trace column over `⟨g⟩` and evaluates it on `offset·⟨ω⟩` (`lde_size`
-/// points). The coefficients are not kept: out-of-domain values come from the extension itself.
-fn low_degree_extension(columns: &[Vec<Felt>], offset: &Felt, lde_size: usize) -> Vec<Vec<Felt>> {
-    let n = columns.first().map_or(1, Vec::len);
-    LdePlan::new(n, lde_size / n, offset).extend_columns(columns)
+/// The extension is hashed in pieces of `n / 2^COMMIT_SPLIT_LOG` rows, and the composition
+/// evaluated in pieces of `n / 2^COMPOSITION_SPLIT_LOG` rows (of which it holds three: the first,
+/// the current and the next). Smaller pieces hold less memory but fold every coefficient once
+/// more per piece: these two keep both the hashing and the composition evaluation at about a
+/// third of a trace's worth of values while adding about 15% and 65% to their transforms.
+const COMMIT_SPLIT_LOG: u32 = 1;
+const COMPOSITION_SPLIT_LOG: u32 = 3;
+
+/// Levels of each trace commitment's Merkle tree not kept in memory (the leaves and the level
+/// above: three quarters of the tree). An opening evaluates the `2^levels` rows of the block
+/// around each query instead of one, which the pruned transform does for little more.
+const TREE_DROPPED_LEVELS: u32 = 2;
+
+/// The FFT plan for pieces of `n / 2^split_log` points (at least one).
+fn piece_plan(n: usize, split_log: u32) -> FftPlan {
+    FftPlan::new((n >> split_log).max(1))
 }
 
-/// Every column's polynomial at `zeta`, by the barycentric formula over the sub-coset
-/// `offset·⟨g⟩` of the extension (points `x_i = offset·g^i` at extension index `i·blowup`), on
-/// which each trace polynomial of degree < n is determined:
-/// `t(ζ) = (ζ^n − offset^n) / (n·offset^n) · Σ_i t(x_i) · x_i / (ζ − x_i)`.
-fn evaluate_at(
-    columns: &[&[Felt]],
-    blowup: usize,
-    zeta: &Felt,
-    offset: &Felt,
-    g: &Felt,
-) -> Vec<Felt> {
-    let n = columns.first().map_or(0, |c| c.len()) / blowup;
-    let mut weights = vec![Felt::zero(); n];
-    weights
-        .par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(ci, chunk)| {
-            let start = ci * CHUNK;
-            let mut x = offset * g.pow(start as u64);
-            let xs: Vec<Felt> = (0..chunk.len())
-                .map(|_| {
-                    let v = x;
-                    x *= g;
-                    v
-                })
-                .collect();
-            for (w, x) in chunk.iter_mut().zip(&xs) {
-                *w = zeta - x;
+/// Columns committed through their low-degree extension, of which only the coefficients are
+/// kept: the extension is evaluated one coset of `offset·⟨ω⟩` at a time to hash its rows, and
+/// the few rows the queries open are evaluated again from the coefficients.
+struct Committed {
+    /// Each column's coefficients (`n` of them) over the trace domain.
+    coeffs: Vec<Vec<Felt>>,
+    /// Leaf `i` is the row at `offset·ω^i`; the lowest levels are dropped.
+    tree: MerkleTree,
+    hash: HashFunction,
+}
+
+impl Committed {
+    fn new(hash: HashFunction, shape: &ProofShape, coeffs: Vec<Vec<Felt>>) -> Self {
+        let plan = piece_plan(shape.trace_length, COMMIT_SPLIT_LOG);
+        let m = plan.size();
+        // Piece u is the coset offset·ω^u·⟨ω^pieces⟩: its row r is leaf u + pieces·r.
+        let pieces = shape.lde_size / m;
+        let omega = root_of_unity(shape.lde_size);
+        let refs: Vec<&[Felt]> = coeffs.iter().map(Vec::as_slice).collect();
+        let mut leaves: Vec<Digest> = vec![[0u8; 32]; shape.lde_size];
+        let mut piece_leaves: Vec<Digest> = vec![[0u8; 32]; m];
+        for u in 0..pieces {
+            let shift = coset_offset() * omega.pow(u as u64);
+            let values = plan.evaluate_on_coset(&refs, &shift);
+            hash_rows(hash, &values, &mut piece_leaves);
+            drop(values);
+            for (r, leaf) in piece_leaves.iter().enumerate() {
+                leaves[u + pieces * r] = *leaf;
             }
-            batch_inverse(chunk);
-            for (w, x) in chunk.iter_mut().zip(&xs) {
-                *w *= x;
-            }
-        });
-    let log_n = n.trailing_zeros();
-    let offset_n = pow2k(offset, log_n);
-    let factor = (pow2k(zeta, log_n) - offset_n)
-        * (Felt::from(n as u64) * offset_n)
-            .inv()
-            .unwrap_or_else(|_| unreachable!("n < p and offset ≠ 0"));
-    columns
-        .par_iter()
-        .map(|col| {
-            let sum = weights
+        }
+        drop(piece_leaves);
+        let mut tree = MerkleTree::build(hash, leaves);
+        tree.drop_lower_levels(TREE_DROPPED_LEVELS);
+        Committed { coeffs, tree, hash }
+    }
+
+    fn column_refs(&self) -> Vec<&[Felt]> {
+        self.coeffs.iter().map(Vec::as_slice).collect()
+    }
+
+    /// The committed rows at `positions` (sorted), row after row, with their Merkle proof.
+    fn open(&self, shape: &ProofShape, positions: &[usize]) -> Opening {
+        // The tree lacks its lowest levels: evaluate every row of each block of leaves holding
+        // an opened one, and rebuild the block's nodes from them.
+        let block = 1usize << self.tree.dropped_levels();
+        let mut blocks: Vec<usize> = positions.iter().map(|p| p / block).collect();
+        blocks.dedup();
+        let rows: Vec<usize> = blocks
+            .iter()
+            .flat_map(|b| b * block..(b + 1) * block)
+            .collect();
+        let values = self.columns_at(shape, &rows);
+        let mut digests = vec![[0u8; 32]; rows.len()];
+        hash_rows(self.hash, &values, &mut digests);
+        let mut opened = Vec::with_capacity(positions.len() * values.len());
+        for p in positions {
+            let k = rows
+                .binary_search(p)
+                .unwrap_or_else(|_| unreachable!("every opened row was evaluated"));
+            opened.extend(values.iter().map(|column| column[k]));
+        }
+        Opening {
+            values: opened,
+            siblings: self.tree.prove_batch_from_leaves(positions, &digests),
+        }
+    }
+
+    /// Each column at the extension points `offset·ω^p` for `p` in `positions` (sorted):
+    /// `result[c][k]` is column `c` at `positions[k]`.
+    fn columns_at(&self, shape: &ProofShape, positions: &[usize]) -> Vec<Vec<Felt>> {
+        let (n, blowup) = (shape.trace_length, shape.blowup);
+        let omega = root_of_unity(shape.lde_size);
+        let g_powers = shift_powers(&root_of_unity(n), n / 2);
+        let width = self.coeffs.len();
+        // values[c][k]: column c at positions[k], filled one coset j (positions j + blowup·i)
+        // at a time.
+        let mut values = vec![vec![Felt::zero(); positions.len()]; width];
+        for j in 0..blowup {
+            let (slots, rows): (Vec<usize>, Vec<usize>) = positions
                 .iter()
-                .zip(col.iter().step_by(blowup))
-                .fold(Felt::zero(), |acc, (w, v)| &acc + &(w * v));
-            sum * factor
-        })
-        .collect()
+                .enumerate()
+                .filter(|(_, &p)| p % blowup == j)
+                .map(|(k, &p)| (k, p / blowup))
+                .unzip();
+            if rows.is_empty() {
+                continue;
+            }
+            let powers = shift_powers(&(coset_offset() * omega.pow(j as u64)), n);
+            let coset_values: Vec<Vec<Felt>> = self
+                .coeffs
+                .par_iter()
+                .map(|c| evaluate_at_indices(c, &powers, &g_powers, &rows))
+                .collect();
+            for (column, coset_column) in values.iter_mut().zip(coset_values) {
+                for (&k, v) in slots.iter().zip(coset_column) {
+                    column[k] = v;
+                }
+            }
+        }
+        values
+    }
 }
 
-/// Merkle tree whose leaf `i` is the hash of row `i` across `columns`.
-fn commit_rows(hash: HashFunction, columns: &[Vec<Felt>]) -> MerkleTree {
-    let rows = columns.first().map_or(0, Vec::len);
-    let mut leaves: Vec<Digest> = vec![[0u8; 32]; rows];
+/// `leaves[i]` = hash of row `i` across `columns`.
+fn hash_rows(hash: HashFunction, columns: &[Vec<Felt>], leaves: &mut [Digest]) {
     leaves
         .par_chunks_mut(CHUNK)
         .enumerate()
@@ -380,49 +440,11 @@ fn commit_rows(hash: HashFunction, columns: &[Vec<Felt>]) -> MerkleTree {
                 *leaf = hash.hash_leaf(&scratch);
             }
         });
-    MerkleTree::build(hash, leaves)
 }
 
-fn open_rows(tree: &MerkleTree, columns: &[Vec<Felt>], positions: &[usize]) -> Opening {
-    let mut values = Vec::with_capacity(positions.len() * columns.len());
-    for &p in positions {
-        values.extend(columns.iter().map(|c| c[p]));
-    }
-    Opening {
-        values,
-        siblings: tree.prove_batch(positions),
-    }
-}
-
-/// Each periodic column evaluated over the LDE domain, stored for one period: a column of
-/// period `m` is `q(x^(n/m))`, and `(offset·ω^i)^(n/m)` repeats every `m·blowup` points.
-fn periodic_lde(columns: Vec<Vec<Felt>>, shape: &ProofShape, offset: &Felt) -> Vec<Vec<Felt>> {
-    let n = shape.trace_length;
-    periodic_coefficients(columns)
-        .into_iter()
-        .map(|q| {
-            let m = q.len();
-            let ratio_log = (n / m).trailing_zeros();
-            evaluate_coset_columns(
-                std::slice::from_ref(&q),
-                &pow2k(offset, ratio_log),
-                m * shape.blowup,
-            )
-            .pop()
-            .unwrap_or_default()
-        })
-        .collect()
-}
-
-/// `offset·ω^start, offset·ω^(start+1), …` (`len` values).
-fn domain_points(offset: &Felt, omega: &Felt, start: usize, len: usize) -> Vec<Felt> {
-    let mut x = offset * omega.pow(start as u64);
-    let mut out = Vec::with_capacity(len);
-    for _ in 0..len {
-        out.push(x);
-        x *= omega;
-    }
-    out
+/// Every column's polynomial (given by its coefficients) at `x`.
+fn evaluate_columns_at(columns: &[&[Felt]], x: &Felt) -> Vec<Felt> {
+    columns.par_iter().map(|c| evaluate_poly(c, x)).collect()
 }
 
 fn batch_inverse(values: &mut [Felt]) {
@@ -431,156 +453,269 @@ fn batch_inverse(values: &mut [Felt]) {
         .unwrap_or_else(|_| unreachable!("denominators are non-zero by construction"));
 }
 
-/// Values of the composition polynomial on the whole evaluation domain.
+/// `shift·g^start, shift·g^(start+1), …` (`len` values).
+fn coset_points(shift: &Felt, g: &Felt, start: usize, len: usize) -> Vec<Felt> {
+    let mut x = shift * g.pow(start as u64);
+    let mut out = Vec::with_capacity(len);
+    for _ in 0..len {
+        out.push(x);
+        x *= g;
+    }
+    out
+}
+
+/// Values of the composition polynomial on `offset·⟨ω'⟩` (`domain_size` points, natural
+/// order), computed one coset at a time. The domain is the union of `P' = domain_size / n`
+/// cosets `offset·ω'^j·⟨g⟩`, on each of which the next row of point `x` is `g·x`, and `x^n` is
+/// constant. Each is evaluated in `L` pieces `offset·ω'^(j + P'·t)·⟨g^L⟩`, `t < L`: the next row
+/// of piece `t`'s row `r` is piece `t + 1`'s row `r`, or for the last piece, the first piece's
+/// row `r + 1`.
 fn evaluate_composition<A: AuxTraceBuilder + ?Sized>(
     air: &A,
-    shape: &ProofShape,
     composition: &Composition,
     columns: &[&[Felt]],
-    periodic_lde: &[Vec<Felt>],
     challenges: &[Felt],
     domain_size: usize,
 ) -> Vec<Felt> {
-    let n = shape.trace_length;
-    let lde_size = shape.lde_size;
-    // Point k of the sub-coset offset·⟨ω^stride⟩ is extension index stride·k.
-    let stride = lde_size / domain_size;
-    let sub_omega = root_of_unity(domain_size);
-    let blowup = shape.blowup;
-    let offset = coset_offset();
-    let omega = root_of_unity(lde_size);
-    // x^n on the coset takes only `blowup` values: (offset·ω^i)^n = offset^n · (ω^n)^(i mod blowup).
-    let log_n = n.trailing_zeros();
-    let mut zerofier_inv: Vec<Felt> = {
-        let offset_n = pow2k(&offset, log_n);
-        let omega_n = pow2k(&omega, log_n);
-        let mut x = offset_n;
-        (0..blowup)
-            .map(|_| {
-                let v = x - Felt::one();
-                x *= omega_n;
-                v
-            })
-            .collect()
-    };
-    batch_inverse(&mut zerofier_inv);
-
-    let width = columns.len();
-    let groups = composition.boundary_groups.len();
-    let num_exemption_groups = composition.exemption_groups.len();
+    let n = air.trace_length();
+    let plan = piece_plan(n, COMPOSITION_SPLIT_LOG);
+    let m = plan.size();
+    let cosets = domain_size / n;
+    let pieces_per_coset = n / m;
+    let pieces = domain_size / m;
+    let omega = root_of_unity(domain_size);
+    let periodic = periodic_coefficients(air.periodic_columns());
     let mut result = vec![Felt::zero(); domain_size];
+    let evaluate = |u: usize| {
+        let shift = coset_offset() * omega.pow(u as u64);
+        (shift, plan.evaluate_on_coset(columns, &shift))
+    };
+    for j in 0..cosets {
+        let first = evaluate(j);
+        let mut current: Option<(Felt, Vec<Vec<Felt>>)> = None;
+        for t in 0..pieces_per_coset {
+            let u = j + cosets * t;
+            let next = (t + 1 < pieces_per_coset).then(|| evaluate(u + cosets));
+            let (shift, values) = current.as_ref().unwrap_or(&first);
+            let rows = Piece {
+                values,
+                next: next.as_ref().map_or(&first.1, |(_, v)| v),
+                next_offset: usize::from(next.is_none()),
+                periodic: &periodic_on_piece(&periodic, shift, n, m),
+            };
+            let piece_h = composition_on_piece(air, composition, &rows, shift, challenges);
+            for (r, h) in piece_h.iter().enumerate() {
+                result[u + pieces * r] = *h;
+            }
+            current = next;
+        }
+    }
     result
-        .par_chunks_mut(CHUNK)
+}
+
+/// Each periodic column on the piece `shift·⟨γ⟩` (`γ` of order `m`): a column of period `p` is
+/// `q(x^(n/p))`, and `(shift·γ^r)^(n/p)` repeats every `max(m·p/n, 1)` rows.
+fn periodic_on_piece(periodic: &[Vec<Felt>], shift: &Felt, n: usize, m: usize) -> Vec<Vec<Felt>> {
+    periodic
+        .iter()
+        .map(|q| {
+            let p = q.len();
+            let repeat = (m * p / n).max(1);
+            FftPlan::new(repeat).evaluate_on_coset(&[q], &pow2k(shift, (n / p).trailing_zeros()))
+        })
+        .map(|mut v| v.pop().unwrap_or_default())
+        .collect()
+}
+
+/// One piece's column values, the values of the piece holding its rows' next rows (shifted by
+/// `next_offset` rows), and its periodic values.
+struct Piece<'a> {
+    values: &'a [Vec<Felt>],
+    next: &'a [Vec<Felt>],
+    next_offset: usize,
+    periodic: &'a [Vec<Felt>],
+}
+
+/// The composition on the piece `shift·⟨γ⟩`, row by row.
+fn composition_on_piece<A: AuxTraceBuilder + ?Sized>(
+    air: &A,
+    composition: &Composition,
+    piece: &Piece<'_>,
+    shift: &Felt,
+    challenges: &[Felt],
+) -> Vec<Felt> {
+    let n = air.trace_length();
+    let m = piece.values.first().map_or(1, Vec::len);
+    let gamma = root_of_unity(m);
+    let zerofier_inv = (pow2k(shift, n.trailing_zeros()) - Felt::one())
+        .inv()
+        .unwrap_or_else(|_| unreachable!("the evaluation domain misses the trace domain"));
+    let mut out = vec![Felt::zero(); m];
+    out.par_chunks_mut(CHUNK)
         .enumerate()
         .for_each(|(ci, chunk)| {
-            let start = ci * CHUNK;
-            let len = chunk.len();
-            let xs = domain_points(&offset, &sub_omega, start, len);
-            let mut boundary_inv = Vec::with_capacity(groups * len);
-            for group in &composition.boundary_groups {
-                boundary_inv.extend(xs.iter().map(|x| x - group.point));
-            }
-            batch_inverse(&mut boundary_inv);
-
-            let mut current = vec![Felt::zero(); width];
-            let mut next = vec![Felt::zero(); width];
-            let mut periodic = vec![Felt::zero(); periodic_lde.len()];
-            let mut out = vec![Felt::zero(); shape.num_transition];
-            let mut exemptions = vec![Felt::zero(); num_exemption_groups];
-            let mut binv = vec![Felt::zero(); groups];
-            for (k, h) in chunk.iter_mut().enumerate() {
-                let i = (start + k) * stride;
-                // g = ω^blowup, so the next trace row sits `blowup` points further on.
-                let i_next = (i + blowup) & (lde_size - 1);
-                for (c, col) in columns.iter().enumerate() {
-                    current[c] = col[i];
-                    next[c] = col[i_next];
-                }
-                for (p, col) in periodic.iter_mut().zip(periodic_lde) {
-                    *p = col[i & (col.len() - 1)];
-                }
-                let frame = Frame {
-                    current: &current,
-                    next: &next,
-                };
-                air.evaluate_transition(&frame, &periodic, challenges, &mut out);
-                composition.exemption_values(&xs[k], &mut exemptions);
-                for (r, b) in binv.iter_mut().enumerate() {
-                    *b = boundary_inv[r * len + k];
-                }
-                *h = composition.combine(
-                    &out,
-                    &current,
-                    &exemptions,
-                    &zerofier_inv[i & (blowup - 1)],
-                    &binv,
-                );
-            }
+            let xs = coset_points(shift, &gamma, ci * CHUNK, chunk.len());
+            composition_chunk(
+                air,
+                composition,
+                piece,
+                ci * CHUNK,
+                &xs,
+                challenges,
+                &zerofier_inv,
+                chunk,
+            );
         });
-    result
+    out
+}
+
+/// The composition at the points `xs` (rows `start..` of a piece) into `out`.
+#[allow(clippy::too_many_arguments)]
+fn composition_chunk<A: AuxTraceBuilder + ?Sized>(
+    air: &A,
+    composition: &Composition,
+    piece: &Piece<'_>,
+    start: usize,
+    xs: &[Felt],
+    challenges: &[Felt],
+    zerofier_inv: &Felt,
+    out: &mut [Felt],
+) {
+    let width = piece.values.len();
+    let m = piece.values.first().map_or(0, Vec::len);
+    let len = xs.len();
+    let groups = composition.boundary_groups.len();
+    let mut boundary_inv = Vec::with_capacity(groups * len);
+    for group in &composition.boundary_groups {
+        boundary_inv.extend(xs.iter().map(|x| x - group.point));
+    }
+    batch_inverse(&mut boundary_inv);
+    let mut current = vec![Felt::zero(); width];
+    let mut next = vec![Felt::zero(); width];
+    let mut periodic = vec![Felt::zero(); piece.periodic.len()];
+    let mut constraint_values = vec![Felt::zero(); composition.transition_coeffs.len()];
+    let mut exemptions = vec![Felt::zero(); composition.exemption_groups.len()];
+    let mut binv = vec![Felt::zero(); groups];
+    for (k, h) in out.iter_mut().enumerate() {
+        let r = start + k;
+        let r_next = (r + piece.next_offset) & (m - 1);
+        for (c, (col, next_col)) in piece.values.iter().zip(piece.next).enumerate() {
+            current[c] = col[r];
+            next[c] = next_col[r_next];
+        }
+        for (p, col) in periodic.iter_mut().zip(piece.periodic) {
+            *p = col[r & (col.len() - 1)];
+        }
+        let frame = Frame {
+            current: &current,
+            next: &next,
+        };
+        air.evaluate_transition(&frame, &periodic, challenges, &mut constraint_values);
+        composition.exemption_values(&xs[k], &mut exemptions);
+        for (g, b) in binv.iter_mut().enumerate() {
+            *b = boundary_inv[g * len + k];
+        }
+        *h = composition.combine(
+            &constraint_values,
+            &current,
+            &exemptions,
+            zerofier_inv,
+            &binv,
+        );
+    }
+}
+
+/// The claimed out-of-domain values and their points.
+struct Ood<'a> {
+    current: &'a [Felt],
+    next: &'a [Felt],
+    composition: &'a [Felt],
+    z: Felt,
+    gz: Felt,
 }
 
 /// DEEP composition over the evaluation domain:
 /// `D(x) = Σ_c γ_c (t_c(x) − t_c(z))/(x − z) + γ'_c (t_c(x) − t_c(gz))/(x − gz)
 ///        + Σ_p δ_p (H_p(x) − H_p(z))/(x − z)`,
 /// a polynomial of degree < n − 1 exactly when the claimed evaluations are right.
-#[allow(clippy::too_many_arguments)]
+///
+/// By linearity `D(x) = (A(x) − a)/(x − z) + (B(x) − b)/(x − gz)` with
+/// `A = Σ γ_c t_c + Σ δ_p H_p`, `B = Σ γ'_c t_c` and `a`, `b` the same sums of the claimed
+/// values: two polynomials to extend instead of every column.
 fn deep_composition(
+    plan: &FftPlan,
+    shape: &ProofShape,
     columns: &[&[Felt]],
-    parts: &[Vec<Felt>],
-    ood_current: &[Felt],
-    ood_next: &[Felt],
-    ood_composition: &[Felt],
+    parts: &[&[Felt]],
+    ood: &Ood<'_>,
     coeffs: &[Felt],
-    z: &Felt,
-    gz: &Felt,
-    offset: &Felt,
-    omega: &Felt,
 ) -> Vec<Felt> {
+    let (n, blowup) = (shape.trace_length, shape.blowup);
     let width = columns.len();
     let (gamma, rest) = coeffs.split_at(width);
     let (gamma_next, delta) = rest.split_at(width);
-    let k_current: Felt = gamma
-        .iter()
-        .zip(ood_current)
-        .chain(delta.iter().zip(ood_composition))
-        .map(|(a, b)| a * b)
-        .fold(Felt::zero(), |acc, v| acc + v);
-    let k_next: Felt = gamma_next
-        .iter()
-        .zip(ood_next)
-        .map(|(a, b)| a * b)
-        .fold(Felt::zero(), |acc, v| acc + v);
-    let lde_size = columns.first().map_or(0, |c| c.len());
-    let mut result = vec![Felt::zero(); lde_size];
-    result
+    let dot = |w: &[Felt], v: &[Felt]| -> Felt {
+        w.iter()
+            .zip(v)
+            .map(|(a, b)| a * b)
+            .fold(Felt::zero(), |acc, v| acc + v)
+    };
+    let a = dot(gamma, ood.current) + dot(delta, ood.composition);
+    let b = dot(gamma_next, ood.next);
+    let mut poly_a = vec![Felt::zero(); n];
+    let mut poly_b = vec![Felt::zero(); n];
+    poly_a
         .par_chunks_mut(CHUNK)
+        .zip(poly_b.par_chunks_mut(CHUNK))
         .enumerate()
-        .for_each(|(ci, chunk)| {
+        .for_each(|(ci, (ca, cb))| {
             let start = ci * CHUNK;
-            let len = chunk.len();
-            let xs = domain_points(offset, omega, start, len);
-            let mut inv: Vec<Felt> = xs
-                .iter()
-                .map(|x| x - z)
-                .chain(xs.iter().map(|x| x - gz))
-                .collect();
-            batch_inverse(&mut inv);
-            for (k, d) in chunk.iter_mut().enumerate() {
+            for (k, (pa, pb)) in ca.iter_mut().zip(cb.iter_mut()).enumerate() {
                 let i = start + k;
-                let mut a = -&k_current;
-                let mut b = -&k_next;
+                let (mut sa, mut sb) = (Felt::zero(), Felt::zero());
                 for ((col, g1), g2) in columns.iter().zip(gamma).zip(gamma_next) {
                     let v = &col[i];
-                    a += g1 * v;
-                    b += g2 * v;
+                    sa += g1 * v;
+                    sb += g2 * v;
                 }
                 for (part, dl) in parts.iter().zip(delta) {
-                    a += dl * &part[i];
+                    sa += dl * &part[i];
                 }
-                *d = &(&a * &inv[k]) + &(&b * &inv[len + k]);
+                *pa = sa;
+                *pb = sb;
             }
         });
+    let omega = root_of_unity(shape.lde_size);
+    let g = root_of_unity(n);
+    let mut result = vec![Felt::zero(); shape.lde_size];
+    for j in 0..blowup {
+        let shift = coset_offset() * omega.pow(j as u64);
+        let values = plan.evaluate_on_coset(&[&poly_a, &poly_b], &shift);
+        let mut coset_d = vec![Felt::zero(); n];
+        coset_d
+            .par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(ci, chunk)| {
+                let start = ci * CHUNK;
+                let len = chunk.len();
+                let xs = coset_points(&shift, &g, start, len);
+                let mut inv: Vec<Felt> = xs
+                    .iter()
+                    .map(|x| x - ood.z)
+                    .chain(xs.iter().map(|x| x - ood.gz))
+                    .collect();
+                batch_inverse(&mut inv);
+                for (k, d) in chunk.iter_mut().enumerate() {
+                    let i = start + k;
+                    let da = &values[0][i] - &a;
+                    let db = &values[1][i] - &b;
+                    *d = &(&da * &inv[k]) + &(&db * &inv[len + k]);
+                }
+            });
+        for (i, d) in coset_d.iter().enumerate() {
+            result[j + blowup * i] = *d;
+        }
+    }
     result
 }
 

@@ -2,9 +2,12 @@
 //!
 //! ```text
 //! cargo run --release -p cairo-stark --bin bench -- [--min-log 10] [--max-log 20] [--fast]
+//! cargo run --release -p cairo-stark --bin bench -- --program range_checks --steps 305000
 //! ```
 //!
-//! Each size runs in a child process so that its peak RSS (VmHWM) is its own. Figures, not
+//! Each size runs in child processes, once on one thread and once on two, so that each peak RSS
+//! (VmHWM) is its own and `2t/1t` is the speed-up from a second core. `prove s`, `prove/exec` and
+//! `verify ms` are the two-thread run's; `peak MB` and `B/row` the larger of the two. Figures, not
 //! assertions. The baseline measured in the same run is cairo-vm executing the same program on
 //! the same inputs with its trace (`exec ms`): `prove/exec` is the price of proving over merely
 //! running. `exe KB` is the execution file an execution-only donor uploads and `replay ms` the
@@ -21,6 +24,9 @@ use cairo_stark::{
 };
 
 const FIBONACCI: &[u8] = include_bytes!("../../tests/programs/fibonacci.json");
+/// Sorted inputs, each range-checked and compared with the next: about 20 steps per input,
+/// most of them memory reads and range-check cells.
+const RANGE_CHECKS: &[u8] = include_bytes!("../../tests/programs/range_checks.json");
 
 /// Old lambdaworks Cairo prover, 100-bit options: (log2 rows, prove seconds).
 const REFERENCE: [(u32, f64); 4] = [(16, 11.3), (17, 20.3), (18, 54.2), (19, 135.7)];
@@ -30,8 +36,12 @@ struct Args {
     max_log: u32,
     fast: bool,
     single: Option<u32>,
-    /// Rayon threads for proving (0: rayon's default, one per core).
+    /// Rayon threads for proving (0: a run on one thread and a run on two).
     threads: usize,
+    /// The program proven: `fibonacci` or `range_checks`.
+    program: String,
+    /// Run one job of about this many steps instead of the 2^k table (0: the table).
+    steps: u64,
     /// Overrides of the default options' blowup and query count (0: keep the default).
     blowup: u32,
     queries: u32,
@@ -44,6 +54,8 @@ fn parse_args() -> Result<Args, String> {
         fast: false,
         single: None,
         threads: 0,
+        program: "fibonacci".into(),
+        steps: 0,
         blowup: 0,
         queries: 0,
     };
@@ -61,13 +73,23 @@ fn parse_args() -> Result<Args, String> {
             "--threads" => args.threads = value("--threads")? as usize,
             "--blowup" => args.blowup = value("--blowup")?,
             "--queries" => args.queries = value("--queries")?,
+            "--steps" => args.steps = u64::from(value("--steps")?),
+            "--program" => {
+                args.program = it
+                    .next()
+                    .filter(|p| p == "fibonacci" || p == "range_checks")
+                    .ok_or("--program needs fibonacci or range_checks")?
+            }
             "--fast" => args.fast = true,
             "-h" | "--help" => {
                 println!(
                     "usage: bench [--min-log K] [--max-log K] [--fast] [--threads N] [--blowup B --queries Q]\n\
-                     Proves Fibonacci runs of 2^K trace rows for K in min..=max (default 10..=20).\n\
+                     \x20            [--program fibonacci|range_checks] [--steps S]\n\
+                     Proves runs of 2^K trace rows for K in min..=max (default 10..=20).\n\
+                     --program range_checks proves a memory- and range-check-heavy program instead of Fibonacci.\n\
+                     --steps S proves one run of about S steps instead of the 2^K table.\n\
                      --fast uses insecure test options instead of the default 100-bit ones.\n\
-                     --threads N proves on N rayon threads (default: one per core).\n\
+                     --threads N proves on N rayon threads only (default: once on 1, once on 2).\n\
                      --blowup B, --queries Q override the default options (e.g. blowup 2, 82 queries)."
                 );
                 std::process::exit(0);
@@ -109,24 +131,36 @@ fn peak_rss_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-/// The Fibonacci input that makes a run of just under `2^log_rows` steps.
-fn input_for(program: &CompiledProgram, log_rows: u32) -> Result<u64, String> {
-    let steps = |n: u64| -> Result<u64, String> {
-        execute(program, &[Felt::from(1u64), Felt::from(n)])
+/// The program and the inputs that make a run of about `target` steps.
+fn job(name: &str, target: u64) -> Result<(CompiledProgram, Vec<Felt>), String> {
+    let bytes = if name == "range_checks" {
+        RANGE_CHECKS
+    } else {
+        FIBONACCI
+    };
+    let program = CompiledProgram::parse(bytes).map_err(|e| e.to_string())?;
+    // Fibonacci takes (1, k) and runs k iterations; range_checks takes k sorted values.
+    let inputs = |k: u64| -> Vec<Felt> {
+        if name == "range_checks" {
+            (0..k.max(1)).map(|i| Felt::from(3 * i + 1)).collect()
+        } else {
+            vec![Felt::from(1u64), Felt::from(k)]
+        }
+    };
+    let steps = |k: u64| -> Result<u64, String> {
+        execute(&program, &inputs(k))
             .map(|e| e.steps as u64)
             .map_err(|e| e.to_string())
     };
     let (s1, s2) = (steps(10)?, steps(20)?);
     let per_iteration = (s2 - s1) / 10;
     let fixed = s1 - 10 * per_iteration;
-    let target = (1u64 << log_rows) * 15 / 16;
-    Ok(target.saturating_sub(fixed) / per_iteration)
+    let k = target.saturating_sub(fixed) / per_iteration;
+    Ok((program, inputs(k)))
 }
 
-fn run_single(log_rows: u32, options: ProofOptions) -> Result<(), String> {
-    let program = CompiledProgram::parse(FIBONACCI).map_err(|e| e.to_string())?;
-    let n = input_for(&program, log_rows)?;
-    let inputs = [Felt::from(1u64), Felt::from(n)];
+fn run_single(target_steps: u64, program: &str, options: ProofOptions) -> Result<(), String> {
+    let (program, inputs) = job(program, target_steps)?;
     let start = Instant::now();
     let execution = execute(&program, &inputs).map_err(|e| e.to_string())?;
     let execute_ms = start.elapsed().as_secs_f64() * 1e3;
@@ -168,6 +202,50 @@ fn run_single(log_rows: u32, options: ProofOptions) -> Result<(), String> {
     Ok(())
 }
 
+/// One child run's `RESULT` figures (see `run_single`), or why there are none.
+fn run_child(
+    exe: &std::path::Path,
+    args: &Args,
+    target: u64,
+    threads: usize,
+) -> Result<Vec<f64>, String> {
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "--single",
+        "0",
+        "--steps",
+        &target.to_string(),
+        "--program",
+        &args.program,
+    ]);
+    if args.fast {
+        cmd.arg("--fast");
+    }
+    for (flag, v) in [
+        ("--threads", threads as u32),
+        ("--blowup", args.blowup),
+        ("--queries", args.queries),
+    ] {
+        if v > 0 {
+            cmd.args([flag, &v.to_string()]);
+        }
+    }
+    let output = cmd.output().map_err(|e| format!("cannot run: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .ok_or_else(|| format!("failed: {}", String::from_utf8_lossy(&output.stderr).trim()))?;
+    let f: Vec<f64> = line
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    if f.len() != 11 {
+        return Err(format!("unreadable result {line:?}"));
+    }
+    Ok(f)
+}
+
 fn main() {
     let args = match parse_args() {
         Ok(a) => a,
@@ -186,8 +264,14 @@ fn main() {
                 std::process::exit(1);
             }
         }
-        if let Err(e) = run_single(k, options(&args)) {
-            eprintln!("bench: size 2^{k}: {e}");
+        // `--single K` proves a run sized to fill 2^K rows, or of `--steps` steps when given.
+        let target = if args.steps > 0 {
+            args.steps
+        } else {
+            (1u64 << k) * 15 / 16
+        };
+        if let Err(e) = run_single(target, &args.program, options(&args)) {
+            eprintln!("bench: {target} steps: {e}");
             std::process::exit(1);
         }
         return;
@@ -200,29 +284,33 @@ fn main() {
         }
     };
     let opts = options(&args);
+    let thread_runs: Vec<usize> = if args.threads > 0 {
+        vec![args.threads]
+    } else {
+        vec![1, 2]
+    };
     println!(
-        "options: blowup {}, {} queries, {} grinding bits, folding {}, {:?}; {} threads",
+        "{}: options: blowup {}, {} queries, {} grinding bits, folding {}, {:?}; threads {:?}",
+        args.program,
         opts.blowup_factor,
         opts.num_queries,
         opts.grinding_bits,
         opts.fri_folding_factor,
         opts.hash,
-        if args.threads > 0 {
-            args.threads
-        } else {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        }
+        thread_runs
     );
     println!(
-        "{:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>11} {:>10} {:>5} {:>5} {:>9} {:>10} {:>9} {:>9} {:>12}",
+        "{:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>6} {:>10} {:>9} {:>9} {:>5} {:>5} {:>9} {:>10} {:>9} {:>9} {:>12}",
         "steps",
         "rows",
         "exec ms",
         "prove s",
         "prove/exec",
-        "rows/s",
+        "rows/s 1t",
+        "rows/s 2t",
+        "2t/1t",
         "verify ms",
-        "proof bytes",
+        "proof KB",
         "peak MB",
         "conj",
         "prov",
@@ -232,73 +320,65 @@ fn main() {
         "replay ms",
         "replay/prove"
     );
-    for k in args.min_log..=args.max_log {
-        let mut cmd = Command::new(&exe);
-        cmd.args(["--single", &k.to_string()]);
-        if args.fast {
-            cmd.arg("--fast");
-        }
-        for (flag, v) in [
-            ("--threads", args.threads as u32),
-            ("--blowup", args.blowup),
-            ("--queries", args.queries),
-        ] {
-            if v > 0 {
-                cmd.args([flag, &v.to_string()]);
+    let targets: Vec<u64> = if args.steps > 0 {
+        vec![args.steps]
+    } else {
+        (args.min_log..=args.max_log)
+            .map(|k| (1u64 << k) * 15 / 16)
+            .collect()
+    };
+    for target in targets {
+        let mut runs = Vec::new();
+        for &threads in &thread_runs {
+            match run_child(&exe, &args, target, threads) {
+                Ok(f) => runs.push((threads, f)),
+                Err(e) => eprintln!("bench: {target} steps on {threads} thread(s): {e}"),
             }
         }
-        let output = match cmd.output() {
-            Ok(o) => o,
-            Err(e) => {
-                eprintln!("bench: cannot run size 2^{k}: {e}");
-                continue;
-            }
-        };
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let Some(line) = stdout.lines().find_map(|l| l.strip_prefix("RESULT ")) else {
-            eprintln!(
-                "bench: size 2^{k} failed: {}",
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-            continue;
-        };
-        let f: Vec<f64> = line
-            .split_whitespace()
-            .filter_map(|v| v.parse().ok())
-            .collect();
-        if f.len() != 11 {
-            eprintln!("bench: size 2^{k}: unreadable result {line:?}");
-            continue;
-        }
-        let (steps, rows, prove_s, verify_ms, bytes, rss, bits, execute_ms) =
-            (f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7]);
-        let (execution_bytes, replay_ms, provable) = (f[8], f[9], f[10]);
-        let rows_per_s = rows / prove_s;
-        let log_rows = rows.log2().round() as u32;
-        let versus = REFERENCE
-            .iter()
-            .find(|(l, _)| *l == log_rows)
-            .map_or("-".to_string(), |(_, s)| {
-                format!("{:.2}x", rows_per_s / (rows / s))
-            });
-        println!(
-            "{:>9} {:>9} {:>9.1} {:>9.2} {:>9.0}x {:>10.0} {:>10.1} {:>11} {:>10.0} {:>5} {:>5} {:>9.0} {:>10} {:>9.0} {:>9.1} {:>11.2}%",
-            steps,
-            rows,
-            execute_ms,
-            prove_s,
-            prove_s * 1e3 / execute_ms,
-            rows_per_s,
-            verify_ms,
-            bytes,
-            rss,
-            bits,
-            provable,
-            rss * 1024.0 * 1024.0 / rows,
-            versus,
-            execution_bytes / 1024.0,
-            replay_ms,
-            replay_ms / (prove_s * 1e3) * 100.0
-        );
+        print_row(&runs);
     }
+}
+
+/// One table line from the child runs of one size (`(threads, RESULT figures)`); the figures
+/// other than speed and memory come from the run with the most threads.
+fn print_row(runs: &[(usize, Vec<f64>)]) {
+    let Some((_, f)) = runs.last() else {
+        return;
+    };
+    let (steps, rows, prove_s, verify_ms, bytes, bits, execute_ms) =
+        (f[0], f[1], f[2], f[3], f[4], f[6], f[7]);
+    let (execution_bytes, replay_ms, provable) = (f[8], f[9], f[10]);
+    let rss = runs.iter().map(|(_, f)| f[5]).fold(0.0, f64::max);
+    let rate = |t: usize| runs.iter().find(|(n, _)| *n == t).map(|(_, f)| rows / f[2]);
+    let show = |r: Option<f64>| r.map_or("-".to_string(), |r| format!("{r:.0}"));
+    let speedup = match (rate(1), rate(2)) {
+        (Some(one), Some(two)) => format!("{:.2}", two / one),
+        _ => "-".to_string(),
+    };
+    let log_rows = rows.log2().round() as u32;
+    let versus = REFERENCE
+        .iter()
+        .find(|(l, _)| *l == log_rows)
+        .map_or("-".to_string(), |(_, s)| format!("{:.2}x", s / prove_s));
+    println!(
+        "{:>9} {:>9} {:>9.1} {:>9.2} {:>9.0}x {:>10} {:>10} {:>6} {:>10.1} {:>9.1} {:>9.0} {:>5} {:>5} {:>9.0} {:>10} {:>9.0} {:>9.1} {:>11.2}%",
+        steps,
+        rows,
+        execute_ms,
+        prove_s,
+        prove_s * 1e3 / execute_ms,
+        show(rate(1)),
+        show(rate(2)),
+        speedup,
+        verify_ms,
+        bytes / 1024.0,
+        rss,
+        bits,
+        provable,
+        rss * 1024.0 * 1024.0 / rows,
+        versus,
+        execution_bytes / 1024.0,
+        replay_ms,
+        replay_ms / (prove_s * 1e3) * 100.0
+    );
 }
