@@ -48,7 +48,7 @@ pub fn diagnose(kind: FailureKind, message: &str) -> Diagnosis {
         _ => (FailureReason::Other, "proving failed"),
     };
     let first = message.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let mut summary = format!("{words}: {}", first.trim());
+    let mut summary = format!("{words}: {}", without_preamble(first.trim()));
     if summary.chars().count() > SUMMARY_CHARS {
         summary = summary.chars().take(SUMMARY_CHARS - 1).collect();
         summary.push('…');
@@ -58,6 +58,18 @@ pub fn diagnose(kind: FailureKind, message: &str) -> Diagnosis {
         summary,
         cause: message.to_string(),
     }
+}
+
+/// The line without the words that say nothing about this failure (every failed run starts
+/// with them).
+fn without_preamble(mut line: &str) -> &str {
+    for preamble in [
+        "the program failed in cairo-vm: ",
+        "Got an exception while executing a hint: ",
+    ] {
+        line = line.strip_prefix(preamble).unwrap_or(line);
+    }
+    line
 }
 
 /// The reason of a failed cairo-vm run, by the wording of its error, and its plain words.
@@ -130,18 +142,20 @@ mod tests {
             FailureReason::StepLimit,
             "{steps}"
         );
-        // `assert_nn` of a negative number fails in its range-check hint.
-        let double = program("../program-distributor/tests/fixtures/proof_mode.json");
-        let minus_one = cairo_stark::Felt::from(0u64) - cairo_stark::Felt::from(1u64);
-        let range = match cairo_stark::execute(&double, &[minus_one]) {
-            Ok(_) => panic!("a negative input must fail assert_nn"),
-            Err(e) => e.to_string(),
-        };
+        // `assert_le(a + 1, b)` with a > b fails in its range-check hint.
+        let range = failure_of(&collatz, &[20, 10], 1 << 20);
         let diagnosis = diagnose(FailureKind::Execution, &range);
         assert_eq!(diagnosis.reason, FailureReason::RangeCheck, "{range}");
         assert!(diagnosis
             .summary
             .starts_with("a value is outside the range check's bound"));
+        assert!(
+            diagnosis
+                .summary
+                .contains(": Assertion failed, 0 <= ids.a % PRIME"),
+            "{}",
+            diagnosis.summary
+        );
     }
 
     #[test]

@@ -118,15 +118,17 @@ async fn a_failing_group_is_reported_until_failed_while_the_others_are_proven(se
             "0.4",
         ]);
         // Three failures (the default maximum) and two proofs, then nothing is left to do.
-        let mut jobs = Vec::new();
-        while jobs.len() < 5 {
-            jobs.push(running.wait_for("job", 300));
+        let mut events = Vec::new();
+        while events_named(&events, "job").len() < 5 {
+            events.push(running.next_event(300));
         }
-        running.wait_for("no_work", 60);
+        while events.last().is_none_or(|e| e["event"] != "no_work") {
+            events.push(running.next_event(60));
+        }
         running.interrupt();
         let (code, mut rest, stderr) = running.finish(60);
-        jobs.append(&mut rest);
-        (code, jobs, stderr)
+        events.append(&mut rest);
+        (code, events, stderr)
     })
     .await
     .expect("join");
