@@ -3,6 +3,11 @@
 //! A program must be the JSON that `cairo-compile --proof_mode` writes: it parses with cairo-vm,
 //! has a `main`, and has the `__start__`/`__end__` labels proof mode adds, and it uses only the
 //! builtins the AIR supports.
+//!
+//! The input group is placed right after the bytecode, and a program finds it at a label there
+//! (`get_label_location(inputs)`). A program that reads a label's address but has no label right
+//! after its last instruction (its input label sits before a function defined after `main`)
+//! would read its own bytecode as inputs and prove a wrong answer; it is refused.
 
 use cairo_vm::types::builtin_name::BuiltinName;
 use cairo_vm::types::program::Program;
@@ -20,6 +25,17 @@ pub enum ProgramError {
     UnsupportedBuiltin(String),
     #[error("the program's bytecode is empty")]
     Empty,
+    #[error(
+        "the program reads a label's address (get_label_location) but no label is right after \
+         its last instruction, where the input group is placed, so it would read its own \
+         bytecode as inputs{found}; put the input label (e.g. `inputs:`) at the very end of the \
+         file, after every function: move the functions defined after `main` above it"
+    )]
+    MisplacedInputs {
+        /// The labels that may have been meant, with their places, as a clause of the message
+        /// (" (labels found: `inputs` at word 40 of 57)"), or empty.
+        found: String,
+    },
 }
 
 /// A parsed, validated compiled program.
@@ -73,7 +89,38 @@ impl CompiledProgram {
                 unsupported.to_str().to_string(),
             ));
         }
-        Ok(Self { program })
+        let program = Self { program };
+        program.check_inputs_label()?;
+        Ok(program)
+    }
+
+    /// Refuses a program that reads a label's address but has no label where its inputs are
+    /// (see the module documentation). A program that reads no label takes no inputs.
+    fn check_inputs_label(&self) -> Result<(), ProgramError> {
+        const READS_A_LABEL: &str = "starkware.cairo.common.registers.get_label_location";
+        if self.program.get_identifier(READS_A_LABEL).is_none() || self.inputs_label().is_some() {
+            return Ok(());
+        }
+        let len = self.bytecode_len();
+        let misplaced: Vec<String> = self
+            .program
+            .iter_identifiers()
+            .filter(|(name, id)| {
+                id.type_.as_deref() == Some("label")
+                    && name.starts_with("__main__.")
+                    && !matches!(*name, "__main__.__start__" | "__main__.__end__")
+            })
+            .filter_map(|(name, id)| {
+                let short = name.rsplit('.').next().unwrap_or(name);
+                id.pc.map(|pc| format!("`{short}` at word {pc} of {len}"))
+            })
+            .collect();
+        let found = if misplaced.is_empty() {
+            String::new()
+        } else {
+            format!(" (labels found: {})", misplaced.join(", "))
+        };
+        Err(ProgramError::MisplacedInputs { found })
     }
 
     /// The cairo-vm program, for the runner.
@@ -138,5 +185,45 @@ impl CompiledProgram {
 
     fn label_pc(&self, name: &str) -> Option<usize> {
         self.program.get_identifier(name).and_then(|i| i.pc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(path: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    #[test]
+    fn a_program_with_its_input_label_at_the_end_is_accepted() {
+        let program = CompiledProgram::parse(&read("guest-template/guest.json")).unwrap();
+        assert_eq!(
+            program.inputs_label().as_deref(),
+            Some("__main__.main.inputs")
+        );
+    }
+
+    /// `tests/fixtures/misplaced_inputs.cairo`: a function defined after `main` puts code
+    /// between the input label and the end of the bytecode.
+    #[test]
+    fn a_program_whose_input_label_is_not_at_the_end_is_refused_with_the_fix() {
+        let error =
+            CompiledProgram::parse(&read("tests/fixtures/misplaced_inputs.json")).unwrap_err();
+        assert!(
+            matches!(error, ProgramError::MisplacedInputs { .. }),
+            "{error}"
+        );
+        let message = error.to_string();
+        assert!(message.contains("`inputs` at word 24 of 27"), "{message}");
+        assert!(message.contains("move the functions defined after `main` above it"));
+    }
+
+    #[test]
+    fn a_program_that_reads_no_label_needs_no_input_label() {
+        let program = CompiledProgram::parse(&read("tests/programs/no_inputs.json")).unwrap();
+        assert_eq!(program.inputs_label(), None);
     }
 }

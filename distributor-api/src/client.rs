@@ -253,6 +253,17 @@ impl Client {
         json(self.request(Method::DELETE, &path)).await
     }
 
+    /// Hands a `failed` input group out again, its failures forgotten (owner only); answers the
+    /// group as it is now (a proven group is left as it is).
+    pub async fn retry_input_group(
+        &self,
+        program_id: Uuid,
+        input_group_id: Uuid,
+    ) -> Result<InputGroup, ClientError> {
+        let path = fill(paths::INPUT_GROUP_RETRY, &[&program_id, &input_group_id]);
+        json(self.request(Method::POST, &path)).await
+    }
+
     /// Reserves one input group of the program and returns the work: program, inputs, metadata.
     pub async fn reserve(&self, program_id: Uuid) -> Result<Reservation, ClientError> {
         self.reserve_at(paths::RESERVATION, program_id).await
@@ -297,6 +308,19 @@ impl Client {
         json(
             self.request(Method::POST, paths::RESERVATION_RELEASE)
                 .json(&body),
+        )
+        .await
+    }
+
+    /// Reports that the run of a reserved input group failed (anonymous: the reservation id is
+    /// the authorization). The reservation ends. `RESERVATION_NOT_FOUND` when it is not live.
+    pub async fn report_failure(
+        &self,
+        report: &FailureReport,
+    ) -> Result<FailureReportResponse, ClientError> {
+        json(
+            self.request(Method::POST, paths::FAILURE_REPORT)
+                .json(report),
         )
         .await
     }

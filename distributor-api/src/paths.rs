@@ -26,6 +26,10 @@ pub const EXECUTION_RESERVATION: &str = "/program/inputs-to-execute/{program_id}
 pub const PROVING_RESERVATION: &str = "/program/execution-to-prove/{program_id}";
 /// Gives a live reservation back early (any of the three kinds above), by its reservation id.
 pub const RESERVATION_RELEASE: &str = "/program/reservation/release";
+/// The holder of a live reservation reports that its run failed.
+pub const FAILURE_REPORT: &str = "/program/failure";
+/// The organization hands a `failed` input group out again (its failures are forgotten).
+pub const INPUT_GROUP_RETRY: &str = "/program/input/{program_id}/{input_group_id}/retry";
 pub const ORGANIZATION_PROGRAMS: &str = "/program/organization/{organization_id}";
 pub const PROOF: &str = "/program/proof/{program_id}/{input_group_id}";
 pub const PROVEN_INPUT_GROUPS: &str = "/program/proofs/{program_id}";

@@ -106,6 +106,18 @@ pub struct Program {
     pub input_lock_timeout: i64,
     #[serde(flatten)]
     pub policy: ProofPolicy,
+    /// Failed runs an input group may have before it is `failed` (no longer handed out).
+    #[serde(default = "default_max_failures")]
+    pub max_failures: u32,
+}
+
+/// Failed runs an input group may have, unless its program says otherwise at upload.
+pub const DEFAULT_MAX_FAILURES: u32 = 3;
+/// The most failed runs a program may allow per input group.
+pub const MAX_MAX_FAILURES: u32 = 100;
+
+fn default_max_failures() -> u32 {
+    DEFAULT_MAX_FAILURES
 }
 
 /// Proofs under 100 bits of conjectured security are refused unless a program asks otherwise.
@@ -168,6 +180,92 @@ pub struct InputGroup {
     /// Unproven, with an execution waiting for a prover (execution-only mode).
     #[serde(default)]
     pub executed: bool,
+    /// Failed runs reported since it was uploaded or last retried.
+    #[serde(default)]
+    pub failures: u32,
+    /// The failures reached the program's maximum: the group is no longer handed out until the
+    /// organization asks for a retry.
+    #[serde(default)]
+    pub failed: bool,
+    /// The reports behind `failures`, oldest first.
+    #[serde(default)]
+    pub failure_reasons: Vec<FailureRecord>,
+}
+
+/// Why a donor's run of an input group failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureReason {
+    /// An assertion of the program failed (`assert`, `assert_le`, an `assert x = y`).
+    AssertFailed,
+    /// A value was outside the range-check bound (often a negative number or one too large).
+    RangeCheck,
+    /// The run went past the step limit.
+    StepLimit,
+    /// The program uses a hint the VM does not know.
+    UnknownHint,
+    /// The job could not be done within its reservation.
+    Timeout,
+    /// Any other failure of the run or of the proof (also what a newer reason reads as).
+    #[serde(other)]
+    Other,
+}
+
+impl FailureReason {
+    /// The reason as it travels (`assert_failed`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::AssertFailed => "assert_failed",
+            FailureReason::RangeCheck => "range_check",
+            FailureReason::StepLimit => "step_limit",
+            FailureReason::UnknownHint => "unknown_hint",
+            FailureReason::Timeout => "timeout",
+            FailureReason::Other => "other",
+        }
+    }
+}
+
+impl std::fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The longest message of a failure report, in characters.
+pub const MAX_FAILURE_MESSAGE_CHARS: usize = 1000;
+
+/// One reported failure of an input group, as the organization sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureRecord {
+    pub at: DateTime<Utc>,
+    pub reason: FailureReason,
+    pub message: String,
+}
+
+/// `POST /program/failure`: the holder of a live reservation reports that its run failed. The
+/// reservation ends, the group's failure count grows, and the group goes behind the program's
+/// other groups; at the program's maximum it is `failed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailureReport {
+    pub program_id: Uuid,
+    pub input_group_id: Uuid,
+    /// The [`ReservationMetadata::reservation_id`] of the failed job.
+    pub reservation_id: Uuid,
+    pub reason: FailureReason,
+    /// What went wrong, up to [`MAX_FAILURE_MESSAGE_CHARS`] characters.
+    pub message: String,
+}
+
+/// Answer of `POST /program/failure`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureReportResponse {
+    /// The group's failures now.
+    pub failures: u32,
+    /// The program's maximum.
+    pub max_failures: u32,
+    /// Whether the group is `failed` now (no longer handed out).
+    pub failed: bool,
 }
 
 /// Answer of the input group listings.
@@ -187,6 +285,9 @@ pub struct UploadProgramData {
     /// Optional: the proofs the program accepts (defaults when absent).
     #[serde(flatten)]
     pub policy: ProofPolicy,
+    /// Optional: failed runs an input group may have before it is `failed` (1..=100, default 3).
+    #[serde(default = "default_max_failures")]
+    pub max_failures: u32,
 }
 
 /// Answer of `POST /program/upload`.
@@ -252,7 +353,7 @@ pub struct ReleaseReservationRequest {
     pub reservation_id: Uuid,
 }
 
-/// Answer of `GET /program/status/{program_id}`: the input groups by state. The five states
+/// Answer of `GET /program/status/{program_id}`: the input groups by state. The six states
 /// partition `total`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProgramStatus {
@@ -271,6 +372,9 @@ pub struct ProgramStatus {
     pub proven: i64,
     /// Proven and confirmed by the organization (the proof was deleted).
     pub confirmed: i64,
+    /// Failed too often: no longer handed out until the organization asks for a retry.
+    #[serde(default)]
+    pub failed: i64,
     /// The program's verification policy.
     #[serde(flatten)]
     pub policy: ProofPolicy,

@@ -55,6 +55,10 @@ pub struct GlobalArgs {
     /// Print nothing but errors and warnings
     #[arg(short, long, global = true, conflicts_with = "json")]
     pub quiet: bool,
+
+    /// Also print the full cause of a failed job (--json always has it, as `cause`)
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,7 +3,8 @@
 //! Code map:
 //! - [`cli`]: the command line; [`config`]: file < environment < flags; [`exit`]: exit codes.
 //! - [`listing`]: `programs`, `organizations`. [`offline`]: `prove`, `verify` on local files.
-//! - [`work`]: `run`, the work loop (reserve, prove, upload, retry, back off).
+//! - [`work`]: `run`, the work loop (reserve, prove, upload, retry, back off); [`failure`]:
+//!   failed runs in plain words, reported to the server.
 //! - [`supervisor`]: starts the proving [`worker`] process and holds it to the CPU share
 //!   ([`resources`]); [`signals`]: Ctrl-C. [`server`]: requests beyond the typed client.
 //! - [`output`]: every event, as text with a progress display, or as JSON lines.
@@ -14,6 +15,7 @@
 mod cli;
 mod config;
 mod exit;
+mod failure;
 mod listing;
 mod offline;
 mod output;
@@ -39,7 +41,7 @@ fn main() {
     if let Command::ProveWorker(args) = &cli.command {
         std::process::exit(worker::main(args));
     }
-    let reporter = Reporter::new(cli.global.json, cli.global.quiet);
+    let reporter = Reporter::new(cli.global.json, cli.global.quiet, cli.global.verbose);
     let exit = match run(cli, &reporter) {
         Ok(exit) => exit,
         Err(error) => {

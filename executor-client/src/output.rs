@@ -111,7 +111,18 @@ pub enum Event {
         steps: Option<u64>,
         secs: f64,
         steps_per_sec: Option<f64>,
+        /// One line: what happened.
         message: Option<String>,
+        /// The full cause of a failed run (cairo-vm's error as it was); shown in text with -v.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        cause: Option<String>,
+    },
+    /// After a job that did not succeed, the program is left alone for a while (longer after
+    /// each such job in a row).
+    BackingOff {
+        program_id: Uuid,
+        failed_in_a_row: u32,
+        retry_in_secs: f64,
     },
     /// No program has work; asking again later.
     NoWork {
@@ -177,6 +188,8 @@ pub enum Mode {
 #[derive(Clone)]
 pub struct Reporter {
     mode: Mode,
+    /// Text mode also prints the full cause of failed runs.
+    verbose: bool,
     job: Arc<Mutex<Option<JobDisplay>>>,
 }
 
@@ -187,7 +200,7 @@ struct JobDisplay {
 }
 
 impl Reporter {
-    pub fn new(json: bool, quiet: bool) -> Self {
+    pub fn new(json: bool, quiet: bool, verbose: bool) -> Self {
         let mode = if json {
             Mode::Json
         } else if quiet {
@@ -197,6 +210,7 @@ impl Reporter {
         };
         Reporter {
             mode,
+            verbose,
             job: Arc::new(Mutex::new(None)),
         }
     }
@@ -313,6 +327,7 @@ impl Reporter {
                 secs,
                 steps_per_sec,
                 message,
+                cause,
                 ..
             } => {
                 let label = self
@@ -333,7 +348,23 @@ impl Reporter {
                     line.push_str(&format!("  ({message})"));
                 }
                 self.out(&line);
+                if let Some(cause) = cause.as_ref().filter(|_| self.verbose) {
+                    for cause_line in cause.lines() {
+                        self.out(&format!("    {cause_line}"));
+                    }
+                }
             }
+            Event::BackingOff {
+                program_id,
+                failed_in_a_row,
+                retry_in_secs,
+            } => self.err(&format!(
+                "leaving program {} alone for {} after {failed_in_a_row} unsuccessful job{} in a \
+                 row",
+                short_id(program_id),
+                secs(*retry_in_secs),
+                if *failed_in_a_row == 1 { "" } else { "s" }
+            )),
             Event::NoWork {
                 programs,
                 retry_in_secs,

@@ -5,13 +5,20 @@
 //! In execution-only mode the worker only runs the program and the loop uploads the execution;
 //! with --prove-executions the loop reserves uploaded executions and the worker proves them.
 //! Everything else (reservations, deadlines, retries, Ctrl-C) is the same in the three modes.
+//!
+//! A run that fails because of the job itself (an assertion, a range check, the step limit, an
+//! unknown hint) is reported to the server under the job's reservation, which counts it and puts
+//! the group behind the program's others; the loop then leaves that program alone for a while,
+//! longer after each failure in a row (bounded exponential backoff), so that a program whose
+//! groups all fail is never asked in a hot loop.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use distributor_api::archive::EXECUTION_FILE;
 use distributor_api::{
-    paths, Client, ClientError, ErrorCode, ReservationMetadata, UploadProofData,
+    paths, Client, ClientError, ErrorCode, FailureReport, FailureReportResponse,
+    ReservationMetadata, UploadProofData,
 };
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -19,6 +26,7 @@ use uuid::Uuid;
 
 use crate::cli::RunArgs;
 use crate::exit::{AppError, Exit};
+use crate::failure::{self, Diagnosis};
 use crate::offline::report_progress;
 use crate::output::{Artifact, Event, JobResult, Reporter};
 use crate::resources::{available_memory, CpuShare};
@@ -113,6 +121,13 @@ impl Backoff {
     }
 }
 
+/// A program left alone after failed jobs: until when, and the waits to come.
+struct Cooling {
+    backoff: Backoff,
+    in_a_row: u32,
+    until: Instant,
+}
+
 /// Proving speed seen so far in this session, to tell early that a job cannot finish in time.
 #[derive(Default)]
 struct ProveRate {
@@ -174,6 +189,8 @@ struct WorkLoop<'a> {
     next: usize,
     failures: u32,
     network_backoff: Backoff,
+    /// Programs whose last jobs did not succeed, left alone until their wait ends.
+    cooling: HashMap<Uuid, Cooling>,
     rate: ProveRate,
     counts: Counts,
 }
@@ -215,6 +232,7 @@ pub async fn run(
         next: 0,
         failures: 0,
         network_backoff: Backoff::new(args.retry_delay, args.max_backoff),
+        cooling: HashMap::new(),
         rate: ProveRate::default(),
         counts: Counts::default(),
     };
@@ -262,8 +280,12 @@ impl WorkLoop<'_> {
                 }
             }
             if idle_streak >= self.targets.len() {
-                // A whole round without work.
+                // A whole round without work (or with every program left alone after failures:
+                // then the wait ends no later than the first of them may be asked again).
                 let delay = no_work.next_delay();
+                let delay = self
+                    .cooling_left()
+                    .map_or(delay, |left| left.min(delay).max(MIN_DELAY_SECS));
                 self.reporter.event(&Event::NoWork {
                     programs: self.targets.len(),
                     retry_in_secs: delay,
@@ -280,6 +302,11 @@ impl WorkLoop<'_> {
 
             let index = self.next % self.targets.len();
             let target = self.targets[index].clone();
+            if self.is_cooling(target.id) {
+                idle_streak += 1;
+                self.next = index + 1;
+                continue;
+            }
             match server::reserve(self.client, self.mode.reservation_route(), target.id).await {
                 Ok(reserved) => {
                     self.failures = 0;
@@ -290,6 +317,7 @@ impl WorkLoop<'_> {
                     self.counts.jobs += 1;
                     let result = self.job(&target, reserved).await?;
                     self.counts.add(result);
+                    self.after_job(target.id, result);
                 }
                 Err(error) if error.code() == Some(ErrorCode::NoInputGroupAvailable) => {
                     self.failures = 0;
@@ -370,6 +398,105 @@ impl WorkLoop<'_> {
         }
     }
 
+    /// Whether the program is left alone after failed jobs right now.
+    fn is_cooling(&self, program: Uuid) -> bool {
+        self.cooling
+            .get(&program)
+            .is_some_and(|c| c.until > Instant::now())
+    }
+
+    /// Seconds until the first program left alone may be asked again, if any is.
+    fn cooling_left(&self) -> Option<f64> {
+        let now = Instant::now();
+        self.cooling
+            .values()
+            .filter(|c| c.until > now)
+            .map(|c| (c.until - now).as_secs_f64())
+            .min_by(f64::total_cmp)
+    }
+
+    /// After a job: a success forgets the program's failures; a job that did not succeed leaves
+    /// the program alone for the next wait of its backoff (the first is --retry-delay, doubled
+    /// after each failure in a row up to --max-backoff).
+    fn after_job(&mut self, program: Uuid, result: JobResult) {
+        match result {
+            JobResult::Accepted => {
+                self.cooling.remove(&program);
+            }
+            JobResult::Interrupted => {}
+            JobResult::Rejected | JobResult::Failed | JobResult::Dropped | JobResult::Skipped => {
+                let (initial, max) = (self.args.retry_delay, self.args.max_backoff);
+                let cooling = self.cooling.entry(program).or_insert_with(|| Cooling {
+                    backoff: Backoff::new(initial, max),
+                    in_a_row: 0,
+                    until: Instant::now(),
+                });
+                let delay = cooling.backoff.next_delay();
+                cooling.in_a_row += 1;
+                cooling.until = Instant::now() + Duration::from_secs_f64(delay);
+                self.reporter.event(&Event::BackingOff {
+                    program_id: program,
+                    failed_in_a_row: cooling.in_a_row,
+                    retry_in_secs: delay,
+                });
+            }
+        }
+    }
+
+    /// Tells the server that the job's run failed, so that it counts the failure and hands the
+    /// group out after the program's others. Best effort, within `patience`; `None` when the
+    /// server did not take the report (then the caller gives the reservation back).
+    async fn report_failure(
+        &self,
+        meta: &ReservationMetadata,
+        diagnosis: &Diagnosis,
+        patience: Duration,
+    ) -> Option<FailureReportResponse> {
+        let report = FailureReport {
+            program_id: meta.program_id,
+            input_group_id: meta.input_group_id,
+            reservation_id: meta.reservation_id?,
+            reason: diagnosis.reason,
+            message: diagnosis.report_message(),
+        };
+        let sent = self.client.report_failure(&report);
+        tokio::time::timeout(patience, sent).await.ok()?.ok()
+    }
+
+    /// Ends a job that could not be done: reports a failure of the job itself to the server, or
+    /// else gives the reservation back (before its lock ends). Returns what to add to the job's
+    /// message.
+    async fn end_reservation(
+        &self,
+        meta: &ReservationMetadata,
+        diagnosis: Option<&Diagnosis>,
+        patience: Duration,
+        lock_end: Instant,
+    ) -> Option<String> {
+        if Instant::now() >= lock_end {
+            return None;
+        }
+        if let Some(diagnosis) = diagnosis {
+            if let Some(answer) = self.report_failure(meta, diagnosis, patience).await {
+                return Some(if answer.failed {
+                    format!(
+                        "reported; after {} failures the server hands this input group out no \
+                         more (its organization sees why)",
+                        answer.failures
+                    )
+                } else {
+                    format!(
+                        "reported: failure {} of {}; the group goes behind the others",
+                        answer.failures, answer.max_failures
+                    )
+                });
+            }
+        }
+        self.give_back(meta, patience)
+            .await
+            .then(|| "its input group is given back to the pool".to_string())
+    }
+
     /// Ends the job's reservation so that another donor gets the input group now rather than
     /// when the lock runs out. Best effort, within `patience`: if it fails, the lock runs out.
     async fn give_back(&self, meta: &ReservationMetadata, patience: Duration) -> bool {
@@ -443,7 +570,10 @@ impl WorkLoop<'_> {
             download_secs: reserved.secs,
         });
         let mut steps = None;
-        let finish = |result: JobResult, steps: Option<u64>, message: Option<String>| {
+        let finish_with = |result: JobResult,
+                           steps: Option<u64>,
+                           message: Option<String>,
+                           cause: Option<String>| {
             let secs = started.elapsed().as_secs_f64();
             self.reporter.event(&Event::Job {
                 result,
@@ -454,8 +584,12 @@ impl WorkLoop<'_> {
                 secs,
                 steps_per_sec: steps.filter(|_| secs > 0.0).map(|s| s as f64 / secs),
                 message,
+                cause,
             });
             result
+        };
+        let finish = |result: JobResult, steps: Option<u64>, message: Option<String>| {
+            finish_with(result, steps, message, None)
         };
 
         let dir = tempfile::Builder::new()
@@ -555,37 +689,52 @@ impl WorkLoop<'_> {
             Outcome::Finished(_) => Err((
                 JobResult::Failed,
                 "the worker reported nonsense".to_string(),
+                None,
             )),
             Outcome::Failed {
                 kind: FailureKind::Memory,
                 message,
-            } => Err((JobResult::Skipped, message)),
+            } => Err((JobResult::Skipped, message, None)),
+            Outcome::Failed { kind, message } if failure::is_the_jobs(kind) => {
+                let diagnosis = failure::diagnose(kind, &message);
+                Err((
+                    JobResult::Failed,
+                    diagnosis.summary.clone(),
+                    Some(diagnosis),
+                ))
+            }
             Outcome::Failed { kind, message } => Err((
                 JobResult::Failed,
                 format!("{} failed: {message}", kind.as_str()),
+                None,
             )),
-            Outcome::Crashed(message) => Err((JobResult::Failed, message)),
+            Outcome::Crashed(message) => Err((JobResult::Failed, message, None)),
             Outcome::DeadlinePassed => Err((
                 JobResult::Dropped,
                 format!(
                     "its reservation ends at {expiry}, before the job could be done and \
                      uploaded; not uploaded late"
                 ),
+                None,
             )),
-            Outcome::Abandoned(reason) => Err((JobResult::Dropped, reason)),
-            Outcome::Stopped => Err((JobResult::Interrupted, "stopped at once".to_string())),
+            Outcome::Abandoned(reason) => Err((JobResult::Dropped, reason, None)),
+            Outcome::Stopped => Err((JobResult::Interrupted, "stopped at once".to_string(), None)),
         };
         let (output_bytes, proved) = match finished {
             Ok(done) => done,
-            Err((result, mut message)) => {
+            Err((result, mut message, diagnosis)) => {
                 let interrupted = result == JobResult::Interrupted;
                 // A second Ctrl-C means now: the server gets one second to take the job back.
                 let patience = Duration::from_secs(if interrupted { 1 } else { 3 });
-                let given_back = Instant::now() < lock_end && self.give_back(&meta, patience).await;
-                if given_back {
-                    message.push_str("; its input group is given back to the pool");
+                let ended = self
+                    .end_reservation(&meta, diagnosis.as_ref(), patience, lock_end)
+                    .await;
+                let given_back = ended.is_some();
+                if let Some(ended) = ended {
+                    message.push_str("; ");
+                    message.push_str(&ended);
                 }
-                finish(result, steps, Some(message));
+                finish_with(result, steps, Some(message), diagnosis.map(|d| d.cause));
                 if interrupted {
                     let whereto = if given_back {
                         "is given back to the pool".to_string()

@@ -4,7 +4,8 @@ mod common;
 
 use assert_cmd::Command as AssertCommand;
 use common::{
-    collatz_json, executor, organization, publish, spawn, status, workspace_file, Server,
+    collatz_json, executor, organization, publish, spawn, status, workspace_file, CountingProxy,
+    Server,
 };
 use distributor_api::UploadProofData;
 use serde_json::Value;
@@ -33,6 +34,7 @@ on_both_backends!(
     a_refused_proof_is_reported_and_the_loop_goes_on,
     a_job_whose_reservation_would_expire_first_is_dropped_not_uploaded,
     one_donor_executes_another_proves_and_the_proof_verifies,
+    a_failing_group_is_reported_until_failed_while_the_others_are_proven,
 );
 
 async fn the_loop_proves_every_input_group_and_the_server_marks_each_proven(server: Server) {
@@ -87,6 +89,108 @@ async fn the_loop_proves_every_input_group_and_the_server_marks_each_proven(serv
         ),
         (3, 3, 0, 0)
     );
+}
+
+const RESERVATIONS: &str = "GET /program/program-and-inputs/";
+const FAILURE_REPORTS: &str = "POST /program/failure ";
+
+/// One group that always fails (a > b breaks the program's `assert_le(a + 1, b)`) among good
+/// ones: the donor reports each failure, the good groups are proven, the bad one ends failed
+/// after the maximum with its reasons, and the donor never asks more than once per wait.
+async fn a_failing_group_is_reported_until_failed_while_the_others_are_proven(server: Server) {
+    let org = organization(&server, "Failing Lab").await;
+    let (program, groups) = publish(&org, "collatz", 600, &[(20, 10), (1, 3), (3, 5)]).await;
+    let proxy = CountingProxy::start(&server.url, &[RESERVATIONS, FAILURE_REPORTS]).await;
+    let (url, id) = (proxy.url.clone(), program.to_string());
+    let (code, events, stderr) = tokio::task::spawn_blocking(move || {
+        let mut running = spawn(&[
+            "--json",
+            "--server",
+            &url,
+            "run",
+            "--program",
+            &id,
+            "--cpus",
+            "1",
+            "--retry-delay",
+            "0.05",
+            "--max-backoff",
+            "0.4",
+        ]);
+        // Three failures (the default maximum) and two proofs, then nothing is left to do.
+        let mut events = Vec::new();
+        while events_named(&events, "job").len() < 5 {
+            events.push(running.next_event(300));
+        }
+        while events.last().is_none_or(|e| e["event"] != "no_work") {
+            events.push(running.next_event(60));
+        }
+        running.interrupt();
+        let (code, mut rest, stderr) = running.finish(60);
+        events.append(&mut rest);
+        (code, events, stderr)
+    })
+    .await
+    .expect("join");
+    assert_eq!(code, Some(8), "some jobs failed; stderr: {stderr}");
+
+    let jobs = events_named(&events, "job");
+    let failed: Vec<_> = jobs.iter().filter(|j| j["result"] == "failed").collect();
+    let accepted = jobs.iter().filter(|j| j["result"] == "accepted").count();
+    assert_eq!((failed.len(), accepted), (3, 2), "{jobs:?}");
+    for job in &failed {
+        assert_eq!(job["input_group_name"], "range-20-10");
+        let message = job["message"].as_str().unwrap_or_default();
+        assert!(!message.contains('\n'), "one line: {message}");
+        assert!(
+            message.starts_with("a value is outside the range check's bound"),
+            "{message}"
+        );
+        assert!(
+            !job["cause"].as_str().unwrap_or_default().is_empty(),
+            "{job}"
+        );
+    }
+    assert!(
+        failed[2]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("hands this input group out no more"),
+        "{:?}",
+        failed[2]
+    );
+
+    // Each failure is reported once, and each job is one reservation: the donor never asks
+    // while it waits (the waits double from --retry-delay).
+    assert_eq!(proxy.count(FAILURE_REPORTS), 3);
+    let asked = proxy.count(RESERVATIONS);
+    let idle_rounds = events_named(&events, "no_work").len() + 1;
+    assert!(asked <= 5 + idle_rounds, "{asked} reservations for 5 jobs");
+    let waits: Vec<f64> = events_named(&events, "backing_off")
+        .iter()
+        .map(|e| e["retry_in_secs"].as_f64().unwrap_or(0.0))
+        .collect();
+    assert_eq!(waits.len(), 3, "one wait after each failure: {events:?}");
+    assert!(waits.iter().all(|&w| w >= 0.05), "{waits:?}");
+
+    let status = status(&org, program).await;
+    assert_eq!((status.proven, status.failed, status.uploaded), (2, 1, 0));
+    let listed = org
+        .client
+        .input_groups(program, &distributor_api::PageQuery::new(50, 1))
+        .await
+        .unwrap();
+    let bad = listed
+        .program_input_groups
+        .iter()
+        .find(|g| g.input_group_id == groups[0])
+        .expect("listed");
+    assert!(bad.failed);
+    assert_eq!(bad.failure_reasons.len(), 3);
+    assert!(bad
+        .failure_reasons
+        .iter()
+        .all(|f| f.reason == distributor_api::FailureReason::RangeCheck));
 }
 
 /// Runs `executor-client --json run --program ID --jobs N --cpus 1 <mode flags>` to the end.
@@ -505,6 +609,33 @@ fn an_unreachable_server_is_retried_with_backoff_then_given_up() {
         output_of(assert_cmd().args(["--server", "http://127.0.0.1:9", "organizations"]));
     assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("error: cannot reach"), "{stderr}");
+}
+
+/// `prove` refuses a program whose input label is not right after its last instruction (it
+/// would prove a wrong answer), saying how to fix it.
+#[test]
+fn prove_refuses_a_program_whose_input_label_is_misplaced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inputs = dir.path().join("inputs.csv");
+    std::fs::write(&inputs, "21\n").expect("write");
+    let proof = dir.path().join("wrong.proof");
+    let (code, stdout, stderr) = output_of(
+        assert_cmd()
+            .arg("prove")
+            .arg(workspace_file(
+                "cairo-stark/tests/fixtures/misplaced_inputs.json",
+            ))
+            .arg(&inputs)
+            .arg("-o")
+            .arg(&proof)
+            .args(["--cpus", "1"]),
+    );
+    assert_ne!(code, Some(0), "{stdout}");
+    assert!(
+        stderr.contains("move the functions defined after `main` above it"),
+        "{stderr}"
+    );
+    assert!(!proof.exists(), "no proof of a wrong answer");
 }
 
 #[test]

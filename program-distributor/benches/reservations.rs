@@ -134,6 +134,7 @@ async fn run(settings: Settings, options: &Options) -> Outcome {
                 description: String::new(),
                 execution_timeout: 3600,
                 policy: Default::default(),
+                max_failures: distributor_api::DEFAULT_MAX_FAILURES,
             },
         )
         .await

@@ -155,6 +155,10 @@ pub struct ProgramUpload {
     /// The same for provable security (0..=128).
     #[arg(long, default_value_t = 0, value_name = "BITS")]
     pub min_provable_bits: u32,
+    /// Failed runs an input group may have before the server stops handing it out (marks it
+    /// `failed`; `inputs retry` hands it out again), 1..=100.
+    #[arg(long, value_name = "N", default_value_t = distributor_api::DEFAULT_MAX_FAILURES)]
+    pub max_failures: u32,
 }
 
 #[derive(Debug, Args)]
@@ -205,6 +209,8 @@ pub enum InputsCommand {
     List(InputsList),
     /// Delete input groups (and their proofs).
     Delete(InputsDelete),
+    /// Hand failed input groups out again, their failures forgotten (see `inputs list`).
+    Retry(InputsRetry),
     /// Write input-group CSVs: split a range `A..B` or a large CSV into N groups (offline).
     Split(InputsSplit),
 }
@@ -234,6 +240,15 @@ pub struct InputsList {
 
 #[derive(Debug, Args)]
 pub struct InputsDelete {
+    /// Program id or name.
+    pub program: String,
+    /// Input group ids.
+    #[arg(required = true)]
+    pub input_groups: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InputsRetry {
     /// Program id or name.
     pub program: String,
     /// Input group ids.

@@ -14,7 +14,66 @@ on_both_backends!(
     proven_groups_are_verified_saved_confirmed_and_aggregated,
     tampered_or_mismatched_proofs_are_rejected_and_offered_again,
     an_interrupted_verify_is_finished_by_a_rerun_without_duplicates,
+    a_failed_group_is_shown_with_its_reason_and_retried,
 );
+
+/// A donor's failure report makes the group `failed` (the program allows one): `inputs list`
+/// and `program status` show it with the reason and say what to do; `inputs retry` hands it out
+/// again. A program whose input label is misplaced is refused before anything is uploaded.
+fn a_failed_group_is_shown_with_its_reason_and_retried(server: Server) {
+    let cli = Cli::new(&server.url);
+    cli.register_and_login("Failures");
+    let misplaced = common::repo_root().join("cairo-stark/tests/fixtures/misplaced_inputs.json");
+    let stderr = cli.fails(&["program", "upload", misplaced.to_str().expect("path")], 1);
+    assert!(
+        stderr.contains("move the functions defined after `main` above it"),
+        "{stderr}"
+    );
+
+    let program_id = cli.upload_collatz_with("collatz", &["--max-failures", "1"]);
+    cli.upload_ranges(program_id, &[(20, 10)]);
+    let reservation = server.reserve(program_id);
+    let group = reservation.metadata.input_group_id;
+    let report = distributor_api::FailureReport {
+        program_id,
+        input_group_id: group,
+        reservation_id: reservation.metadata.reservation_id.expect("reservation id"),
+        reason: distributor_api::FailureReason::RangeCheck,
+        message: "a value is outside the range check's bound\nat pc 42".into(),
+    };
+    let answer = server
+        .block_on(server.client.report_failure(&report))
+        .expect("failure report");
+    assert!(answer.failed);
+
+    let text = cli.ok(&["inputs", "list", "collatz"]);
+    assert!(text.contains("failed"), "{text}");
+    assert!(
+        text.contains("range_check: a value is outside the range check's bound"),
+        "{text}"
+    );
+    assert!(!text.contains("at pc 42"), "only the first line: {text}");
+    let listed = cli.json(&["inputs", "list", "collatz"]);
+    assert_eq!(
+        listed["program_input_groups"][0]["failure_reasons"][0]["message"],
+        "a value is outside the range check's bound\nat pc 42"
+    );
+    let status = server.status(&cli, program_id);
+    assert_eq!((status.failed, status.uploaded), (1, 0));
+    let output = cli.run(&["program", "status", "collatz"]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(stdout.contains("! failed 1"), "{stdout}");
+    assert!(stderr.contains("uploader-client inputs retry"), "{stderr}");
+
+    let retried = cli.json(&["inputs", "retry", "collatz", &group.to_string()]);
+    assert_eq!(retried["retried"][0]["failed"], false);
+    let status = server.status(&cli, program_id);
+    assert_eq!((status.failed, status.uploaded), (0, 1));
+    assert_eq!(server.reserve(program_id).metadata.input_group_id, group);
+}
 
 fn proven_groups_are_verified_saved_confirmed_and_aggregated(server: Server) {
     let cli = Cli::new(&server.url);

@@ -120,6 +120,7 @@ pub async fn publish(
                 description: "Collatz stopping times".into(),
                 execution_timeout: lock_secs,
                 policy: Default::default(),
+                max_failures: distributor_api::DEFAULT_MAX_FAILURES,
             },
         )
         .await
@@ -277,4 +278,91 @@ macro_rules! on_both_backends {
             }
         )*
     };
+}
+
+/// A TCP proxy in front of the server that counts the requests of some kinds passing through
+/// it (by their request line, e.g. `GET /program/program-and-inputs/`), so that a test counts
+/// what a client really sends rather than what it says it does.
+pub struct CountingProxy {
+    pub url: String,
+    counters: std::sync::Arc<Vec<(&'static str, std::sync::atomic::AtomicUsize)>>,
+}
+
+impl CountingProxy {
+    /// Starts the proxy to `upstream` (`http://host:port`), counting requests whose request
+    /// line starts with each of `kinds`.
+    pub async fn start(upstream: &str, kinds: &[&'static str]) -> CountingProxy {
+        use std::sync::atomic::AtomicUsize;
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let counters: std::sync::Arc<Vec<_>> = std::sync::Arc::new(
+            kinds
+                .iter()
+                .map(|&kind| (kind, AtomicUsize::new(0)))
+                .collect(),
+        );
+        let counting = counters.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    continue;
+                };
+                tokio::spawn(relay(client, server, counting.clone()));
+            }
+        });
+        CountingProxy { url, counters }
+    }
+
+    /// Requests of `kind` seen so far.
+    pub fn count(&self, kind: &str) -> usize {
+        self.counters
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, n)| n.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+/// Copies one connection both ways, counting the request lines going to the server. A request
+/// line starts after the previous request's end, so it is looked for right after a line break
+/// (or at the connection's start); a line split between two reads is kept until it is whole.
+async fn relay(
+    client: tokio::net::TcpStream,
+    server: tokio::net::TcpStream,
+    counters: std::sync::Arc<Vec<(&'static str, std::sync::atomic::AtomicUsize)>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let back = tokio::spawn(async move {
+        let _ = tokio::io::copy(&mut server_read, &mut client_write).await;
+        let _ = client_write.shutdown().await;
+    });
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut line = b"\n".to_vec();
+    while let Ok(n) = client_read.read(&mut buffer).await {
+        if n == 0 || server_write.write_all(&buffer[..n]).await.is_err() {
+            break;
+        }
+        for &byte in &buffer[..n] {
+            if byte == b'\n' {
+                line.clear();
+            }
+            if line.len() < 128 {
+                line.push(byte);
+            }
+            for (kind, count) in counters.iter() {
+                if line.len() == kind.len() + 1 && &line[1..] == kind.as_bytes() {
+                    count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+        }
+    }
+    let _ = server_write.shutdown().await;
+    let _ = back.await;
 }

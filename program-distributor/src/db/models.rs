@@ -44,6 +44,8 @@ pub struct ProgramRow {
     /// The verification policy (`domain::fields::Policy`): least conjectured and provable bits.
     pub min_conjectured_bits: i32,
     pub min_provable_bits: i32,
+    /// Failed runs an input group may have before it is `failed` (no longer handed out).
+    pub max_failures: i32,
 }
 
 impl ProgramRow {
@@ -79,6 +81,13 @@ pub struct InputGroupRow {
     /// The id of the group's current reservation (its holder's secret); meaningful only while
     /// `lock_expires` is in the future, cleared whenever the lock is.
     pub reservation_id: Option<String>,
+    /// Failed runs reported since the group was uploaded or last retried.
+    pub failures: i32,
+    /// Whether `failures` reached the program's maximum: the group is no longer handed out.
+    pub failed: bool,
+    /// The reports behind `failures`, oldest first: a JSON array of
+    /// [`distributor_api::FailureRecord`] (`None` when there are none).
+    pub failure_log: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]

@@ -29,6 +29,7 @@ diesel::table! {
         created_at -> BigInt,
         min_conjectured_bits -> Integer,
         min_provable_bits -> Integer,
+        max_failures -> Integer,
     }
 }
 
@@ -47,6 +48,9 @@ diesel::table! {
         steps -> Nullable<BigInt>,
         execution_id -> Nullable<Text>,
         reservation_id -> Nullable<Text>,
+        failures -> Integer,
+        failed -> Bool,
+        failure_log -> Nullable<Text>,
     }
 }
 

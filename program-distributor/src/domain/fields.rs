@@ -1,6 +1,8 @@
 //! Names, descriptions, credentials, timeouts and verification policies.
 
-use distributor_api::{ProofPolicy, MAX_SECURITY_BITS};
+use distributor_api::{
+    ProofPolicy, MAX_FAILURE_MESSAGE_CHARS, MAX_MAX_FAILURES, MAX_SECURITY_BITS,
+};
 
 use super::Invalid;
 
@@ -184,6 +186,46 @@ impl Policy {
     }
 }
 
+/// Failed runs an input group may have before it is `failed`: 1 to [`MAX_MAX_FAILURES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxFailures(i32);
+
+impl MaxFailures {
+    pub fn parse(value: u32) -> Result<Self, Invalid> {
+        match i32::try_from(value) {
+            Ok(n) if (1..=MAX_MAX_FAILURES).contains(&value) => Ok(MaxFailures(n)),
+            _ => Err(Invalid(format!(
+                "`max_failures` must be 1 to {MAX_MAX_FAILURES}"
+            ))),
+        }
+    }
+
+    /// The stored column.
+    pub fn column(self) -> i32 {
+        self.0
+    }
+}
+
+/// The message of a failure report: at most [`MAX_FAILURE_MESSAGE_CHARS`] characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureMessage(String);
+
+impl FailureMessage {
+    pub fn parse(value: &str) -> Result<Self, Invalid> {
+        if value.chars().count() > MAX_FAILURE_MESSAGE_CHARS {
+            return Err(Invalid(format!(
+                "`message` is longer than {MAX_FAILURE_MESSAGE_CHARS} characters; send its \
+                 first lines"
+            )));
+        }
+        Ok(FailureMessage(value.to_string()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +267,17 @@ mod tests {
         assert!(LockTimeout::parse(-5).is_err());
         assert_eq!(LockTimeout::parse(60).unwrap().seconds(), 60);
         assert!(LockTimeout::parse(MAX_LOCK_TIMEOUT_SECS + 1).is_err());
+    }
+
+    #[test]
+    fn failure_settings_are_bounded() {
+        assert!(MaxFailures::parse(0).is_err());
+        assert_eq!(MaxFailures::parse(1).unwrap().column(), 1);
+        assert_eq!(MaxFailures::parse(MAX_MAX_FAILURES).unwrap().column(), 100);
+        assert!(MaxFailures::parse(MAX_MAX_FAILURES + 1).is_err());
+        assert!(MaxFailures::parse(u32::MAX).is_err());
+        assert!(FailureMessage::parse(&"é".repeat(MAX_FAILURE_MESSAGE_CHARS)).is_ok());
+        assert!(FailureMessage::parse(&"e".repeat(MAX_FAILURE_MESSAGE_CHARS + 1)).is_err());
     }
 
     #[test]

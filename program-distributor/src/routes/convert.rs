@@ -5,6 +5,7 @@ use distributor_api::{InputGroup, Organization, Program};
 use uuid::Uuid;
 
 use crate::db::models::{InputGroupRow, OrganizationRow, ProgramRow};
+use crate::db::queries::input_groups;
 use crate::error::ApiError;
 
 /// An id the server stored itself; a bad one means a corrupt database.
@@ -33,6 +34,7 @@ pub fn program(row: ProgramRow) -> Result<Program, ApiError> {
         description: row.description,
         input_lock_timeout: row.lock_timeout_secs,
         policy,
+        max_failures: u32::try_from(row.max_failures).unwrap_or(0),
     })
 }
 
@@ -48,6 +50,9 @@ pub fn input_group(row: InputGroupRow, now: i64) -> Result<InputGroup, ApiError>
         steps: row.steps.and_then(|s| u64::try_from(s).ok()),
         reserved_until: reserved.then(|| time(row.lock_expires)),
         executed: !row.proven && row.execution_id.is_some(),
+        failures: u32::try_from(row.failures).unwrap_or(0),
+        failed: !row.proven && row.failed,
+        failure_reasons: input_groups::failure_records(row.failure_log.as_deref()),
     })
 }
 

@@ -7,6 +7,7 @@
 mod accounts;
 mod convert;
 mod executions;
+mod failures;
 mod health;
 mod inputs;
 mod multipart;
@@ -90,6 +91,8 @@ pub fn table() -> Vec<RouteEntry> {
         paths::RESERVATION_RELEASE,
         reservation::release,
     );
+    t.add(Method::POST, paths::FAILURE_REPORT, failures::report);
+    t.add(Method::POST, paths::INPUT_GROUP_RETRY, failures::retry);
     t.add(
         Method::GET,
         paths::ORGANIZATION_PROGRAMS,

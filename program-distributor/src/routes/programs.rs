@@ -16,7 +16,7 @@ use crate::db::now_millis;
 use crate::db::queries::programs::Listing;
 use crate::db::queries::{accounts, input_groups, programs};
 use crate::domain::archive::ProgramArchive;
-use crate::domain::fields::{Description, LockTimeout, Name, Policy};
+use crate::domain::fields::{Description, LockTimeout, MaxFailures, Name, Policy};
 use crate::domain::pagination::Pagination;
 use crate::domain::parse_id;
 use crate::error::ApiError;
@@ -139,6 +139,7 @@ pub async fn upload(
     let description = Description::parse(&upload.data.description)?;
     let timeout = LockTimeout::parse(upload.data.execution_timeout)?;
     let (min_conjectured_bits, min_provable_bits) = Policy::parse(upload.data.policy)?.columns();
+    let max_failures = MaxFailures::parse(upload.data.max_failures)?.column();
 
     let tar = upload.file.clone();
     let program_json = web::block(move || -> Result<Vec<u8>, ApiError> {
@@ -171,6 +172,7 @@ pub async fn upload(
         created_at: now_millis(),
         min_conjectured_bits,
         min_provable_bits,
+        max_failures,
     };
     let inserted = state
         .db
@@ -248,6 +250,7 @@ pub async fn status(
         executed: counts.executed,
         proven: counts.proven,
         confirmed: counts.confirmed,
+        failed: counts.failed,
         policy: program.policy(),
     }))
 }

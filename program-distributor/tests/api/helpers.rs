@@ -158,6 +158,7 @@ pub fn program_data(name: &str, timeout: i64) -> UploadProgramData {
         description: format!("{name}: doubles its input"),
         execution_timeout: timeout,
         policy: Default::default(),
+        max_failures: distributor_api::DEFAULT_MAX_FAILURES,
     }
 }
 

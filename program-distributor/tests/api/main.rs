@@ -6,6 +6,7 @@ mod helpers;
 mod accounts;
 mod errors;
 mod executions;
+mod failures;
 mod health;
 mod inputs;
 mod policies;

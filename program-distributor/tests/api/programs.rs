@@ -14,6 +14,7 @@ on_both_backends!(
     programs_of_an_unknown_organization_are_account_not_found,
     unsafe_or_unreadable_archives_are_refused,
     programs_that_are_not_proof_mode_cairo_are_refused,
+    a_program_whose_input_label_is_not_at_its_end_is_refused_with_the_fix,
     bad_program_metadata_is_refused,
     an_oversized_program_is_refused,
     other_organizations_see_not_found,
@@ -200,6 +201,31 @@ async fn programs_that_are_not_proof_mode_cairo_are_refused(app: TestApp) {
         .upload_program(tar, &program_data("at the root", 10))
         .await
         .unwrap();
+}
+
+/// A function defined after `main` leaves the input label short of the end of the bytecode: the
+/// program would read its own code as inputs, so the upload is refused, saying how to fix it.
+async fn a_program_whose_input_label_is_not_at_its_end_is_refused_with_the_fix(app: TestApp) {
+    let org = app.org("Misplaced").await;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../cairo-stark/tests/fixtures/misplaced_inputs.json");
+    let json = std::fs::read(&path).expect("fixture");
+    let tar = tar_of(&[("job/program.json", &json)]);
+    let result = org
+        .client
+        .upload_program(tar, &program_data("misplaced", 10))
+        .await;
+    match &result {
+        Err(distributor_api::ClientError::Api { message, .. }) => {
+            assert!(message.contains("job/program.json"), "{message}");
+            assert!(message.contains("`inputs` at word 24 of 27"), "{message}");
+            assert!(message.contains("move the functions defined after `main` above it"));
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_code(result, ErrorCode::InvalidProgram);
+    let mine = org.client.my_programs(&PageQuery::default()).await.unwrap();
+    assert_eq!(mine.total_elements_amount, 0, "nothing was stored");
 }
 
 async fn bad_program_metadata_is_refused(app: TestApp) {

@@ -1,15 +1,15 @@
-//! `inputs upload | list | delete`.
+//! `inputs upload | list | delete | retry`.
 
 use std::path::{Path, PathBuf};
 
 use cairo_stark::inputs::{parse_csv, to_csv};
-use distributor_api::{Client, UploadInputsData};
+use distributor_api::{Client, InputGroup, UploadInputsData};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{resolve_program, App};
-use crate::cli::{InputsDelete, InputsList, InputsUpload};
+use crate::cli::{InputsDelete, InputsList, InputsRetry, InputsUpload};
 use crate::error::{CliError, CliResult};
 use crate::ledger::{self, Entry, Kind};
 use crate::output::table;
@@ -218,6 +218,8 @@ pub async fn list(app: &App, args: InputsList) -> CliResult<i32> {
                 } else {
                     "proven"
                 }
+            } else if g.failed {
+                "failed"
             } else if g.reserved_until.is_some() {
                 "reserved"
             } else if g.executed {
@@ -234,14 +236,29 @@ pub async fn list(app: &App, args: InputsList) -> CliResult<i32> {
                 g.input_group_id.to_string(),
                 g.name.clone(),
                 state.to_string(),
+                g.failures.to_string(),
                 known.to_string(),
+                last_failure(g),
             ]
         })
         .collect();
     app.out.text(table(
-        &["INPUT GROUP ID", "NAME", "STATE", "IN LEDGER"],
+        &[
+            "INPUT GROUP ID",
+            "NAME",
+            "STATE",
+            "FAILURES",
+            "IN LEDGER",
+            "LAST FAILURE",
+        ],
         &rows,
     ));
+    if page.program_input_groups.iter().any(|g| g.failed) {
+        app.out.note(format!(
+            "next: failed groups are not handed out; fix the cause, then \
+             `uploader-client inputs retry {program_id} GROUP…` (full reasons: --json)"
+        ));
+    }
     let (pages, current) = (
         (page.total_elements_amount + query.limit.unwrap_or(1).max(1) - 1)
             / query.limit.unwrap_or(1).max(1),
@@ -256,17 +273,39 @@ pub async fn list(app: &App, args: InputsList) -> CliResult<i32> {
     Ok(0)
 }
 
+/// The latest failure report of a group as one short line: its reason and the first line of
+/// its message (empty when it has none).
+fn last_failure(group: &InputGroup) -> String {
+    group
+        .failure_reasons
+        .last()
+        .map(|f| {
+            let first = f.message.lines().next().unwrap_or_default();
+            let short: String = first.chars().take(60).collect();
+            let cut = if short.len() < first.len() { "…" } else { "" };
+            format!("{}: {short}{cut}", f.reason)
+        })
+        .unwrap_or_default()
+}
+
+/// Parses the input group ids given on the command line.
+fn group_ids(texts: &[String]) -> CliResult<Vec<Uuid>> {
+    texts
+        .iter()
+        .map(|text| {
+            Uuid::parse_str(text.trim()).map_err(|_| {
+                CliError::new(format!("{text:?} is not an input group id"))
+                    .with_hint("list them with `uploader-client inputs list PROGRAM`")
+            })
+        })
+        .collect()
+}
+
 pub async fn delete(app: &App, args: InputsDelete) -> CliResult<i32> {
     let mut session = app.session()?;
     let mut ledger = app.ledger()?;
     let program_id = resolve_program(app, Some(&mut session), &ledger, &args.program).await?;
-    let mut ids = Vec::new();
-    for text in &args.input_groups {
-        ids.push(Uuid::parse_str(text.trim()).map_err(|_| {
-            CliError::new(format!("{text:?} is not an input group id"))
-                .with_hint("list them with `uploader-client inputs list PROGRAM`")
-        })?);
-    }
+    let ids = group_ids(&args.input_groups)?;
     for id in &ids {
         let id = *id;
         session
@@ -285,5 +324,29 @@ pub async fn delete(app: &App, args: InputsDelete) -> CliResult<i32> {
     }
     app.out
         .data(&json!({"program_id": program_id, "deleted": ids}));
+    Ok(0)
+}
+
+pub async fn retry(app: &App, args: InputsRetry) -> CliResult<i32> {
+    let mut session = app.session()?;
+    let ledger = app.ledger()?;
+    let program_id = resolve_program(app, Some(&mut session), &ledger, &args.program).await?;
+    let ids = group_ids(&args.input_groups)?;
+    let mut groups = Vec::new();
+    for id in ids {
+        let group = session
+            .call("cannot retry the input group", async |c: &Client| {
+                c.retry_input_group(program_id, id).await
+            })
+            .await?;
+        app.out.text(if group.proven_datetime.is_some() {
+            format!("input group {id} ({}) is proven already", group.name)
+        } else {
+            format!("input group {id} ({}) is handed out again", group.name)
+        });
+        groups.push(group);
+    }
+    app.out
+        .data(&json!({"program_id": program_id, "retried": groups}));
     Ok(0)
 }

@@ -78,6 +78,7 @@ pub async fn run(cli: Cli, out: Out) -> CliResult<i32> {
         Command::Inputs(InputsCommand::Upload(args)) => inputs::upload(&app, args).await,
         Command::Inputs(InputsCommand::List(args)) => inputs::list(&app, args).await,
         Command::Inputs(InputsCommand::Delete(args)) => inputs::delete(&app, args).await,
+        Command::Inputs(InputsCommand::Retry(args)) => inputs::retry(&app, args).await,
         Command::Inputs(InputsCommand::Split(args)) => split::split(&app, args),
         Command::Proofs(ProofsCommand::List(args)) => proofs::list(&app, args).await,
         Command::Proofs(ProofsCommand::Verify(args)) => proofs::verify(&app, args).await,

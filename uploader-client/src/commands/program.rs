@@ -136,10 +136,12 @@ pub async fn upload(app: &App, args: ProgramUpload) -> CliResult<i32> {
         std::fs::read(&files.json_path).map_err(|e| CliError::io("read", &files.json_path, e))?;
     let program = CompiledProgram::parse(&program_json)
         .map_err(|e| CliError::new(format!("{} is not usable: {e}", files.json_path.display())))?;
+    // A program that reads a label but has none at its end is refused by `parse`; one that
+    // reads none takes no inputs, which is allowed but rarely meant.
     if program.inputs_label().is_none() {
         app.out.warn(
-            "the program has no label right after its last instruction, so it cannot read \
-             input groups (see the guest template: `uploader-client template`)",
+            "the program reads no input label, so it ignores the values of its input groups \
+             (see the guest template: `uploader-client template`)",
         );
     }
     let name = args.name.unwrap_or(files.default_name);
@@ -159,6 +161,7 @@ pub async fn upload(app: &App, args: ProgramUpload) -> CliResult<i32> {
             min_conjectured_security_bits: args.min_security_bits,
             min_provable_security_bits: args.min_provable_bits,
         },
+        max_failures: args.max_failures,
     };
     let program_id = session
         .call("cannot upload the program", async |c: &Client| {
@@ -351,6 +354,7 @@ pub async fn status(app: &App, args: ProgramRef) -> CliResult<i32> {
             (status.executed, '*'),
             (status.reserved, '~'),
             (status.uploaded, '.'),
+            (status.failed, '!'),
         ],
         40,
     );
@@ -365,9 +369,16 @@ pub async fn status(app: &App, args: ProgramRef) -> CliResult<i32> {
     } else {
         String::new()
     };
+    // Failed groups need the organization's attention, so they show whenever there are any.
+    let failed = if status.failed > 0 {
+        format!("   ! failed {}", status.failed)
+    } else {
+        String::new()
+    };
     app.out.text(format!(
         "program {name}{id}: {} input group(s)\n[{bar}] {done}% confirmed\n\
-         # confirmed {}   + proven (to verify) {}{executed}   ~ reserved {}   . uploaded {}\n\
+         # confirmed {}   + proven (to verify) {}{executed}   ~ reserved {}   . uploaded {}\
+         {failed}\n\
          proofs need at least {} bits conjectured, {} bits provable",
         status.total,
         status.confirmed,
@@ -380,6 +391,12 @@ pub async fn status(app: &App, args: ProgramRef) -> CliResult<i32> {
     if status.proven > 0 {
         app.out
             .note(format!("next: uploader-client proofs verify {id}"));
+    }
+    if status.failed > 0 {
+        app.out.note(format!(
+            "next: see why with `uploader-client inputs list {id}`, fix the program or the \
+             inputs, then `uploader-client inputs retry {id} GROUP…`"
+        ));
     }
     Ok(0)
 }

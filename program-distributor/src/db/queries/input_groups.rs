@@ -1,15 +1,19 @@
 //! Input groups: upload, listing, the reservation, and the proof life cycle.
 //!
-//! State is kept in five columns (see the migrations): `proven`, `confirmed`, `lock_expires`
+//! State is kept in six columns (see the migrations): `proven`, `confirmed`, `lock_expires`
 //! (the end of the current reservation; 0 when never reserved, or when the reservation was
-//! released or a proof or an execution came in), `reservation_id` (the current reservation's
-//! secret id, cleared together with the lock) and `execution_id` (execution-only mode: an
-//! unproven group with an execution waits for a prover).
+//! released or a proof or an execution came in; the time of the report when its run failed),
+//! `reservation_id` (the current reservation's secret id, cleared together with the lock),
+//! `execution_id` (execution-only mode: an unproven group with an execution waits for a prover)
+//! and `failed` (too many failed runs: not handed out until the organization retries it;
+//! `failures` and `failure_log` say how many and why).
 
 use diesel::dsl;
 use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use diesel::{IntoSql, QueryResult};
+
+use distributor_api::FailureRecord;
 
 use super::Window;
 use crate::db::models::{InputGroupRow, NewInputGroup};
@@ -42,7 +46,8 @@ pub fn find(
         .optional()
 }
 
-/// The oldest input group of the program that is not proven (without reserving it).
+/// The oldest input group of the program that is neither proven nor failed (without reserving
+/// it).
 pub fn first_unproven(
     conn: &mut DbConnection,
     program_id: &str,
@@ -50,6 +55,7 @@ pub fn first_unproven(
     ig::table
         .filter(ig::program_id.eq(program_id))
         .filter(ig::proven.eq(false))
+        .filter(ig::failed.eq(false))
         .order((ig::created_at.asc(), ig::id.asc()))
         .select(InputGroupRow::as_select())
         .first(conn)
@@ -99,7 +105,7 @@ pub fn delete(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
     pub total: i64,
-    /// Unproven, no execution, not reserved.
+    /// Unproven, no execution, not reserved, not failed.
     pub uploaded: i64,
     /// Unproven and reserved (to run whole, to execute or to prove an execution).
     pub reserved: i64,
@@ -107,18 +113,23 @@ pub struct Counts {
     pub executed: i64,
     pub proven: i64,
     pub confirmed: i64,
+    /// Unproven and failed too often: not handed out.
+    pub failed: i64,
 }
 
 pub fn counts(conn: &mut DbConnection, program_id: &str, now: i64) -> QueryResult<Counts> {
     let of = || ig::table.filter(ig::program_id.eq(program_id));
+    let unproven = |failed: bool| {
+        of().filter(ig::proven.eq(false))
+            .filter(ig::failed.eq(failed))
+    };
     let total = of().count().get_result(conn)?;
-    let reserved = of()
-        .filter(ig::proven.eq(false))
+    let failed = unproven(true).count().get_result(conn)?;
+    let reserved = unproven(false)
         .filter(ig::lock_expires.gt(now))
         .count()
         .get_result(conn)?;
-    let executed = of()
-        .filter(ig::proven.eq(false))
+    let executed = unproven(false)
         .filter(ig::lock_expires.le(now))
         .filter(ig::execution_id.is_not_null())
         .count()
@@ -131,11 +142,12 @@ pub fn counts(conn: &mut DbConnection, program_id: &str, now: i64) -> QueryResul
         .get_result(conn)?;
     Ok(Counts {
         total,
-        uploaded: total - reserved - executed - proven_all,
+        uploaded: total - reserved - executed - proven_all - failed,
         reserved,
         executed,
         proven: proven_all - confirmed,
         confirmed,
+        failed,
     })
 }
 
@@ -172,13 +184,15 @@ pub struct Reserved {
     pub execution_id: Option<String>,
 }
 
-/// The unproven input groups of the program in `stage` whose reservation (if any) has expired,
-/// the longest expired first.
+/// The unproven, not failed input groups of the program in `stage` whose reservation (if any) has
+/// expired, the longest expired first (so a group whose run just failed, whose `lock_expires` is
+/// the time of the report, comes after every other).
 #[diesel::dsl::auto_type(no_type_alias)]
 fn reservable<'a>(program_id: &'a str, now: i64, fresh: bool, executed: bool) -> _ {
     ig::table
         .filter(ig::program_id.eq(program_id))
         .filter(ig::proven.eq(false))
+        .filter(ig::failed.eq(false))
         .filter(ig::lock_expires.le(now))
         .filter(
             ig::execution_id
@@ -362,15 +376,101 @@ pub fn release(
     reservation_id: &str,
     now: i64,
 ) -> QueryResult<bool> {
-    diesel::update(
-        group(program_id, id)
-            .filter(ig::proven.eq(false))
-            .filter(ig::lock_expires.gt(now))
-            .filter(ig::reservation_id.eq(reservation_id)),
-    )
-    .set(reservation_ended())
-    .execute(conn)
-    .map(|n| n > 0)
+    diesel::update(live(program_id, id, reservation_id, now))
+        .set(reservation_ended())
+        .execute(conn)
+        .map(|n| n > 0)
+}
+
+/// The unproven input group `id` while `reservation_id` is its live reservation.
+#[diesel::dsl::auto_type(no_type_alias)]
+fn live<'a>(program_id: &'a str, id: &'a str, reservation_id: &'a str, now: i64) -> _ {
+    ig::table
+        .filter(ig::id.eq(id))
+        .filter(ig::program_id.eq(program_id))
+        .filter(ig::proven.eq(false))
+        .filter(ig::lock_expires.gt(now))
+        .filter(ig::reservation_id.eq(reservation_id))
+}
+
+/// The most failure reports a group's log keeps (the latest ones).
+const FAILURE_LOG_LEN: usize = 10;
+
+/// A group's failures after [`record_failure`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failures {
+    pub count: i32,
+    /// The count reached the program's maximum: the group is not handed out any more.
+    pub failed: bool,
+}
+
+/// Ends the live reservation `reservation_id` of an unproven input group because its run failed:
+/// counts the failure, logs `record`, and marks the group failed at `max_failures`. The lock
+/// becomes `now` rather than 0, which puts the group behind every other reservable group of the
+/// program. `None` when the reservation is not live (one conditional update, as for
+/// [`release`], so a report counts once). Run it inside a transaction.
+pub fn record_failure(
+    conn: &mut DbConnection,
+    program_id: &str,
+    id: &str,
+    reservation_id: &str,
+    max_failures: i32,
+    record: &FailureRecord,
+) -> QueryResult<Option<Failures>> {
+    let now = record.at.timestamp_millis();
+    let ended = diesel::update(live(program_id, id, reservation_id, now))
+        .set((
+            ig::failures.eq(ig::failures + 1),
+            ig::lock_expires.eq(now),
+            ig::reservation_id.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    if ended == 0 {
+        return Ok(None);
+    }
+    let (count, log): (i32, Option<String>) = group(program_id, id)
+        .select((ig::failures, ig::failure_log))
+        .first(conn)?;
+    let failed = count >= max_failures;
+    diesel::update(group(program_id, id))
+        .set((
+            ig::failed.eq(failed),
+            ig::failure_log.eq(Some(append_failure(log.as_deref(), record))),
+        ))
+        .execute(conn)?;
+    Ok(Some(Failures { count, failed }))
+}
+
+/// The failure reports of a stored log, oldest first (none if the log is absent or corrupt).
+pub fn failure_records(log: Option<&str>) -> Vec<FailureRecord> {
+    log.and_then(|log| serde_json::from_str(log).ok())
+        .unwrap_or_default()
+}
+
+/// The log `log` with `record` appended, keeping the latest [`FAILURE_LOG_LEN`] reports.
+fn append_failure(log: Option<&str>, record: &FailureRecord) -> String {
+    let mut records = failure_records(log);
+    records.push(record.clone());
+    let excess = records.len().saturating_sub(FAILURE_LOG_LEN);
+    records.drain(..excess);
+    serde_json::to_string(&records).unwrap_or_else(|_| "[]".into())
+}
+
+/// Forgets the failures of an unproven input group, so that a failed group is handed out again.
+/// Returns the group as it is now (a proven group is left as it was).
+pub fn retry(
+    conn: &mut DbConnection,
+    program_id: &str,
+    id: &str,
+) -> QueryResult<Option<InputGroupRow>> {
+    diesel::update(group(program_id, id).filter(ig::proven.eq(false)))
+        .set((
+            ig::failures.eq(0),
+            ig::failed.eq(false),
+            ig::failure_log.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    find(conn, program_id, id)
 }
 
 /// What happened to a request about an input group's proof.
@@ -451,4 +551,39 @@ fn settle(
         }
     }
     Ok(lookup)
+}
+
+#[cfg(test)]
+mod tests {
+    use distributor_api::{FailureReason, FailureRecord};
+
+    use super::{append_failure, failure_records, FAILURE_LOG_LEN};
+
+    fn record(n: usize) -> FailureRecord {
+        FailureRecord {
+            at: chrono::DateTime::from_timestamp_millis(n as i64).unwrap_or_default(),
+            reason: FailureReason::AssertFailed,
+            message: format!("failure {n}"),
+        }
+    }
+
+    #[test]
+    fn the_failure_log_keeps_the_latest_reports_in_order() {
+        let mut log: Option<String> = None;
+        for n in 0..FAILURE_LOG_LEN + 3 {
+            log = Some(append_failure(log.as_deref(), &record(n)));
+        }
+        let kept = failure_records(log.as_deref());
+        assert_eq!(kept.len(), FAILURE_LOG_LEN);
+        assert_eq!(kept[0], record(3));
+        assert_eq!(kept[FAILURE_LOG_LEN - 1], record(FAILURE_LOG_LEN + 2));
+    }
+
+    #[test]
+    fn a_corrupt_failure_log_reads_as_empty_and_is_replaced() {
+        assert!(failure_records(Some("not json")).is_empty());
+        assert!(failure_records(None).is_empty());
+        let log = append_failure(Some("{"), &record(1));
+        assert_eq!(failure_records(Some(&log)), vec![record(1)]);
+    }
 }

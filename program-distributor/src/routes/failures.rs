@@ -1,0 +1,91 @@
+//! Failed runs, as BOINC counts errors per workunit.
+//!
+//! - `POST /program/failure`: the holder of a live reservation reports that its run failed
+//!   (anonymous like the reservation: the reservation's id is the authorization). The reservation
+//!   ends, the group goes behind the program's other groups, and at the program's maximum of
+//!   failures the group is `failed`: not handed out any more.
+//! - `POST /program/input/{program_id}/{input_group_id}/retry`: the organization hands a failed
+//!   group out again, its failures forgotten.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use distributor_api::{ErrorCode, FailureRecord, FailureReport, FailureReportResponse};
+
+use super::programs::owned_program;
+use super::{convert, success};
+use crate::auth::Authenticated;
+use crate::db::now_millis;
+use crate::db::queries::{input_groups, programs};
+use crate::domain::fields::FailureMessage;
+use crate::domain::parse_id;
+use crate::error::ApiError;
+use crate::startup::AppState;
+
+/// Records a failed run under its live reservation (within the per-address upload rate: a report
+/// ends a job as an upload does).
+pub async fn report(
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: web::Json<FailureReport>,
+) -> Result<HttpResponse, ApiError> {
+    state.rates.upload(&request)?;
+    let report = body.into_inner();
+    let record = FailureRecord {
+        at: convert::time(now_millis()),
+        reason: report.reason,
+        message: FailureMessage::parse(&report.message)?.into_inner(),
+    };
+    let program_id = report.program_id.to_string();
+    let group_id = report.input_group_id.to_string();
+    let reservation_id = report.reservation_id.to_string();
+    let recorded = state
+        .db
+        .write(move |conn| {
+            let Some(program) = programs::find(conn, &program_id)? else {
+                return Ok(None);
+            };
+            let max = program.max_failures;
+            let failures = input_groups::record_failure(
+                conn,
+                &program_id,
+                &group_id,
+                &reservation_id,
+                max,
+                &record,
+            )?;
+            Ok(failures.map(|f| (f, max)))
+        })
+        .await?;
+    let (failures, max) = recorded.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::ReservationNotFound,
+            "this input group has no live reservation with that id (wrong id, or it was \
+             released, expired, reported failed already, or ended by a proof or an execution)",
+        )
+    })?;
+    let count = |n: i32| u32::try_from(n).unwrap_or(0);
+    Ok(success(FailureReportResponse {
+        failures: count(failures.count),
+        max_failures: count(max),
+        failed: failures.failed,
+    }))
+}
+
+/// Forgets the failures of an input group of the caller's program, so that a failed group is
+/// handed out again; answers the group as it is now.
+pub async fn retry(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (program_id, group_id) = path.into_inner();
+    let program = owned_program(&state, &caller, &program_id).await?;
+    let group = parse_id(&group_id)
+        .ok_or_else(ApiError::input_group_not_found)?
+        .to_string();
+    let row = state
+        .db
+        .write(move |conn| input_groups::retry(conn, &program.id, &group))
+        .await?
+        .ok_or_else(ApiError::input_group_not_found)?;
+    Ok(success(convert::input_group(row, now_millis())?))
+}
