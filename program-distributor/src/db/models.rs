@@ -14,6 +14,8 @@ pub struct AccountRow {
     pub name: String,
     pub description: String,
     pub created_at: i64,
+    /// The username's uniqueness and lookup key (`domain::text::unique_key`).
+    pub username_key: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -44,6 +46,8 @@ pub struct ProgramRow {
     /// The verification policy (`domain::fields::Policy`): least conjectured and provable bits.
     pub min_conjectured_bits: i32,
     pub min_provable_bits: i32,
+    /// The name's uniqueness key within its organization (`domain::text::unique_key`).
+    pub name_key: String,
 }
 
 impl ProgramRow {

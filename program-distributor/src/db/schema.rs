@@ -8,6 +8,8 @@ diesel::table! {
         name -> Text,
         description -> Text,
         created_at -> BigInt,
+        /// `domain::text::unique_key` of the username.
+        username_key -> Text,
     }
 }
 
@@ -29,6 +31,8 @@ diesel::table! {
         created_at -> BigInt,
         min_conjectured_bits -> Integer,
         min_provable_bits -> Integer,
+        /// `domain::text::unique_key` of the name.
+        name_key -> Text,
     }
 }
 

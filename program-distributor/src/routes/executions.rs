@@ -91,6 +91,8 @@ async fn check_execution(
         ));
     }
     let limits = state.limits.execution_file();
+    // Held until the replay is over: at most `execution_replays` replays run at once.
+    let _slot = state.rates.replay_slot().await?;
     let (steps, took) =
         uploads::check_against_stored(state, program, group, move |compiled, inputs| {
             cairo_stark::execution_file::check_execution_within(

@@ -4,10 +4,12 @@
 mod helpers;
 
 mod accounts;
+mod deletion_race;
 mod errors;
 mod executions;
 mod health;
 mod inputs;
+mod names;
 mod policies;
 mod programs;
 mod proofs;
