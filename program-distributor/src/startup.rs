@@ -55,6 +55,7 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub limits: Limits,
     pub rates: crate::rate_limit::RateLimits,
+    pub metrics: crate::metrics::Metrics,
     pub programs: ProgramCache,
     /// The guest-code template tar served by `GET /program/template`.
     pub template: Bytes,
@@ -210,6 +211,7 @@ pub async fn build_state(settings: &Settings) -> Result<web::Data<AppState>, Sta
         tokens: TokenKeys::new(&settings.tokens),
         limits: settings.limits,
         rates: crate::rate_limit::RateLimits::new(&settings.rate_limits),
+        metrics: crate::metrics::Metrics::default(),
         programs: ProgramCache::default(),
         template: crate::template::tar()
             .map_err(|e| StartupError::Task(format!("cannot build the template tar: {e}")))?,
@@ -230,6 +232,7 @@ fn run(
             .wrap(from_fn(crate::body_deadline::enforce))
             .wrap(ErrorHandlers::new().default_handler(envelope_errors))
             .wrap(TracingLogger::default())
+            .wrap(from_fn(crate::metrics::record))
             .app_data(state.clone())
             .app_data(body_timeout.clone())
             .app_data(json_config(json_limit))

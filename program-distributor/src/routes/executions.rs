@@ -10,6 +10,7 @@ use super::{success, uploads};
 use crate::db::models::{InputGroupRow, ProgramRow};
 use crate::db::queries::input_groups;
 use crate::error::ApiError;
+use crate::metrics::Checked;
 use crate::startup::AppState;
 use crate::storage::keys;
 
@@ -107,6 +108,7 @@ async fn check_execution(
             })
         })
         .await?;
+    state.metrics.checked(Checked::Execution, took);
     tracing::info!(
         program = %program.id,
         input_group = %group.id,

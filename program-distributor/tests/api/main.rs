@@ -9,6 +9,7 @@ mod errors;
 mod executions;
 mod health;
 mod inputs;
+mod metrics;
 mod names;
 mod policies;
 mod programs;
