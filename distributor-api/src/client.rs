@@ -136,9 +136,12 @@ impl Client {
         json(self.request(Method::POST, paths::REFRESH_TOKEN).json(&body)).await
     }
 
-    /// Logs out: deletes the refresh token with that id.
-    pub async fn logout(&self, token_id: Uuid) -> Result<(), ClientError> {
-        let body = DeleteRefreshTokenRequest { token_id };
+    /// Logs out: deletes the refresh token (sent whole, to prove possession of it).
+    pub async fn logout(&self, refresh_token: &Token) -> Result<(), ClientError> {
+        let body = DeleteRefreshTokenRequest {
+            token_id: refresh_token.token_id,
+            refresh_token: refresh_token.token.clone(),
+        };
         json(
             self.request(Method::DELETE, paths::REFRESH_TOKEN)
                 .json(&body),

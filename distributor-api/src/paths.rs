@@ -2,6 +2,8 @@
 
 pub const HEALTH: &str = "/health";
 pub const OPENAPI: &str = "/openapi.json";
+/// Prometheus metrics (text exposition).
+pub const METRICS: &str = "/metrics";
 
 pub const REGISTER: &str = "/account/register";
 pub const LOGIN: &str = "/account/login";

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 /// `POST /account/register`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     pub username: String,
     pub password: String,
@@ -19,6 +20,7 @@ pub struct RegisterRequest {
 
 /// `POST /account/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -42,14 +44,19 @@ pub struct LoginResponse {
 
 /// `POST /account/refresh-token`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshTokenRequest {
     pub refresh_token: String,
 }
 
 /// `DELETE /account/refresh-token` (log out).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeleteRefreshTokenRequest {
     pub token_id: Uuid,
+    /// The refresh token itself, whose id is `token_id`: logging out proves possession of it
+    /// (its id alone is no proof: every basic token carries it).
+    pub refresh_token: String,
 }
 
 /// Query of the paginated listings. `limit` is 1..=50 (default 10), `page` is 1-based (default 1).
@@ -275,19 +282,60 @@ pub struct InputGroupsPage {
     pub total_elements_amount: i64,
 }
 
-/// The `data` field of `POST /program/upload`.
+/// The `data` field of `POST /program/upload`. On the wire the policy's two fields sit next to
+/// the others.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "UploadProgramWire", into = "UploadProgramWire")]
 pub struct UploadProgramData {
     pub name: String,
     pub description: String,
     /// Seconds a reservation lasts (1..=604800).
     pub execution_timeout: i64,
     /// Optional: the proofs the program accepts (defaults when absent).
-    #[serde(flatten)]
     pub policy: ProofPolicy,
     /// Optional: failed runs an input group may have before it is `failed` (1..=100, default 3).
     #[serde(default = "default_max_failures")]
     pub max_failures: u32,
+}
+
+/// [`UploadProgramData`] as it travels: flat, so that unknown fields can be refused (serde's
+/// `flatten` cannot be combined with `deny_unknown_fields`).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadProgramWire {
+    name: String,
+    description: String,
+    execution_timeout: i64,
+    #[serde(default = "default_min_conjectured")]
+    min_conjectured_security_bits: u32,
+    #[serde(default)]
+    min_provable_security_bits: u32,
+}
+
+impl From<UploadProgramWire> for UploadProgramData {
+    fn from(wire: UploadProgramWire) -> Self {
+        UploadProgramData {
+            name: wire.name,
+            description: wire.description,
+            execution_timeout: wire.execution_timeout,
+            policy: ProofPolicy {
+                min_conjectured_security_bits: wire.min_conjectured_security_bits,
+                min_provable_security_bits: wire.min_provable_security_bits,
+            },
+        }
+    }
+}
+
+impl From<UploadProgramData> for UploadProgramWire {
+    fn from(data: UploadProgramData) -> Self {
+        UploadProgramWire {
+            name: data.name,
+            description: data.description,
+            execution_timeout: data.execution_timeout,
+            min_conjectured_security_bits: data.policy.min_conjectured_security_bits,
+            min_provable_security_bits: data.policy.min_provable_security_bits,
+        }
+    }
 }
 
 /// Answer of `POST /program/upload`.
@@ -298,6 +346,7 @@ pub struct UploadProgramResponse {
 
 /// The `data` field of `POST /program/inputs/{program_id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UploadInputsData {
     pub name: String,
 }
@@ -310,6 +359,7 @@ pub struct UploadInputsResponse {
 
 /// The `data` field of `POST /program/proof`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UploadProofData {
     pub organization_id: Uuid,
     pub program_id: Uuid,
@@ -428,14 +478,41 @@ mod tests {
         assert_eq!(parsed, with_id);
     }
 
-    #[test]
-    fn a_release_request_refuses_unknown_fields() {
-        let refused = serde_json::from_str::<ReleaseReservationRequest>(
-            r#"{"program_id":"00000000-0000-0000-0000-000000000002",
-                "input_group_id":"00000000-0000-0000-0000-000000000003",
-                "reservation_id":"00000000-0000-0000-0000-000000000004","extra":1}"#,
+    /// Parses `json` as `T`, then the same object with one more field: the first must parse,
+    /// the second must not.
+    fn refuses_an_extra_field<T: serde::de::DeserializeOwned>(json: &str) {
+        let mut value: serde_json::Value = serde_json::from_str(json).unwrap();
+        serde_json::from_value::<T>(value.clone()).unwrap();
+        value["extra"] = serde_json::Value::Bool(true);
+        let refused = serde_json::from_value::<T>(value).err().expect("refused");
+        assert!(
+            refused.to_string().contains("unknown field `extra`"),
+            "{refused}"
         );
-        assert!(refused.is_err());
+    }
+
+    #[test]
+    fn every_request_body_refuses_unknown_fields() {
+        let id = r#""00000000-0000-0000-0000-000000000002""#;
+        refuses_an_extra_field::<ReleaseReservationRequest>(&format!(
+            r#"{{"program_id":{id},"input_group_id":{id},"reservation_id":{id}}}"#
+        ));
+        refuses_an_extra_field::<RegisterRequest>(
+            r#"{"username":"u","password":"p","name":"n","description":"d"}"#,
+        );
+        refuses_an_extra_field::<LoginRequest>(r#"{"username":"u","password":"p"}"#);
+        refuses_an_extra_field::<RefreshTokenRequest>(r#"{"refresh_token":"t"}"#);
+        refuses_an_extra_field::<DeleteRefreshTokenRequest>(&format!(
+            r#"{{"token_id":{id},"refresh_token":"t"}}"#
+        ));
+        refuses_an_extra_field::<UploadInputsData>(r#"{"name":"n"}"#);
+        refuses_an_extra_field::<UploadProofData>(&format!(
+            r#"{{"organization_id":{id},"program_id":{id},"input_group_id":{id}}}"#
+        ));
+        refuses_an_extra_field::<UploadProgramData>(
+            r#"{"name":"p","description":"","execution_timeout":60,
+                "min_conjectured_security_bits":110}"#,
+        );
     }
 
     #[test]

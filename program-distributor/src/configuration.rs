@@ -185,6 +185,10 @@ pub struct RateSettings {
     pub password_hashing: usize,
     /// How long a login or registration waits for a hashing slot before `TOO_MANY_REQUESTS`.
     pub password_hashing_wait: Duration,
+    /// Execution uploads replayed at once.
+    pub execution_replays: usize,
+    /// How long an execution upload waits for a replay slot before `TOO_MANY_REQUESTS`.
+    pub execution_replays_wait: Duration,
 }
 
 impl Default for RateSettings {
@@ -197,6 +201,8 @@ impl Default for RateSettings {
             reservations_per_ip: 120,
             password_hashing: std::thread::available_parallelism().map_or(2, |n| n.get()),
             password_hashing_wait: Duration::from_secs(5),
+            execution_replays: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            execution_replays_wait: Duration::from_secs(10),
         }
     }
 }
@@ -211,6 +217,8 @@ pub struct FileRates {
     pub reservations_per_ip: Option<u32>,
     pub password_hashing: Option<usize>,
     pub password_hashing_wait_secs: Option<u64>,
+    pub execution_replays: Option<usize>,
+    pub execution_replays_wait_secs: Option<u64>,
 }
 
 fn rate_settings(
@@ -245,11 +253,22 @@ fn rate_settings(
         password_hashing_wait: parse_env(var, "PASSWORD_HASHING_WAIT_SECS")?
             .or(file.password_hashing_wait_secs)
             .map_or(d.password_hashing_wait, Duration::from_secs),
+        execution_replays: parse_env(var, "EXECUTION_REPLAY_CONCURRENCY")?
+            .or(file.execution_replays)
+            .unwrap_or(d.execution_replays),
+        execution_replays_wait: parse_env(var, "EXECUTION_REPLAY_WAIT_SECS")?
+            .or(file.execution_replays_wait_secs)
+            .map_or(d.execution_replays_wait, Duration::from_secs),
     };
-    if settings.password_hashing == 0 {
-        return Err(ConfigError::Invalid(
-            "rate_limits.password_hashing must be at least 1".into(),
-        ));
+    for (value, name) in [
+        (settings.password_hashing, "password_hashing"),
+        (settings.execution_replays, "execution_replays"),
+    ] {
+        if value == 0 {
+            return Err(ConfigError::Invalid(format!(
+                "rate_limits.{name} must be at least 1"
+            )));
+        }
     }
     Ok(settings)
 }
@@ -393,6 +412,8 @@ pub const ENV_VARS: &[&str] = &[
     "RATE_RESERVATIONS_PER_IP",
     "PASSWORD_HASHING_CONCURRENCY",
     "PASSWORD_HASHING_WAIT_SECS",
+    "EXECUTION_REPLAY_CONCURRENCY",
+    "EXECUTION_REPLAY_WAIT_SECS",
 ];
 
 /// Finds the config file: `--config PATH`, else `CONFIG_FILE`, else `src/config/dev.json` in the

@@ -20,6 +20,7 @@ pub mod configuration;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod rate_limit;
 pub mod routes;
 pub mod startup;

@@ -65,6 +65,31 @@ fn too_many(what: &str, wait: Duration) -> ApiError {
     .retry_after(seconds)
 }
 
+/// A bounded pool of expensive work: at most `size` at once, a caller waits for a slot at most
+/// `wait`, then gets `429` (the server is busy with this kind of work).
+struct Pool {
+    slots: Semaphore,
+    wait: Duration,
+    what: &'static str,
+}
+
+impl Pool {
+    fn new(size: usize, wait: Duration, what: &'static str) -> Self {
+        Pool {
+            slots: Semaphore::new(size.max(1)),
+            wait,
+            what,
+        }
+    }
+
+    async fn slot(&self) -> Result<SemaphorePermit<'_>, ApiError> {
+        match tokio::time::timeout(self.wait, self.slots.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) | Err(_) => Err(too_many(self.what, Duration::from_secs(1))),
+        }
+    }
+}
+
 /// Every limit of the server.
 pub struct RateLimits {
     login_per_ip: Keyed<IpAddr>,
@@ -72,8 +97,8 @@ pub struct RateLimits {
     register_per_ip: Keyed<IpAddr>,
     uploads_per_ip: Keyed<IpAddr>,
     reservations_per_ip: Keyed<IpAddr>,
-    hashing: Semaphore,
-    hashing_wait: Duration,
+    hashing: Pool,
+    replays: Pool,
 }
 
 impl RateLimits {
@@ -90,8 +115,16 @@ impl RateLimits {
                 settings.reservations_per_ip,
                 "reservations from this address",
             ),
-            hashing: Semaphore::new(settings.password_hashing.max(1)),
-            hashing_wait: settings.password_hashing_wait,
+            hashing: Pool::new(
+                settings.password_hashing,
+                settings.password_hashing_wait,
+                "password checks in progress",
+            ),
+            replays: Pool::new(
+                settings.execution_replays,
+                settings.execution_replays_wait,
+                "execution replays in progress",
+            ),
         }
     }
 
@@ -116,13 +149,13 @@ impl RateLimits {
     /// A slot of the password-hashing pool (argon2 takes tens of MB and a core per hash),
     /// waited for at most the configured time.
     pub async fn hashing_slot(&self) -> Result<SemaphorePermit<'_>, ApiError> {
-        match tokio::time::timeout(self.hashing_wait, self.hashing.acquire()).await {
-            Ok(Ok(permit)) => Ok(permit),
-            Ok(Err(_)) | Err(_) => Err(too_many(
-                "password checks in progress",
-                Duration::from_secs(1),
-            )),
-        }
+        self.hashing.slot().await
+    }
+
+    /// A slot of the execution-replay pool (a replay takes a core for up to a second or so, and
+    /// its memory), waited for at most the configured time.
+    pub async fn replay_slot(&self) -> Result<SemaphorePermit<'_>, ApiError> {
+        self.replays.slot().await
     }
 }
 
@@ -132,4 +165,39 @@ fn peer(request: &HttpRequest) -> IpAddr {
         .peer_addr()
         .map(|a| a.ip())
         .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_full_pool_refuses_with_retry_after_and_frees_its_slots() {
+        let pool = Pool::new(2, Duration::ZERO, "replays in progress");
+        let first = pool.slot().await.unwrap();
+        let _second = pool.slot().await.unwrap();
+        let refused = pool.slot().await.unwrap_err();
+        assert_eq!(refused.code, ErrorCode::TooManyRequests);
+        assert_eq!(refused.retry_after, Some(1));
+        assert!(refused.message.contains("replays in progress"), "{refused}");
+        drop(first);
+        let _third = pool.slot().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn execution_replays_have_their_own_pool() {
+        let limits = RateLimits::new(&RateSettings {
+            password_hashing: 1,
+            execution_replays: 1,
+            password_hashing_wait: Duration::ZERO,
+            execution_replays_wait: Duration::ZERO,
+            ..RateSettings::default()
+        });
+        let _hashing = limits.hashing_slot().await.unwrap();
+        let replay = limits.replay_slot().await.unwrap();
+        let refused = limits.replay_slot().await.unwrap_err();
+        assert_eq!(refused.code, ErrorCode::TooManyRequests);
+        drop(replay);
+        let _again = limits.replay_slot().await.unwrap();
+    }
 }

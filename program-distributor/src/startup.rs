@@ -55,6 +55,7 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub limits: Limits,
     pub rates: crate::rate_limit::RateLimits,
+    pub metrics: crate::metrics::Metrics,
     pub programs: ProgramCache,
     /// The guest-code template tar served by `GET /program/template`.
     pub template: Bytes,
@@ -63,21 +64,19 @@ pub struct AppState {
     pub decoy_hash: String,
 }
 
-/// Programs by id, so that reservations do not fetch the same row and blob again and again, and
-/// proof verification does not parse the same program again and again.
-/// Programs never change after upload and ids are never reused; a deletion through this server
-/// evicts its entries at once. Rows expire after a few seconds, so a deletion made through
-/// another server instance is seen soon (meanwhile its reservations find no input group, since
-/// those rows are gone). Both maps are bounded and simply cleared when full.
+/// Compiled programs by id, so that reservations do not fetch the same blob again and again, and
+/// proof verification does not parse the same program again and again. Safe with several
+/// replicas: a program's content never changes after upload and ids are never reused, and every
+/// use of an entry follows a database lookup that finds the program (or its input group), so an
+/// entry of a program deleted through another replica is never served. A deletion through this
+/// replica evicts its entries at once. Both maps are bounded and simply cleared when full.
 #[derive(Default)]
 pub struct ProgramCache {
     json: Mutex<HashMap<String, Bytes>>,
     compiled: Mutex<HashMap<String, Arc<cairo_stark::CompiledProgram>>>,
-    rows: Mutex<HashMap<String, (crate::db::models::ProgramRow, std::time::Instant)>>,
 }
 
 const PROGRAM_CACHE_ENTRIES: usize = 64;
-const PROGRAM_ROW_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl ProgramCache {
     /// The compiled program's JSON.
@@ -114,32 +113,12 @@ impl ProgramCache {
         entries.insert(id.to_string(), program);
     }
 
-    /// The program's row, if cached less than a few seconds ago.
-    pub fn row(&self, id: &str) -> Option<crate::db::models::ProgramRow> {
-        let rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
-        rows.get(id)
-            .filter(|(_, at)| at.elapsed() < PROGRAM_ROW_TTL)
-            .map(|(row, _)| row.clone())
-    }
-
-    pub fn insert_row(&self, row: crate::db::models::ProgramRow) {
-        let mut rows = self.rows.lock().unwrap_or_else(|p| p.into_inner());
-        if rows.len() >= PROGRAM_CACHE_ENTRIES {
-            rows.clear();
-        }
-        rows.insert(row.id.clone(), (row, std::time::Instant::now()));
-    }
-
     pub fn remove(&self, id: &str) {
         self.json
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
         self.compiled
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
-        self.rows
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
@@ -232,6 +211,7 @@ pub async fn build_state(settings: &Settings) -> Result<web::Data<AppState>, Sta
         tokens: TokenKeys::new(&settings.tokens),
         limits: settings.limits,
         rates: crate::rate_limit::RateLimits::new(&settings.rate_limits),
+        metrics: crate::metrics::Metrics::default(),
         programs: ProgramCache::default(),
         template: crate::template::tar()
             .map_err(|e| StartupError::Task(format!("cannot build the template tar: {e}")))?,
@@ -252,6 +232,7 @@ fn run(
             .wrap(from_fn(crate::body_deadline::enforce))
             .wrap(ErrorHandlers::new().default_handler(envelope_errors))
             .wrap(TracingLogger::default())
+            .wrap(from_fn(crate::metrics::record))
             .app_data(state.clone())
             .app_data(body_timeout.clone())
             .app_data(json_config(json_limit))

@@ -381,9 +381,10 @@ fn an_expired_basic_token_is_renewed_and_a_revoked_session_asks_to_log_in() {
     assert_ne!(renewed["basic_token"]["token"], expired.as_str());
 
     // 3. The session was closed on the server (refresh token revoked): log in again.
-    let refresh_id = uuid(&renewed["refresh_token"]["token_id"]);
+    let refresh: distributor_api::Token =
+        serde_json::from_value(renewed["refresh_token"].clone()).expect("refresh token");
     server
-        .block_on(server.client.logout(refresh_id))
+        .block_on(server.client.logout(&refresh))
         .expect("revoke on the server");
     let stderr = cli.fails(&["program", "list"], 3);
     assert!(stderr.contains("uploader-client login"), "{stderr}");

@@ -5,6 +5,9 @@
 //! every database call runs on the blocking thread pool ([`Db::run`], [`Db::write`]), never on the
 //! async workers.
 //!
+//! A unit of work that MySQL aborts to break a deadlock is run again, a few times ([`retrying`]):
+//! with several replicas on one database such conflicts are expected.
+//!
 //! SQLite allows one writer at a time; the server serializes its own write transactions with a
 //! process-wide mutex ([`Db::write`]) so that a transaction never has to upgrade a read lock, which
 //! WAL mode refuses with `SQLITE_BUSY` whatever the busy timeout.
@@ -122,35 +125,37 @@ impl Db {
         self.backend
     }
 
-    /// Runs `f` with a pooled connection on the blocking thread pool.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, DbError>
+    /// Runs `f` with a pooled connection on the blocking thread pool; again if the database
+    /// aborted it to break a deadlock ([`retrying`]), so `f` must be a read or one transaction.
+    pub async fn run<T, F>(&self, mut f: F) -> Result<T, DbError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, diesel::result::Error> + Send + 'static,
+        F: FnMut(&mut DbConnection) -> Result<T, diesel::result::Error> + Send + 'static,
         T: Send + 'static,
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn: PooledConnection<Manager> = pool.get()?;
-            Ok(f(&mut conn)?)
+            Ok(retrying(|| f(&mut conn))?)
         })
         .await
         .map_err(|_| DbError::Canceled)?
     }
 
     /// Runs `f` inside a write transaction (serialized with the other writers on SQLite).
-    pub async fn write<T, F>(&self, f: F) -> Result<T, DbError>
+    pub async fn write<T, F>(&self, mut f: F) -> Result<T, DbError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, diesel::result::Error> + Send + 'static,
+        F: FnMut(&mut DbConnection) -> Result<T, diesel::result::Error> + Send + 'static,
         T: Send + 'static,
     {
-        self.run_serialized(move |conn| conn.transaction(f)).await
+        self.run_serialized(move |conn| conn.transaction(&mut f))
+            .await
     }
 
     /// Runs `f` with the SQLite writer lock held (when on SQLite) and no transaction of ours
     /// around it, for code that manages its transaction on the concrete connection itself.
-    pub async fn run_serialized<T, F>(&self, f: F) -> Result<T, DbError>
+    pub async fn run_serialized<T, F>(&self, mut f: F) -> Result<T, DbError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, diesel::result::Error> + Send + 'static,
+        F: FnMut(&mut DbConnection) -> Result<T, diesel::result::Error> + Send + 'static,
         T: Send + 'static,
     {
         let pool = self.pool.clone();
@@ -163,10 +168,35 @@ impl Db {
                 Backend::Sqlite => Some(writer.lock().unwrap_or_else(|p| p.into_inner())),
                 Backend::Mysql => None,
             };
-            Ok(f(&mut conn)?)
+            Ok(retrying(|| f(&mut conn))?)
         })
         .await
         .map_err(|_| DbError::Canceled)?
+    }
+}
+
+/// Most attempts of one unit of work that the database keeps aborting as a deadlock victim.
+const ATTEMPTS: u32 = 4;
+
+/// Runs `attempt`, again (up to [`ATTEMPTS`] times, after a short growing pause) while MySQL
+/// aborts it to break a deadlock or a serialization conflict (diesel's `SerializationFailure`,
+/// MySQL error 1213). InnoDB rolls the victim's whole transaction back, so re-running a read or a
+/// transaction is safe; with several replicas on one database such conflicts are routine, not
+/// faults.
+fn retrying<T>(mut attempt: impl FnMut() -> diesel::QueryResult<T>) -> diesel::QueryResult<T> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    let mut tries = 1;
+    loop {
+        match attempt() {
+            Err(Error::DatabaseError(DatabaseErrorKind::SerializationFailure, info))
+                if tries < ATTEMPTS =>
+            {
+                tracing::debug!(tries, error = info.message(), "deadlock; retrying");
+                std::thread::sleep(Duration::from_millis(5 << tries));
+                tries += 1;
+            }
+            outcome => return outcome,
+        }
     }
 }
 
@@ -217,4 +247,50 @@ impl ManageConnection for Manager {
 /// Milliseconds since the Unix epoch, the unit of every time column.
 pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn deadlock() -> Error {
+        Error::DatabaseError(
+            DatabaseErrorKind::SerializationFailure,
+            Box::new("Deadlock found when trying to get lock".to_string()),
+        )
+    }
+
+    #[test]
+    fn deadlock_victims_are_retried_a_bounded_number_of_times() {
+        let mut calls = 0;
+        let outcome = retrying(|| {
+            calls += 1;
+            if calls < 3 {
+                Err(deadlock())
+            } else {
+                Ok(calls)
+            }
+        });
+        assert_eq!(outcome.unwrap(), 3);
+
+        let mut calls = 0;
+        let outcome: diesel::QueryResult<()> = retrying(|| {
+            calls += 1;
+            Err(deadlock())
+        });
+        assert!(outcome.is_err());
+        assert_eq!(calls, ATTEMPTS);
+    }
+
+    #[test]
+    fn other_errors_are_not_retried() {
+        let mut calls = 0;
+        let outcome: diesel::QueryResult<()> = retrying(|| {
+            calls += 1;
+            Err(Error::NotFound)
+        });
+        assert!(matches!(outcome, Err(Error::NotFound)));
+        assert_eq!(calls, 1);
+    }
 }

@@ -14,6 +14,8 @@ pub struct AccountRow {
     pub name: String,
     pub description: String,
     pub created_at: i64,
+    /// The username's uniqueness and lookup key (`domain::text::unique_key`).
+    pub username_key: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -46,6 +48,8 @@ pub struct ProgramRow {
     pub min_provable_bits: i32,
     /// Failed runs an input group may have before it is `failed` (no longer handed out).
     pub max_failures: i32,
+    /// The name's uniqueness key within its organization (`domain::text::unique_key`).
+    pub name_key: String,
 }
 
 impl ProgramRow {

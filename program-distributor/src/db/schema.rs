@@ -8,6 +8,8 @@ diesel::table! {
         name -> Text,
         description -> Text,
         created_at -> BigInt,
+        /// `domain::text::unique_key` of the username.
+        username_key -> Text,
     }
 }
 
@@ -30,6 +32,8 @@ diesel::table! {
         min_conjectured_bits -> Integer,
         min_provable_bits -> Integer,
         max_failures -> Integer,
+        /// `domain::text::unique_key` of the name.
+        name_key -> Text,
     }
 }
 

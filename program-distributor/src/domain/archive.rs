@@ -11,6 +11,8 @@ use std::path::{Component, Path};
 
 use distributor_api::archive::PROGRAM_FILE;
 
+use super::text;
+
 /// Most entries a program tar may have.
 pub const MAX_ENTRIES: usize = 1000;
 /// Longest path inside a program tar, in bytes.
@@ -29,6 +31,8 @@ pub enum ArchiveError {
     PathTooLong(String),
     #[error("entry {path:?} is a {kind}; only regular files and folders are allowed")]
     ForbiddenType { path: String, kind: String },
+    #[error("entry {path:?}: a name {problem}")]
+    UnsafeName { path: String, problem: &'static str },
     #[error("entry {0:?} appears twice")]
     Duplicate(String),
     #[error("the archive has more than {MAX_ENTRIES} entries")]
@@ -67,6 +71,12 @@ impl ProgramArchive {
             let shown = String::from_utf8_lossy(&raw_path).into_owned();
             let entry_type = entry.header().entry_type();
             if entry_type.is_pax_global_extensions() || entry_type.is_pax_local_extensions() {
+                if declares_sparse(&mut entry)? {
+                    return Err(ArchiveError::ForbiddenType {
+                        path: shown,
+                        kind: "sparse file (declared by a PAX header)".to_string(),
+                    });
+                }
                 continue;
             }
             if raw_path.len() > MAX_PATH_BYTES {
@@ -80,6 +90,12 @@ impl ProgramArchive {
                 });
             }
             let parts = normalized(&shown)?;
+            if let Some(problem) = parts.iter().find_map(|part| text::name_problem(part)) {
+                return Err(ArchiveError::UnsafeName {
+                    path: shown,
+                    problem,
+                });
+            }
             if parts.is_empty() {
                 continue; // the archive's own root folder ("./")
             }
@@ -114,6 +130,24 @@ impl ProgramArchive {
             program_path,
         })
     }
+}
+
+/// Whether a PAX header entry declares the entry after it a sparse file (GNU's `GNU.sparse.*`
+/// records): a regular entry whose unpacked size and layout are not what its own header says.
+fn declares_sparse<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<bool, ArchiveError> {
+    let Some(extensions) = entry
+        .pax_extensions()
+        .map_err(|e| ArchiveError::Unreadable(e.to_string()))?
+    else {
+        return Ok(false);
+    };
+    for extension in extensions {
+        let extension = extension.map_err(|e| ArchiveError::Unreadable(e.to_string()))?;
+        if extension.key_bytes().starts_with(b"GNU.sparse.") {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The path's components without `.`; refuses absolute paths and `..`.
@@ -319,6 +353,66 @@ mod tests {
             ProgramArchive::parse(&tar, LIMIT).unwrap_err(),
             ArchiveError::TooManyEntries
         );
+    }
+
+    /// A PAX record `key=value`, prefixed by its own length.
+    fn pax_record(key: &str, value: &str) -> Vec<u8> {
+        let body = format!(" {key}={value}\n");
+        let mut length = body.len();
+        while (length.to_string().len() + body.len()) != length {
+            length = length.to_string().len() + body.len();
+        }
+        format!("{length}{body}").into_bytes()
+    }
+
+    #[test]
+    fn a_regular_entry_declared_sparse_by_pax_is_refused() {
+        let pax = |records: Vec<u8>| {
+            let mut entries = entry(
+                "PaxHeaders/program.json",
+                tar::EntryType::XHeader,
+                &records,
+                None,
+            );
+            entries.extend(entry("program.json", tar::EntryType::Regular, b"{}", None));
+            finished(entries)
+        };
+        let mut sparse = pax_record("GNU.sparse.major", "1");
+        sparse.extend(pax_record("GNU.sparse.realsize", "1099511627776"));
+        let refused = ProgramArchive::parse(&pax(sparse), LIMIT);
+        assert!(
+            matches!(&refused, Err(ArchiveError::ForbiddenType { kind, .. }) if kind.contains("sparse")),
+            "{refused:?}"
+        );
+        // Other PAX records (a long mtime) are fine.
+        let plain = pax_record("mtime", "1700000000.5");
+        assert_eq!(
+            ProgramArchive::parse(&pax(plain), LIMIT)
+                .unwrap()
+                .program_json,
+            b"{}"
+        );
+    }
+
+    #[test]
+    fn entry_names_with_hostile_characters_are_refused() {
+        for name in [
+            "notes\u{7}.txt",
+            "src/\u{202E}fdp.cairo",
+            "\u{200B}/program.json",
+            "a/\u{1b}[31m.cairo",
+        ] {
+            let tar = build_tar(&[("program.json", b"{}"), (name, b"")]).unwrap();
+            assert!(
+                matches!(
+                    ProgramArchive::parse(&tar, LIMIT),
+                    Err(ArchiveError::UnsafeName { .. })
+                ),
+                "{name:?}"
+            );
+        }
+        let tar = build_tar(&[("program.json", b"{}"), ("Zürich/a\u{200D}b.cairo", b"")]).unwrap();
+        ProgramArchive::parse(&tar, LIMIT).unwrap();
     }
 
     #[test]

@@ -4,7 +4,7 @@ use distributor_api::{
     ProofPolicy, MAX_FAILURE_MESSAGE_CHARS, MAX_MAX_FAILURES, MAX_SECURITY_BITS,
 };
 
-use super::Invalid;
+use super::{text, Invalid};
 
 pub const MAX_NAME_CHARS: usize = 128;
 pub const MAX_DESCRIPTION_CHARS: usize = 4096;
@@ -14,14 +14,14 @@ pub const MAX_PASSWORD_CHARS: usize = 1024;
 /// Longest reservation: one week.
 pub const MAX_LOCK_TIMEOUT_SECS: i64 = 7 * 24 * 3600;
 
-/// A name (organization, program, input group): 1 to 128 characters after trimming, no control
-/// characters.
+/// A name (organization, program, input group): in NFC, 1 to 128 characters after trimming, no
+/// control or bidirectional formatting characters, something visible.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Name(String);
 
 impl Name {
     pub fn parse(field: &str, value: &str) -> Result<Self, Invalid> {
-        let value = value.trim();
+        let value = text::nfc(value.trim());
         if value.is_empty() {
             return Err(Invalid(format!("`{field}` must not be empty")));
         }
@@ -30,10 +30,15 @@ impl Name {
                 "`{field}` is longer than {MAX_NAME_CHARS} characters"
             )));
         }
-        if value.chars().any(char::is_control) {
-            return Err(Invalid(format!("`{field}` contains control characters")));
+        if let Some(problem) = text::name_problem(&value) {
+            return Err(Invalid(format!("`{field}` {problem}")));
         }
-        Ok(Name(value.to_string()))
+        Ok(Name(value))
+    }
+
+    /// The key the name is unique under ([`text::unique_key`]).
+    pub fn key(&self) -> String {
+        text::unique_key(&self.0)
     }
 
     pub fn into_inner(self) -> String {
@@ -77,23 +82,36 @@ impl Description {
     }
 }
 
-/// A username: 1 to 64 characters, no whitespace or control characters.
+/// A username: in NFC, 1 to 64 characters, no whitespace, control, bidirectional formatting or
+/// zero-width characters. Usernames are unique regardless of case ([`Username::key`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
 
 impl Username {
     pub fn parse(value: &str) -> Result<Self, Invalid> {
+        let value = text::nfc(value);
         if value.is_empty() || value.chars().count() > MAX_USERNAME_CHARS {
             return Err(Invalid(format!(
                 "`username` must have 1 to {MAX_USERNAME_CHARS} characters"
             )));
         }
-        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        let invisible = value
+            .chars()
+            .any(|c| c.is_whitespace() || text::is_zero_width(c));
+        if let Some(problem) = text::name_problem(&value) {
+            return Err(Invalid(format!("`username` {problem}")));
+        }
+        if invisible {
             return Err(Invalid(
-                "`username` must not contain spaces or control characters".into(),
+                "`username` must not contain spaces or zero-width characters".into(),
             ));
         }
-        Ok(Username(value.to_string()))
+        Ok(Username(value))
+    }
+
+    /// The key the username is unique and looked up under ([`text::unique_key`]).
+    pub fn key(&self) -> String {
+        text::unique_key(&self.0)
     }
 
     pub fn as_str(&self) -> &str {

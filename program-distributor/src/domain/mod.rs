@@ -3,6 +3,7 @@
 pub mod archive;
 pub mod fields;
 pub mod pagination;
+pub mod text;
 
 use uuid::Uuid;
 

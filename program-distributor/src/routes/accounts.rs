@@ -14,6 +14,7 @@ use crate::db::now_millis;
 use crate::db::queries::accounts;
 use crate::domain::fields::{name_prefix, Description, Name, NewPassword, Username};
 use crate::domain::pagination::Pagination;
+use crate::domain::text;
 use crate::error::ApiError;
 use crate::startup::AppState;
 
@@ -34,6 +35,7 @@ pub async fn register(
         .map_err(|e| ApiError::internal("password hashing task failed", e))??;
     let row = AccountRow {
         id: Uuid::new_v4().to_string(),
+        username_key: username.key(),
         username: username.as_str().to_string(),
         password_hash,
         name: name.into_inner(),
@@ -59,6 +61,8 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let LoginRequest { username, password } = body.into_inner();
+    // Looked up (and rate-limited) by key: a username matches whatever its case or Unicode form.
+    let username = text::unique_key(&username);
     state.rates.login(&request, &username)?;
     let account = state
         .db
@@ -126,15 +130,22 @@ pub async fn refresh_token(
     Ok(success(basic.token))
 }
 
-/// Logs out: deletes the refresh token, which also revokes the basic tokens issued from it.
+/// Logs out: deletes the refresh token, which also revokes the basic tokens issued from it. The
+/// caller proves possession of the refresh token by sending it whole: its id alone is readable in
+/// every basic token of the session.
 pub async fn logout(
     state: web::Data<AppState>,
     body: web::Json<DeleteRefreshTokenRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = body.token_id.to_string();
+    let claims = state.tokens.decode_refresh(body.refresh_token.trim())?;
+    if claims.jti != body.token_id.to_string() {
+        return Err(ApiError::invalid_token(
+            "`refresh_token` is not the refresh token whose id is `token_id`",
+        ));
+    }
     let deleted = state
         .db
-        .write(move |conn| accounts::delete_refresh_token(conn, &id))
+        .write(move |conn| accounts::delete_refresh_token(conn, &claims.jti, &claims.sub))
         .await?;
     if !deleted {
         return Err(ApiError::new(

@@ -10,6 +10,7 @@ use super::{success, uploads};
 use crate::db::models::{InputGroupRow, ProgramRow};
 use crate::db::queries::input_groups;
 use crate::error::ApiError;
+use crate::metrics::Checked;
 use crate::startup::AppState;
 use crate::storage::keys;
 
@@ -91,6 +92,8 @@ async fn check_execution(
         ));
     }
     let limits = state.limits.execution_file();
+    // Held until the replay is over: at most `execution_replays` replays run at once.
+    let _slot = state.rates.replay_slot().await?;
     let (steps, took) =
         uploads::check_against_stored(state, program, group, move |compiled, inputs| {
             cairo_stark::execution_file::check_execution_within(
@@ -105,6 +108,7 @@ async fn check_execution(
             })
         })
         .await?;
+    state.metrics.checked(Checked::Execution, took);
     tracing::info!(
         program = %program.id,
         input_group = %group.id,

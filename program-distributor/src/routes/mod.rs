@@ -53,6 +53,7 @@ pub fn table() -> Vec<RouteEntry> {
     t.add(Method::GET, paths::HEALTH, health::health);
     t.add(Method::HEAD, paths::HEALTH, health::health);
     t.add(Method::GET, paths::OPENAPI, health::openapi);
+    t.add(Method::GET, paths::METRICS, crate::metrics::metrics);
 
     t.add(Method::POST, paths::REGISTER, accounts::register);
     t.add(Method::POST, paths::LOGIN, accounts::login);

@@ -53,7 +53,10 @@ pub(super) async fn owned_program(
 }
 
 /// The program's compiled JSON, from the cache or from storage.
-pub(super) async fn program_json(state: &AppState, program_id: &str) -> Result<Bytes, ApiError> {
+pub(super) async fn program_json(
+    state: &AppState,
+    program_id: &str,
+) -> Result<Bytes, crate::storage::StorageError> {
     if let Some(json) = state.programs.json(program_id) {
         return Ok(json);
     }
@@ -165,6 +168,7 @@ pub async fn upload(
         .await?;
     let row = ProgramRow {
         id: id.clone(),
+        name_key: name.key(),
         account_id: caller.account_id,
         name: name.into_inner(),
         description: description.into_inner(),

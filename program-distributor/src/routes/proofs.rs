@@ -15,6 +15,7 @@ use crate::db::queries::input_groups::{self, MarkedProven, ProofLookup};
 use crate::db::queries::programs::Listing;
 use crate::db::{now_millis, DbConnection};
 use crate::error::ApiError;
+use crate::metrics::Checked;
 use crate::startup::AppState;
 use crate::storage::keys;
 
@@ -95,6 +96,7 @@ async fn check_proof(
             cairo_stark::verify(&proof, compiled, inputs, &policy).map_err(refusal)
         })
         .await?;
+    state.metrics.checked(Checked::Proof, took);
     tracing::info!(
         program = %program.id,
         input_group = %group.id,

@@ -19,14 +19,15 @@ use uuid::Uuid;
 
 use super::programs::program_json;
 use super::{convert, file, success};
-use crate::db::queries::input_groups::{self, Stage};
+use crate::db::models::ProgramRow;
+use crate::db::queries::input_groups::{self, Reserved, Stage};
 use crate::db::queries::programs;
 use crate::db::{now_millis, Backend};
 use crate::domain::archive::build_tar;
 use crate::domain::parse_id;
 use crate::error::ApiError;
 use crate::startup::AppState;
-use crate::storage::keys;
+use crate::storage::{keys, StorageError};
 
 /// Reserves any unproven input group: a tar with `program.json`, `inputs.csv` and
 /// `metadata.json`.
@@ -57,8 +58,7 @@ pub async fn reserve_to_prove(
 }
 
 /// Reserves an input group of `stage` (within the per-address reservation rate) and answers the
-/// reservation tar. The program lookup
-/// (cached) and the reservation are one trip to the blocking pool.
+/// reservation tar.
 async fn reserve_in(
     state: &AppState,
     request: &HttpRequest,
@@ -71,16 +71,47 @@ async fn reserve_in(
         .to_string();
     let now = now_millis();
     let reservation_id = Uuid::new_v4();
+    let (program, reserved) = pick(state, program_id, stage, now, reservation_id).await?;
+    let files = match ReservedFiles::fetch(state, &program.id, &reserved, stage).await {
+        Ok(files) => files,
+        Err(StorageError::NotFound(key)) => {
+            return Err(vanished(state, &program.id, &reserved.id, &key).await)
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let lock_millis = program.lock_timeout_secs.saturating_mul(1000);
+    let metadata = ReservationMetadata {
+        organization_id: convert::stored_id(&program.account_id)?,
+        program_id: convert::stored_id(&program.id)?,
+        input_group_id: convert::stored_id(&reserved.id)?,
+        input_group_name: reserved.name,
+        lock_expires_at: convert::time(now.saturating_add(lock_millis)),
+        reservation_id: Some(reservation_id),
+    };
+    let metadata = serde_json::to_vec_pretty(&metadata)
+        .map_err(|e| ApiError::internal("cannot encode the reservation metadata", e))?;
+    let tar = files.tar(&metadata)?;
+    Ok(file(
+        Bytes::from(tar),
+        "application/x-tar",
+        "reservation.tar",
+    ))
+}
+
+/// The program (looked up in the database every time: a cached row could outlive a deletion
+/// made through another replica) and the group reserved from it, in one trip to the blocking
+/// pool.
+async fn pick(
+    state: &AppState,
+    program_id: String,
+    stage: Stage,
+    now: i64,
+    reservation_id: Uuid,
+) -> Result<(ProgramRow, Reserved), ApiError> {
     let stored_reservation_id = reservation_id.to_string();
-    let cached = state.programs.row(&program_id);
-    let was_cached = cached.is_some();
     let work = move |conn: &mut crate::db::DbConnection| {
-        let program = match cached {
-            Some(program) => program,
-            None => match programs::find(conn, &program_id)? {
-                Some(program) => program,
-                None => return Ok(None),
-            },
+        let Some(program) = programs::find(conn, &program_id)? else {
+            return Ok(None);
         };
         let lock_millis = program.lock_timeout_secs.saturating_mul(1000);
         let reserved = input_groups::reserve(
@@ -98,48 +129,87 @@ async fn reserve_in(
         Backend::Mysql => state.db.run(work).await?,
     };
     let (program, reserved) = outcome.ok_or_else(ApiError::program_not_found)?;
-    if !was_cached {
-        state.programs.insert_row(program.clone());
-    }
-    let reserved = reserved.ok_or_else(|| nothing_available(stage))?;
+    Ok((program, reserved.ok_or_else(|| nothing_available(stage))?))
+}
 
-    let program_json = program_json(state, &program.id).await?;
-    let inputs = state
-        .storage
-        .get(&keys::inputs(&program.id, &reserved.id))
-        .await?;
-    let execution = match (stage, &reserved.execution_id) {
-        (Stage::Prove, Some(execution)) => Some(
-            state
-                .storage
-                .get(&keys::execution(&program.id, &reserved.id, execution))
-                .await?,
-        ),
-        _ => None,
-    };
-    let lock_millis = program.lock_timeout_secs.saturating_mul(1000);
-    let metadata = ReservationMetadata {
-        organization_id: convert::stored_id(&program.account_id)?,
-        program_id: convert::stored_id(&program.id)?,
-        input_group_id: convert::stored_id(&reserved.id)?,
-        input_group_name: reserved.name,
-        lock_expires_at: convert::time(now.saturating_add(lock_millis)),
-        reservation_id: Some(reservation_id),
-    };
-    let metadata = serde_json::to_vec_pretty(&metadata)
-        .map_err(|e| ApiError::internal("cannot encode the reservation metadata", e))?;
-    let mut files: Vec<(&str, &[u8])> = vec![(PROGRAM_FILE, &program_json), (INPUTS_FILE, &inputs)];
-    if let Some(execution) = &execution {
-        files.push((EXECUTION_FILE, execution));
+/// The objects a reservation tar carries.
+struct ReservedFiles {
+    program_json: Bytes,
+    inputs: Bytes,
+    execution: Option<Bytes>,
+}
+
+impl ReservedFiles {
+    async fn fetch(
+        state: &AppState,
+        program_id: &str,
+        reserved: &Reserved,
+        stage: Stage,
+    ) -> Result<Self, StorageError> {
+        let program_json = program_json(state, program_id).await?;
+        let inputs = state
+            .storage
+            .get(&keys::inputs(program_id, &reserved.id))
+            .await?;
+        let execution = match (stage, &reserved.execution_id) {
+            (Stage::Prove, Some(execution)) => Some(
+                state
+                    .storage
+                    .get(&keys::execution(program_id, &reserved.id, execution))
+                    .await?,
+            ),
+            _ => None,
+        };
+        Ok(ReservedFiles {
+            program_json,
+            inputs,
+            execution,
+        })
     }
-    files.push((METADATA_FILE, &metadata));
-    let tar =
-        build_tar(&files).map_err(|e| ApiError::internal("cannot build the reservation tar", e))?;
-    Ok(file(
-        Bytes::from(tar),
-        "application/x-tar",
-        "reservation.tar",
-    ))
+
+    /// The reservation tar: these files and `metadata`.
+    fn tar(&self, metadata: &[u8]) -> Result<Vec<u8>, ApiError> {
+        let mut files: Vec<(&str, &[u8])> = vec![
+            (PROGRAM_FILE, &self.program_json),
+            (INPUTS_FILE, &self.inputs),
+        ];
+        if let Some(execution) = &self.execution {
+            files.push((EXECUTION_FILE, execution));
+        }
+        files.push((METADATA_FILE, metadata));
+        build_tar(&files).map_err(|e| ApiError::internal("cannot build the reservation tar", e))
+    }
+}
+
+/// The error for a reserved group whose object `key` is missing. A deletion of the program (or
+/// of the group) that committed after the reservation removes the objects before the tar is
+/// built: that is answered like the deletion, a 404. An object missing under a group that still
+/// exists is a fault of the server.
+async fn vanished(state: &AppState, program_id: &str, group_id: &str, key: &str) -> ApiError {
+    let (pid, gid) = (program_id.to_string(), group_id.to_string());
+    let lookup = state
+        .db
+        .run(move |conn| {
+            let group = input_groups::find(conn, &pid, &gid)?.is_some();
+            let program = programs::find(conn, &pid)?.is_some();
+            Ok((program, group))
+        })
+        .await;
+    match lookup {
+        Ok((false, _)) => ApiError::new(
+            ErrorCode::ProgramNotFound,
+            "the program was deleted while this reservation was being made",
+        ),
+        Ok((true, false)) => ApiError::new(
+            ErrorCode::InputGroupNotFound,
+            "the input group was deleted while it was being reserved; reserve again",
+        ),
+        Ok((true, true)) => ApiError::internal(
+            "a reserved input group's object is missing",
+            format!("object `{key}` not found"),
+        ),
+        Err(error) => error.into(),
+    }
 }
 
 /// Gives a live reservation back on behalf of its holder (a donor that stops, or cannot finish

@@ -144,7 +144,7 @@ pub(super) async fn store_and_record<T, F>(
     record: F,
 ) -> Result<T, ApiError>
 where
-    F: FnOnce(&mut DbConnection) -> diesel::QueryResult<Result<T, ApiError>> + Send + 'static,
+    F: FnMut(&mut DbConnection) -> diesel::QueryResult<Result<T, ApiError>> + Send + 'static,
     T: Send + 'static,
 {
     state.storage.put(&key, file).await?;

@@ -11,6 +11,7 @@ on_both_backends!(
     bad_registration_fields_are_refused,
     a_refresh_token_buys_a_working_basic_token,
     logout_revokes_the_refresh_token_and_its_basic_tokens,
+    logout_needs_the_refresh_token_itself,
     bad_expired_forged_and_misused_tokens_are_refused,
     pagination_out_of_bounds_is_refused,
 );
@@ -167,10 +168,7 @@ async fn logout_revokes_the_refresh_token_and_its_basic_tokens(app: TestApp) {
         .refresh_token(&org.login.refresh_token.token)
         .await
         .unwrap();
-    app.client
-        .logout(org.login.refresh_token.token_id)
-        .await
-        .unwrap();
+    app.client.logout(&org.login.refresh_token).await.unwrap();
     assert_code(
         app.client
             .refresh_token(&org.login.refresh_token.token)
@@ -189,7 +187,7 @@ async fn logout_revokes_the_refresh_token_and_its_basic_tokens(app: TestApp) {
         ErrorCode::InvalidToken,
     );
     assert_code(
-        app.client.logout(org.login.refresh_token.token_id).await,
+        app.client.logout(&org.login.refresh_token).await,
         ErrorCode::RefreshTokenNotFound,
     );
     // Another session of the same account is untouched.
@@ -199,6 +197,49 @@ async fn logout_revokes_the_refresh_token_and_its_basic_tokens(app: TestApp) {
         .my_programs(&PageQuery::default())
         .await
         .unwrap();
+}
+
+/// The refresh token's id is readable in every basic token; knowing it is not enough to log the
+/// session out: the refresh token itself must be sent, and match the id.
+async fn logout_needs_the_refresh_token_itself(app: TestApp) {
+    let org = app.org("Holder").await;
+    let other = app.org("Other").await;
+    let session = org.login.refresh_token.token_id;
+    let attempts = [
+        // The id and the session's basic token (which carries that id).
+        org.login.basic_token.token.clone(),
+        // The id and another session's valid refresh token.
+        other.login.refresh_token.token.clone(),
+        // The id and garbage.
+        "not-a-token".to_string(),
+    ];
+    for refresh_token in attempts {
+        let forged = distributor_api::Token {
+            token_id: session,
+            token: refresh_token,
+        };
+        assert_code(app.client.logout(&forged).await, ErrorCode::InvalidToken);
+    }
+    let body = serde_json::json!({ "token_id": session });
+    let response = app
+        .client
+        .request(reqwest::Method::DELETE, "/account/refresh-token")
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        400,
+        "the refresh token is required"
+    );
+    // The session survived every attempt, and the other one too.
+    app.client
+        .refresh_token(&org.login.refresh_token.token)
+        .await
+        .unwrap();
+    app.client.logout(&other.login.refresh_token).await.unwrap();
+    app.client.logout(&org.login.refresh_token).await.unwrap();
 }
 
 #[derive(serde::Serialize)]

@@ -7,6 +7,7 @@ on_both_backends!(
     actix_level_failures_come_out_as_the_error_envelope,
     malformed_json_bodies_are_invalid_requests,
     an_overlong_name_filter_is_an_enveloped_invalid_request,
+    unknown_fields_are_refused_on_every_body,
 );
 
 async fn call(app: &TestApp, request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
@@ -140,4 +141,96 @@ async fn an_overlong_name_filter_is_an_enveloped_invalid_request(app: TestApp) {
             .unwrap();
         assert_eq!(response.status().as_u16(), 200, "{path}");
     }
+}
+
+/// A multipart upload of `file` with the JSON `data`.
+fn multipart(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    file: Vec<u8>,
+    data: serde_json::Value,
+) -> reqwest::RequestBuilder {
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(file).file_name("f"))
+        .text("data", data.to_string());
+    app.client.request(method, path).multipart(form)
+}
+
+/// The same rule on every JSON body and every multipart `data` field: a field the server does
+/// not know is an enveloped `INVALID_REQUEST` naming it, never silently dropped.
+async fn unknown_fields_are_refused_on_every_body(app: TestApp) {
+    let org = app.org("Strict").await;
+    let program = upload_program(&org, "strict", 30).await;
+    let group = upload_inputs(&org, program, "one", 1).await;
+    let ids = serde_json::json!({
+        "organization_id": org.organization_id,
+        "program_id": program,
+        "input_group_id": group,
+        "extra": 1,
+    });
+    let token = org.login.basic_token.token.clone();
+    let requests = [
+        app.client
+            .request(Method::POST, "/account/register")
+            .json(&serde_json::json!({
+                "username": "strict-user", "password": PASSWORD, "name": "S", "description": "",
+                "extra": 1,
+            })),
+        app.client
+            .request(Method::POST, "/account/login")
+            .json(&serde_json::json!({
+                "username": org.username, "password": PASSWORD, "extra": 1,
+            })),
+        app.client
+            .request(Method::POST, "/account/refresh-token")
+            .json(&serde_json::json!({
+                "refresh_token": org.login.refresh_token.token, "extra": 1,
+            })),
+        app.client
+            .request(Method::POST, "/program/reservation/release")
+            .json(&serde_json::json!({
+                "program_id": program, "input_group_id": group, "reservation_id": group, "extra": 1,
+            })),
+        multipart(
+            &app,
+            Method::POST,
+            "/program/upload",
+            program_tar(),
+            serde_json::json!({
+                "name": "strict 2", "description": "", "execution_timeout": 30, "extra": 1,
+            }),
+        )
+        .header("token", &token),
+        multipart(
+            &app,
+            Method::POST,
+            &format!("/program/inputs/{program}"),
+            b"1".to_vec(),
+            serde_json::json!({"name": "two", "extra": 1}),
+        )
+        .header("token", &token),
+        multipart(
+            &app,
+            Method::POST,
+            "/program/proof",
+            b"x".to_vec(),
+            ids.clone(),
+        ),
+        multipart(&app, Method::POST, "/program/execution", b"x".to_vec(), ids),
+    ];
+    for request in requests {
+        let (status, body) = call(&app, request).await;
+        assert_eq!((status, code(&body)), (400, "INVALID_REQUEST"), "{body}");
+        assert!(
+            body["error_message"]
+                .as_str()
+                .unwrap()
+                .contains("unknown field `extra`"),
+            "{body}"
+        );
+    }
+    // Nothing was created by the refused requests.
+    let mine = org.client.my_programs(&Default::default()).await.unwrap();
+    assert_eq!(mine.total_elements_amount, 1);
 }

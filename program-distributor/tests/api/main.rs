@@ -4,11 +4,14 @@
 mod helpers;
 
 mod accounts;
+mod deletion_race;
 mod errors;
 mod executions;
 mod failures;
 mod health;
 mod inputs;
+mod metrics;
+mod names;
 mod policies;
 mod programs;
 mod proofs;

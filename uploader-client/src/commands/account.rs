@@ -45,7 +45,7 @@ pub async fn login(app: &App, args: Login) -> CliResult<i32> {
     // The session this one replaces is closed on its server (best effort: it may be gone).
     if let Ok(Some(previous)) = SessionFile::load(&app.state) {
         let _ = Client::new(previous.server)
-            .logout(previous.refresh_token.token_id)
+            .logout(&previous.refresh_token)
             .await;
     }
     let file = session::from_login(
@@ -78,7 +78,7 @@ pub async fn logout(app: &App) -> CliResult<i32> {
     };
     // Revoke on the server the session this file belongs to (whatever URL is configured now).
     let client = Client::new(file.server.clone());
-    let revoked = match client.logout(file.refresh_token.token_id).await {
+    let revoked = match client.logout(&file.refresh_token).await {
         Ok(()) => true,
         // Gone already (expired, or logged out elsewhere): forgetting it locally is all there is.
         Err(e)

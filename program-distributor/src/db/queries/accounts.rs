@@ -20,12 +20,13 @@ pub fn insert(conn: &mut DbConnection, row: &AccountRow) -> QueryResult<bool> {
     }
 }
 
+/// The account whose username has the key `username_key` (`domain::text::unique_key`).
 pub fn find_by_username(
     conn: &mut DbConnection,
-    username: &str,
+    username_key: &str,
 ) -> QueryResult<Option<AccountRow>> {
     accounts::table
-        .filter(accounts::username.eq(username))
+        .filter(accounts::username_key.eq(username_key))
         .select(AccountRow::as_select())
         .first(conn)
         .optional()
@@ -81,11 +82,19 @@ pub fn session_is_live(
     .get_result(conn)
 }
 
-/// Deletes a refresh token; `Ok(false)` when there was none with that id.
-pub fn delete_refresh_token(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
-    diesel::delete(refresh_tokens::table.find(id))
-        .execute(conn)
-        .map(|n| n > 0)
+/// Deletes the refresh token `id` of `account_id`; `Ok(false)` when there was none.
+pub fn delete_refresh_token(
+    conn: &mut DbConnection,
+    id: &str,
+    account_id: &str,
+) -> QueryResult<bool> {
+    diesel::delete(
+        refresh_tokens::table
+            .find(id)
+            .filter(refresh_tokens::account_id.eq(account_id)),
+    )
+    .execute(conn)
+    .map(|n| n > 0)
 }
 
 /// Removes expired refresh tokens of an account (housekeeping at login).
