@@ -294,7 +294,6 @@ pub struct UploadProgramData {
     /// Optional: the proofs the program accepts (defaults when absent).
     pub policy: ProofPolicy,
     /// Optional: failed runs an input group may have before it is `failed` (1..=100, default 3).
-    #[serde(default = "default_max_failures")]
     pub max_failures: u32,
 }
 
@@ -310,6 +309,8 @@ struct UploadProgramWire {
     min_conjectured_security_bits: u32,
     #[serde(default)]
     min_provable_security_bits: u32,
+    #[serde(default = "default_max_failures")]
+    max_failures: u32,
 }
 
 impl From<UploadProgramWire> for UploadProgramData {
@@ -322,6 +323,7 @@ impl From<UploadProgramWire> for UploadProgramData {
                 min_conjectured_security_bits: wire.min_conjectured_security_bits,
                 min_provable_security_bits: wire.min_provable_security_bits,
             },
+            max_failures: wire.max_failures,
         }
     }
 }
@@ -334,6 +336,7 @@ impl From<UploadProgramData> for UploadProgramWire {
             execution_timeout: data.execution_timeout,
             min_conjectured_security_bits: data.policy.min_conjectured_security_bits,
             min_provable_security_bits: data.policy.min_provable_security_bits,
+            max_failures: data.max_failures,
         }
     }
 }
