@@ -2,8 +2,8 @@
 //!
 //! The butterflies are lambdaworks' radix-2 FFT, minus the multiplications by the twiddle 1
 //! (about 11% less time); what this module adds is twiddles computed once per size and shared by
-//! every column, rayon across columns (lambdaworks' FFT is single-threaded), and the coset
-//! scaling fused with the `1/n` normalisation.
+//! every column, rayon across columns (lambdaworks' FFT is single-threaded), evaluation on one
+//! coset (or a smaller piece of one) at a time, and a pruned transform for a few points.
 //!
 //! All evaluation vectors are in natural order: entry `i` is the value at `offset · ω^i`, with `ω`
 //! lambdaworks' canonical primitive root of unity of that size (these roots are consistent:
