@@ -207,14 +207,44 @@ fn print_table(reporter: &Reporter, headers: &[&str], rows: &[Vec<String>]) {
 }
 
 fn print_footer(reporter: &Reporter, what: &str, page: &PageArgs, size: i64, total: i64) {
-    let pages = ((total + size - 1) / size).max(1);
-    let mut footer = format!(
-        "page {} of {pages} ({total} {what}{})",
-        page.page,
-        if total == 1 { "" } else { "s" }
-    );
-    if page.page < pages {
-        footer.push_str(&format!("; next: --page {}", page.page + 1));
+    reporter.result_line(&footer(what, page.page, size, total));
+}
+
+/// The line under a listing: which page of how many, and how to get the next one. A page past
+/// the last says so rather than "page 99 of 1".
+fn footer(what: &str, page: i64, size: i64, total: i64) -> String {
+    let pages = ((total + size - 1) / size.max(1)).max(1);
+    let plural = |n: i64| if n == 1 { "" } else { "s" };
+    if page > pages {
+        return format!(
+            "page {page} is past the last page: {total} {what}{} fill {pages} page{}; try \
+             --page {pages}",
+            plural(total),
+            plural(pages)
+        );
     }
-    reporter.result_line(&footer);
+    let mut footer = format!("page {page} of {pages} ({total} {what}{})", plural(total));
+    if page < pages {
+        footer.push_str(&format!("; next: --page {}", page + 1));
+    }
+    footer
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_footer_says_which_page_and_refuses_to_count_past_the_last() {
+        assert_eq!(
+            super::footer("program", 1, 10, 2),
+            "page 1 of 1 (2 programs)"
+        );
+        assert_eq!(
+            super::footer("program", 1, 1, 2),
+            "page 1 of 2 (2 programs); next: --page 2"
+        );
+        assert_eq!(
+            super::footer("program", 99, 10, 1),
+            "page 99 is past the last page: 1 program fill 1 page; try --page 1"
+        );
+    }
 }

@@ -153,6 +153,8 @@ pub enum Event {
         failed: u64,
         dropped: u64,
         skipped: u64,
+        /// Stopped at once by a second Ctrl-C.
+        interrupted: u64,
     },
     /// `prove` wrote a proof.
     ProofWritten {
@@ -396,10 +398,16 @@ impl Reporter {
                 failed,
                 dropped,
                 skipped,
+                interrupted,
             } => self.err(&format!(
                 "{jobs} job{}: {accepted} accepted, {rejected} rejected, {failed} failed, \
-                 {dropped} dropped, {skipped} skipped",
-                if *jobs == 1 { "" } else { "s" }
+                 {dropped} dropped, {skipped} skipped{}",
+                if *jobs == 1 { "" } else { "s" },
+                if *interrupted > 0 {
+                    format!(", {interrupted} interrupted")
+                } else {
+                    String::new()
+                }
             )),
             Event::ProofWritten {
                 path,

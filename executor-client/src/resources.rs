@@ -29,7 +29,7 @@ impl CpuShare {
                 s = if machine == 1 { "" } else { "s" }
             ))
             .with_hint(format!(
-                "use a value less than or equal to {machine}, e.g. --cpus {}",
+                "use a value from {MIN_CPUS} to {machine}, e.g. --cpus {}",
                 (limit / 2.0).max(MIN_CPUS)
             )));
         }
@@ -121,6 +121,9 @@ mod tests {
                 "{}",
                 error.message
             );
+            // Too small a share is answered with the whole range, not only its top.
+            let hint = error.hint.unwrap_or_default();
+            assert!(hint.contains("from 0.001 to 4"), "{hint}");
         }
     }
 

@@ -162,6 +162,7 @@ struct Counts {
     failed: u64,
     dropped: u64,
     skipped: u64,
+    interrupted: u64,
 }
 
 impl Counts {
@@ -169,7 +170,8 @@ impl Counts {
         match result {
             JobResult::Accepted => self.accepted += 1,
             JobResult::Rejected => self.rejected += 1,
-            JobResult::Failed | JobResult::Interrupted => self.failed += 1,
+            JobResult::Failed => self.failed += 1,
+            JobResult::Interrupted => self.interrupted += 1,
             JobResult::Dropped => self.dropped += 1,
             JobResult::Skipped => self.skipped += 1,
         }
@@ -246,6 +248,7 @@ pub async fn run(
             failed: counts.failed,
             dropped: counts.dropped,
             skipped: counts.skipped,
+            interrupted: counts.interrupted,
         });
     }
     result?;
@@ -315,7 +318,16 @@ impl WorkLoop<'_> {
                     idle_streak = 0;
                     self.next = index + 1;
                     self.counts.jobs += 1;
-                    let result = self.job(&target, reserved).await?;
+                    let result = match self.job(&target, reserved).await {
+                        Ok(result) => result,
+                        Err(error) => {
+                            // A job stopped at once ends the loop, but still counts.
+                            if error.exit == Exit::Interrupted {
+                                self.counts.add(JobResult::Interrupted);
+                            }
+                            return Err(error);
+                        }
+                    };
                     self.counts.add(result);
                     self.after_job(target.id, result);
                 }

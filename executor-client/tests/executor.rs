@@ -889,6 +889,19 @@ async fn ctrl_c_once_finishes_the_current_job_and_twice_stops_at_once() {
     assert_eq!(jobs.len(), 1, "{events:?}");
     assert_eq!(jobs[0]["result"], "interrupted");
     assert!(stderr.contains("is given back to the pool"), "{stderr}");
+    let summary = events_named(&events, "summary");
+    assert_eq!(
+        summary.len(),
+        1,
+        "the interrupted job is counted: {events:?}"
+    );
+    assert_eq!(
+        (
+            summary[0]["jobs"].as_u64(),
+            summary[0]["interrupted"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
 
     // The interrupted job's reservation (600 s) was given back: nothing is left reserved.
     let status = status(&org, program).await;

@@ -416,6 +416,11 @@ pub const ENV_VARS: &[&str] = &[
     "EXECUTION_REPLAY_WAIT_SECS",
 ];
 
+/// `path` made absolute against the working directory (as given if that cannot be read).
+fn absolute(path: PathBuf) -> PathBuf {
+    std::path::absolute(&path).unwrap_or(path)
+}
+
 /// Finds the config file: `--config PATH`, else `CONFIG_FILE`, else `src/config/dev.json` in the
 /// working directory or in this crate's directory, else none.
 pub fn config_path(cli: Option<PathBuf>, env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
@@ -462,10 +467,15 @@ pub fn resolve(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Settings, ConfigError> {
     let var = |name: &'static str| env(name).filter(|v| !v.trim().is_empty());
-    let data_dir = var("DATA_DIR")
-        .map(PathBuf::from)
-        .or(file.data_dir)
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    // Resolved once, against the working directory at start-up: every path derived from it
+    // (the SQLite file, the local objects, the generated secrets) is then absolute, and the
+    // server prints it.
+    let data_dir = absolute(
+        var("DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+    );
 
     let server_file = file.server.unwrap_or_default();
     let timeouts = server_timeouts(&var, &server_file)?;
@@ -846,6 +856,24 @@ mod tests {
 
     fn file(json: &str) -> FileConfig {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_relative_data_dir_is_resolved_once_against_the_working_directory() {
+        let basic = "b".repeat(40);
+        let refresh = "r".repeat(40);
+        let env = env_of(&[
+            ("DATA_DIR", "relative/data"),
+            ("BASIC_TOKEN_SECRET", &basic),
+            ("REFRESH_TOKEN_SECRET", &refresh),
+        ]);
+        let settings = resolve(FileConfig::default(), &env).unwrap();
+        let expected = std::env::current_dir().unwrap().join("relative/data");
+        assert_eq!(settings.data_dir, expected);
+        assert_eq!(
+            settings.database.url,
+            DatabaseUrl::Sqlite(expected.join("distributor.sqlite3"))
+        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! `program-distributor [--config PATH]`: runs the server.
+//! `program-distributor [--config PATH] | --version | --help`: runs the server.
 //!
 //! Settings come from the config file (`--config`, `CONFIG_FILE`, or `src/config/dev.json`),
 //! overridden by environment variables; with neither, the server starts on SQLite and a local
@@ -10,16 +10,44 @@ use std::process::ExitCode;
 use program_distributor::configuration;
 use program_distributor::startup::Application;
 
-const USAGE: &str = "usage: program-distributor [--config PATH]\n\n\
-Runs the program-distributor HTTP server. See API.md for the configuration file and the\n\
-environment variables that override it.";
+const USAGE: &str = "\
+usage: program-distributor [--config PATH]
+       program-distributor --version
+
+Runs the program-distributor HTTP server. With no settings at all it starts on SQLite and a
+local object directory under the data directory, listening on 127.0.0.1:8080.
+
+Options:
+  -c, --config PATH   JSON config file [env: CONFIG_FILE; default: src/config/dev.json if it exists]
+  -V, --version       print the version
+  -h, --help          print this help
+
+The settings that matter (environment variables override the config file):
+  listening address   SERVER_ADDRESS, SERVER_PORT          [default: 127.0.0.1, 8080]
+  data directory      DATA_DIR                             [default: .data/distributor, made
+                                                            absolute at start-up and printed]
+  database            DATABASE_URL (mysql://... or a SQLite path)
+                                                           [default: SQLite in the data directory]
+  object storage      FILES_STORAGE_CONNECTION_STRING (region:bucket:key_id:key_secret) and
+                      S3_ENDPOINT for an S3-compatible server, or FILES_STORAGE_DIRECTORY
+                                                           [default: objects/ in the data directory]
+  token secrets       BASIC_TOKEN_SECRET, REFRESH_TOKEN_SECRET
+                                                           [default: generated, kept in the data directory]
+  log                 RUST_LOG [default: info]; colours only on a terminal, never with NO_COLOR
+
+Every setting and its variable: program-distributor/API.md, section Configuration.
+";
 
 fn main() -> ExitCode {
     program_distributor::telemetry::init("info");
     let config = match parse_args() {
-        Ok(Some(config)) => config,
-        Ok(None) => {
-            println!("{USAGE}");
+        Ok(Args::Run(config)) => config,
+        Ok(Args::Help) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Args::Version) => {
+            println!("program-distributor {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
         Err(message) => {
@@ -62,6 +90,8 @@ fn main() -> ExitCode {
         tracing::info!(
             address = %settings.server.address,
             port = app.port(),
+            data_dir = %settings.data_dir.display(),
+            version = env!("CARGO_PKG_VERSION"),
             "program-distributor listening"
         );
         match app.run_until_stopped().await {
@@ -74,13 +104,20 @@ fn main() -> ExitCode {
     })
 }
 
-/// `Ok(None)` for `--help`.
-fn parse_args() -> Result<Option<Option<PathBuf>>, String> {
+/// What the command line asks for.
+enum Args {
+    Run(Option<PathBuf>),
+    Help,
+    Version,
+}
+
+fn parse_args() -> Result<Args, String> {
     let mut args = std::env::args().skip(1);
     let mut config = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
+            "-h" | "--help" => return Ok(Args::Help),
+            "-V" | "--version" => return Ok(Args::Version),
             "-c" | "--config" => {
                 let path = args.next().ok_or("--config needs a path")?;
                 config = Some(PathBuf::from(path));
@@ -91,5 +128,5 @@ fn parse_args() -> Result<Option<Option<PathBuf>>, String> {
             },
         }
     }
-    Ok(Some(config))
+    Ok(Args::Run(config))
 }

@@ -91,6 +91,7 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct Register {
+    /// The account's login name (1 to 64 characters, no spaces); not shown to others.
     #[arg(long)]
     pub username: String,
     /// The organization's public name.
@@ -105,6 +106,7 @@ pub struct Register {
 
 #[derive(Debug, Args)]
 pub struct Login {
+    /// The username given at `register`.
     #[arg(long)]
     pub username: String,
     #[command(flatten)]

@@ -30,6 +30,11 @@ fn a_failed_group_is_shown_with_its_reason_and_retried(server: Server) {
         "{stderr}"
     );
 
+    // A Cairo source is not a compiled program: the client says to compile it first.
+    let source = common::repo_root().join("example-program/collatz.cairo");
+    let stderr = cli.fails(&["program", "upload", source.to_str().expect("path")], 1);
+    assert!(stderr.contains("compile it first"), "{stderr}");
+
     let program_id = cli.upload_collatz_with("collatz", &["--max-failures", "1"]);
     cli.upload_ranges(program_id, &[(20, 10)]);
     let reservation = server.reserve(program_id);

@@ -208,3 +208,36 @@ fn the_server_refuses_to_start_with_a_sample_or_short_token_secret() {
     assert!(running, "did not start with the development flag: {output}");
     assert!(output.contains("ALLOW_WEAK_TOKEN_SECRETS"), "{output}");
 }
+
+/// `--version` answers the version; `--help` lists the settings that matter with their
+/// variables.
+#[test]
+fn the_binary_tells_its_version_and_its_settings() {
+    let binary = env!("CARGO_BIN_EXE_program-distributor");
+    let version = std::process::Command::new(binary)
+        .arg("--version")
+        .output()
+        .expect("run the server binary");
+    assert!(version.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("program-distributor {}", env!("CARGO_PKG_VERSION"))
+    );
+    let help = std::process::Command::new(binary)
+        .arg("--help")
+        .output()
+        .expect("run the server binary");
+    assert!(help.status.success());
+    let text = String::from_utf8_lossy(&help.stdout);
+    for variable in [
+        "SERVER_PORT",
+        "DATA_DIR",
+        "DATABASE_URL",
+        "FILES_STORAGE_CONNECTION_STRING",
+        "FILES_STORAGE_DIRECTORY",
+        "CONFIG_FILE",
+        "NO_COLOR",
+    ] {
+        assert!(text.contains(variable), "{variable} missing from:\n{text}");
+    }
+}

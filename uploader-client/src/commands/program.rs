@@ -27,6 +27,16 @@ struct ProgramFiles {
 
 fn find_program(path: &Path) -> CliResult<ProgramFiles> {
     let meta = std::fs::metadata(path).map_err(|e| CliError::io("read", path, e))?;
+    if meta.is_file() && path.extension().is_some_and(|e| e == "cairo") {
+        return Err(CliError::new(format!(
+            "{} is a Cairo source; the server takes the compiled program",
+            path.display()
+        ))
+        .with_hint(
+            "compile it first: `cairo-compile x.cairo --output x.json --proof_mode`, then \
+             upload x.json (or its folder)",
+        ));
+    }
     let stem = |p: &Path| {
         p.file_stem()
             .map(|s| s.to_string_lossy().into_owned())
