@@ -5,7 +5,7 @@
 //! every database call runs on the blocking thread pool ([`Db::run`], [`Db::write`]), never on the
 //! async workers.
 //!
-//! A unit of work that MySQL aborts to break a deadlock is run again, a few times ([`retrying`]):
+//! A unit of work that MySQL aborts to break a deadlock is run again, a few times (`retrying`):
 //! with several replicas on one database such conflicts are expected.
 //!
 //! SQLite allows one writer at a time; the server serializes its own write transactions with a
@@ -126,7 +126,7 @@ impl Db {
     }
 
     /// Runs `f` with a pooled connection on the blocking thread pool; again if the database
-    /// aborted it to break a deadlock ([`retrying`]), so `f` must be a read or one transaction.
+    /// aborted it to break a deadlock (`retrying`), so `f` must be a read or one transaction.
     pub async fn run<T, F>(&self, mut f: F) -> Result<T, DbError>
     where
         F: FnMut(&mut DbConnection) -> Result<T, diesel::result::Error> + Send + 'static,
