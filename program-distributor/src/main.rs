@@ -9,13 +9,21 @@ use std::process::ExitCode;
 
 use program_distributor::configuration;
 use program_distributor::startup::Application;
+use program_distributor::telemetry::LogFormat;
 
 const USAGE: &str = "usage: program-distributor [--config PATH]\n\n\
 Runs the program-distributor HTTP server. See API.md for the configuration file and the\n\
 environment variables that override it.";
 
 fn main() -> ExitCode {
-    program_distributor::telemetry::init("info");
+    let log_format = match LogFormat::parse(std::env::var("LOG_FORMAT").ok().as_deref()) {
+        Ok(format) => format,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    program_distributor::telemetry::init("info", log_format);
     let config = match parse_args() {
         Ok(Some(config)) => config,
         Ok(None) => {
