@@ -78,6 +78,9 @@ pub enum ErrorCode {
     /// logins per username) or the password-hashing pool is full; `Retry-After` says when to
     /// try again.
     TooManyRequests,
+    /// The server's object storage is full: the write (an upload) was not made; reads still work,
+    /// and `Retry-After` says when to try again.
+    InsufficientStorage,
     /// A code this version of the client does not know (from a newer server).
     #[serde(other)]
     Unknown,
@@ -85,7 +88,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// All codes the server can send, in documentation order.
-    pub const ALL: [ErrorCode; 27] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::AccountNotFound,
         ErrorCode::ProgramNotFound,
         ErrorCode::ProgramNameTaken,
@@ -113,6 +116,7 @@ impl ErrorCode {
         ErrorCode::MethodNotAllowed,
         ErrorCode::RequestTimeout,
         ErrorCode::TooManyRequests,
+        ErrorCode::InsufficientStorage,
     ];
 
     /// The HTTP status code that accompanies this error code.
@@ -144,6 +148,7 @@ impl ErrorCode {
             MethodNotAllowed => 405,
             RequestTimeout => 408,
             TooManyRequests => 429,
+            InsufficientStorage => 507,
             InternalServerError | Unknown => 500,
         }
     }
@@ -179,6 +184,7 @@ impl ErrorCode {
             MethodNotAllowed => "METHOD_NOT_ALLOWED",
             RequestTimeout => "REQUEST_TIMEOUT",
             TooManyRequests => "TOO_MANY_REQUESTS",
+            InsufficientStorage => "INSUFFICIENT_STORAGE",
             Unknown => "UNKNOWN",
         }
     }

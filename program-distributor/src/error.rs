@@ -94,9 +94,23 @@ impl From<DbError> for ApiError {
     }
 }
 
+/// Seconds a client is told to wait when the storage is full.
+const FULL_STORAGE_RETRY_SECS: u64 = 60;
+
 impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> Self {
-        ApiError::internal("object storage error", error)
+        match &error {
+            StorageError::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
+                tracing::error!(%error, "the object storage is full");
+                ApiError::new(
+                    ErrorCode::InsufficientStorage,
+                    "the server's storage is full; nothing was stored (deleting programs, input \
+                     groups or confirmed proofs frees space)",
+                )
+                .retry_after(FULL_STORAGE_RETRY_SECS)
+            }
+            _ => ApiError::internal("object storage error", error),
+        }
     }
 }
 
@@ -157,4 +171,21 @@ pub fn envelope_errors<B: MessageBody>(
 /// Helper for the extractor configurations.
 pub fn extractor_error(code: ErrorCode, message: String) -> actix_web::Error {
     ApiError::new(code, message).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_an_enveloped_507_not_a_500() {
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let error = ApiError::from(StorageError::Io(full));
+        assert_eq!(error.code, ErrorCode::InsufficientStorage);
+        assert_eq!(error.status_code().as_u16(), 507);
+        assert_eq!(error.retry_after, Some(FULL_STORAGE_RETRY_SECS));
+        let other = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        let error = ApiError::from(StorageError::Io(other));
+        assert_eq!(error.code, ErrorCode::InternalServerError);
+    }
 }

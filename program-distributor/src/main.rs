@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use program_distributor::configuration;
 use program_distributor::startup::Application;
+use program_distributor::telemetry::LogFormat;
 
 const USAGE: &str = "\
 usage: program-distributor [--config PATH]
@@ -33,13 +34,21 @@ The settings that matter (environment variables override the config file):
                                                            [default: objects/ in the data directory]
   token secrets       BASIC_TOKEN_SECRET, REFRESH_TOKEN_SECRET
                                                            [default: generated, kept in the data directory]
-  log                 RUST_LOG [default: info]; colours only on a terminal, never with NO_COLOR
+  log                 RUST_LOG [default: info]; LOG_FORMAT=json for one JSON object a line;
+                      colours only on a terminal, never with NO_COLOR
 
 Every setting and its variable: program-distributor/API.md, section Configuration.
 ";
 
 fn main() -> ExitCode {
-    program_distributor::telemetry::init("info");
+    let log_format = match LogFormat::parse(std::env::var("LOG_FORMAT").ok().as_deref()) {
+        Ok(format) => format,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    program_distributor::telemetry::init("info", log_format);
     let config = match parse_args() {
         Ok(Args::Run(config)) => config,
         Ok(Args::Help) => {

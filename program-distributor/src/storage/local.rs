@@ -1,6 +1,7 @@
 //! Objects as files under a directory.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
@@ -8,18 +9,25 @@ use futures_util::FutureExt;
 
 use super::{validate_key, ObjectStore, StorageError};
 
-/// Stores each object in a file at `root/key`, written to a temporary file and renamed into place
-/// so that readers never see half an object.
+/// Stores each object in a file at `root/key`, written to a temporary file (`*.tmp-<id>`) and
+/// renamed into place so that readers never see half an object. A temporary file whose write
+/// failed (a full disk) is removed at once; one left by a crash is swept when the store is opened.
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
 }
 
 impl LocalStore {
-    /// Opens (creating it if needed) the directory.
+    /// Opens (creating it if needed) the directory, and removes the temporary files that writes
+    /// interrupted by a crash left behind (those older than [`STALE_TMP`], so that a write in
+    /// progress in another process sharing the directory is left alone).
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, StorageError> {
         let root = root.into();
         std::fs::create_dir_all(&root)?;
+        let swept = sweep_tmp(&root, STALE_TMP)?;
+        if swept > 0 {
+            tracing::info!(swept, root = %root.display(), "removed leftover temporary files");
+        }
         Ok(LocalStore { root })
     }
 
@@ -33,6 +41,39 @@ impl LocalStore {
     }
 }
 
+/// What marks a temporary file: its extension starts with it.
+const TMP_MARK: &str = "tmp-";
+/// A temporary file older than this is a crash's leftover, not a write in progress.
+pub const STALE_TMP: Duration = Duration::from_secs(600);
+
+/// Removes the temporary files under `dir` (recursively) last modified more than `age` ago;
+/// returns how many.
+fn sweep_tmp(dir: &Path, age: Duration) -> std::io::Result<usize> {
+    let mut swept = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            swept += sweep_tmp(&path, age)?;
+            continue;
+        }
+        let is_tmp = path
+            .extension()
+            .is_some_and(|e| e.to_string_lossy().starts_with(TMP_MARK));
+        let stale = entry
+            .metadata()?
+            .modified()?
+            .elapsed()
+            .is_ok_and(|elapsed| elapsed >= age);
+        if kind.is_file() && is_tmp && stale {
+            std::fs::remove_file(&path)?;
+            swept += 1;
+        }
+    }
+    Ok(swept)
+}
+
 impl ObjectStore for LocalStore {
     fn put(&self, key: &str, bytes: Bytes) -> BoxFuture<'_, Result<(), StorageError>> {
         let path = self.path(key);
@@ -41,9 +82,12 @@ impl ObjectStore for LocalStore {
             if let Some(parent) = path.parent() {
                 tokio::fs::create_dir_all(parent).await?;
             }
-            let tmp = path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()));
-            tokio::fs::write(&tmp, &bytes).await?;
-            if let Err(e) = tokio::fs::rename(&tmp, &path).await {
+            let tmp = path.with_extension(format!("{TMP_MARK}{}", uuid::Uuid::new_v4().simple()));
+            let written = match tokio::fs::write(&tmp, &bytes).await {
+                Ok(()) => tokio::fs::rename(&tmp, &path).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = written {
                 let _ = tokio::fs::remove_file(&tmp).await;
                 return Err(e.into());
             }
@@ -95,6 +139,23 @@ impl ObjectStore for LocalStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn leftover_temporary_files_are_swept_and_objects_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let nested = dir.path().join("programs/abc");
+        std::fs::create_dir_all(&nested).unwrap();
+        let leftover = nested.join("program.tmp-0123abcd");
+        let object = nested.join("program.json");
+        std::fs::write(&leftover, b"half").unwrap();
+        std::fs::write(&object, b"{}").unwrap();
+        // A fresh temporary file may be a write in progress: kept.
+        assert_eq!(sweep_tmp(dir.path(), STALE_TMP).unwrap(), 0);
+        assert!(leftover.exists());
+        assert_eq!(sweep_tmp(dir.path(), Duration::ZERO).unwrap(), 1);
+        assert!(!leftover.exists());
+        assert!(object.exists());
+    }
 
     #[tokio::test]
     async fn put_get_delete_round_trip() {

@@ -175,6 +175,32 @@ fn run_binary(env: &[(&str, &str)], wait: std::time::Duration) -> (bool, String)
 }
 
 #[test]
+fn log_format_json_writes_one_json_object_a_line() {
+    let strong = "0123456789abcdef0123456789abcdef";
+    let secrets = [
+        ("BASIC_TOKEN_SECRET", strong),
+        ("REFRESH_TOKEN_SECRET", "fedcba9876543210fedcba9876543210"),
+    ];
+    let wait = std::time::Duration::from_secs(3);
+    let (running, output) = run_binary(&[secrets[0], secrets[1], ("LOG_FORMAT", "json")], wait);
+    assert!(running, "did not start: {output}");
+    let lines: Vec<serde_json::Value> = output
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["fields"]["message"] == "program-distributor listening"),
+        "{output}"
+    );
+    assert!(lines.iter().all(|l| l["level"].is_string()), "{output}");
+    let (running, output) = run_binary(&[secrets[0], secrets[1], ("LOG_FORMAT", "xml")], wait);
+    assert!(!running, "started with a bad LOG_FORMAT: {output}");
+    assert!(output.contains("LOG_FORMAT must be"), "{output}");
+}
+
+#[test]
 fn the_server_refuses_to_start_with_a_sample_or_short_token_secret() {
     let strong = "0123456789abcdef0123456789abcdef";
     let wait = std::time::Duration::from_secs(20);

@@ -33,7 +33,10 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 /// Starts the app after `tweak` adjusted its settings.
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
-        program_distributor::telemetry::init("debug");
+        program_distributor::telemetry::init(
+            "debug",
+            program_distributor::telemetry::LogFormat::Text,
+        );
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let server = testing::start(backend, "pd", dir.path(), tweak).await;
