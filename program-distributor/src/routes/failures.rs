@@ -10,13 +10,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use distributor_api::{ErrorCode, FailureRecord, FailureReport, FailureReportResponse};
 
-use super::programs::owned_program;
+use super::programs::owned_group;
 use super::{convert, success};
 use crate::auth::Authenticated;
 use crate::db::now_millis;
 use crate::db::queries::{input_groups, programs};
 use crate::domain::fields::FailureMessage;
-use crate::domain::parse_id;
 use crate::error::ApiError;
 use crate::startup::AppState;
 
@@ -77,14 +76,10 @@ pub async fn retry(
     caller: Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (program_id, group_id) = path.into_inner();
-    let program = owned_program(&state, &caller, &program_id).await?;
-    let group = parse_id(&group_id)
-        .ok_or_else(ApiError::input_group_not_found)?
-        .to_string();
+    let (program, group) = owned_group(&state, &caller, path.into_inner()).await?;
     let row = state
         .db
-        .write(move |conn| input_groups::retry(conn, &program.id, &group))
+        .write(move |conn| input_groups::retry(conn, &program, &group))
         .await?
         .ok_or_else(ApiError::input_group_not_found)?;
     Ok(success(convert::input_group(row, now_millis())?))

@@ -9,7 +9,7 @@ use distributor_api::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::programs::{delete_objects, find_program, group_objects, owned_program};
+use super::programs::{delete_objects, find_program, group_objects, owned_group, owned_program};
 use super::{convert, file, multipart, success};
 use crate::auth::Authenticated;
 use crate::db::models::NewInputGroup;
@@ -156,17 +156,13 @@ pub async fn delete(
     caller: Authenticated,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (program_id, group_id) = path.into_inner();
-    let program = owned_program(&state, &caller, &program_id).await?;
-    let group = parse_id(&group_id)
-        .ok_or_else(ApiError::input_group_not_found)?
-        .to_string();
-    let pid = program.id.clone();
+    let (program, group) = owned_group(&state, &caller, path.into_inner()).await?;
+    let pid = program.clone();
     let row = state
         .db
         .write(move |conn| input_groups::delete(conn, &pid, &group))
         .await?
         .ok_or_else(ApiError::input_group_not_found)?;
-    delete_objects(&state, &group_objects(&program.id, &row)).await;
+    delete_objects(&state, &group_objects(&program, &row)).await;
     Ok(success(()))
 }

@@ -52,6 +52,19 @@ pub(super) async fn owned_program(
     Ok(program)
 }
 
+/// The ids of the caller's program and of an input group of it.
+pub(super) async fn owned_group(
+    state: &AppState,
+    caller: &Authenticated,
+    path: (String, String),
+) -> Result<(String, String), ApiError> {
+    let program = owned_program(state, caller, &path.0).await?;
+    let group = parse_id(&path.1)
+        .ok_or_else(ApiError::input_group_not_found)?
+        .to_string();
+    Ok((program.id, group))
+}
+
 /// The program's compiled JSON, from the cache or from storage.
 pub(super) async fn program_json(
     state: &AppState,

@@ -7,7 +7,7 @@ use cairo_stark::format::FORMAT_VERSION;
 use cairo_stark::{FormatError, SecurityPolicy, VerifyError};
 use distributor_api::{ErrorCode, PageQuery, ProofVersionMismatch};
 
-use super::programs::{delete_objects, list, owned_program};
+use super::programs::{delete_objects, list, owned_group};
 use super::{file, success, uploads};
 use crate::auth::Authenticated;
 use crate::db::models::{InputGroupRow, ProgramRow};
@@ -155,19 +155,6 @@ pub async fn proven_input_groups(
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     super::inputs::page_of_groups(&state, &caller, &path, &query, true).await
-}
-
-/// The ids of the caller's program and of an input group of it.
-async fn owned_group(
-    state: &AppState,
-    caller: &Authenticated,
-    path: (String, String),
-) -> Result<(String, String), ApiError> {
-    let program = owned_program(state, caller, &path.0).await?;
-    let group = crate::domain::parse_id(&path.1)
-        .ok_or_else(ApiError::input_group_not_found)?
-        .to_string();
-    Ok((program.id, group))
 }
 
 fn proof_of(lookup: ProofLookup) -> Result<String, ApiError> {

@@ -64,6 +64,21 @@ async fn fail(
         .expect("failure report")
 }
 
+/// The status code of a failure report sent as the raw JSON `body`.
+async fn post_report(app: &TestApp, body: &serde_json::Value) -> u16 {
+    app.client
+        .request(
+            reqwest::Method::POST,
+            distributor_api::paths::FAILURE_REPORT,
+        )
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
 /// The listed input group `group`.
 async fn listed(org: &Org, program: Uuid, group: Uuid) -> InputGroup {
     org.client
@@ -291,32 +306,12 @@ async fn failure_reports_and_the_maximum_are_bounded(app: TestApp) {
     // Unknown fields are refused; an unknown reason reads as `other`.
     let mut body = serde_json::to_value(report(program, group, live, "m")).unwrap();
     body["extra"] = 1.into();
-    let response = app
-        .client
-        .request(
-            reqwest::Method::POST,
-            distributor_api::paths::FAILURE_REPORT,
-        )
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(post_report(&app, &body).await, 400);
     assert_eq!(listed(&org, program, group).await.failures, 0);
 
     let mut body = serde_json::to_value(report(program, group, live, "m")).unwrap();
     body["reason"] = "a_reason_of_the_future".into();
-    let response = app
-        .client
-        .request(
-            reqwest::Method::POST,
-            distributor_api::paths::FAILURE_REPORT,
-        )
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(post_report(&app, &body).await, 200);
     let shown = listed(&org, program, group).await;
     assert_eq!(shown.failures, 1);
     assert_eq!(shown.failure_reasons[0].reason, FailureReason::Other);
