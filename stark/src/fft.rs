@@ -199,20 +199,9 @@ impl FftPlan {
     }
 }
 
-/// `[1, x, x², …, x^(len−1)]`, computed in parallel chunks.
+/// `[1, x, x², …, x^(len−1)]`.
 pub(crate) fn shift_powers(x: &Felt, len: usize) -> Vec<Felt> {
-    const CHUNK: usize = 1 << 12;
-    let mut out = vec![Felt::zero(); len];
-    out.par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(ci, chunk)| {
-            let mut acc = x.pow((ci * CHUNK) as u64);
-            for o in chunk {
-                *o = acc;
-                acc *= x;
-            }
-        });
-    out
+    scaled_powers(x, &Felt::one(), len)
 }
 
 /// Values of the polynomial with `coeffs` at `shift·g^i` for each `i` in `indices` (any order,
@@ -281,14 +270,19 @@ fn pruned(
     }
 }
 
-/// `[s · base^0, s · base^1, ..., s · base^(len-1)]`.
+/// `[s · base^0, s · base^1, ..., s · base^(len-1)]`, computed in parallel chunks.
 pub(crate) fn scaled_powers(base: &Felt, s: &Felt, len: usize) -> Vec<Felt> {
-    let mut out = Vec::with_capacity(len);
-    let mut acc = *s;
-    for _ in 0..len {
-        out.push(acc);
-        acc *= base;
-    }
+    const CHUNK: usize = 1 << 12;
+    let mut out = vec![Felt::zero(); len];
+    out.par_chunks_mut(CHUNK)
+        .enumerate()
+        .for_each(|(ci, chunk)| {
+            let mut acc = s * base.pow((ci * CHUNK) as u64);
+            for o in chunk {
+                *o = acc;
+                acc *= base;
+            }
+        });
     out
 }
 
