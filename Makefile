@@ -55,9 +55,12 @@ remove_image = if docker image inspect $(1) >/dev/null 2>&1; then docker image r
 	    .env.example > .env
 	@echo "created .env from .env.example with random token secrets: change its passwords before exposing the server"
 
-run_all: .env ## Docker: build and start the database, phpMyAdmin, MinIO and the server
-	$(COMPOSE) up --build --detach --wait
-	@echo "server:     http://localhost:$$($(COMPOSE) port server 8080 | sed 's/.*://')/"
+# Server replicas behind the proxy: make run_all REPLICAS=3
+REPLICAS ?= 1
+
+run_all: .env ## Docker: build and start the database, phpMyAdmin, MinIO, the server (REPLICAS) and its proxy
+	$(COMPOSE) up --build --detach --wait --scale server=$(REPLICAS)
+	@echo "server:     http://localhost:$$($(COMPOSE) port proxy 8080 | sed 's/.*://')/ ($(REPLICAS) replica(s))"
 	@echo "phpMyAdmin: http://localhost:$$($(COMPOSE) port phpmyadmin 80 | sed 's/.*://')/"
 
 stop_all: .env ## Docker: stop and remove the containers (images and data kept)

@@ -5,10 +5,27 @@
 # groups, lends this machine's CPUs to prove every group, verifies every proof locally with the
 # organization's client, aggregates the results, checks the answer and prints a summary.
 #
+# The donor registers (`executor-client donor init`), so the summary shows its credit and rank.
+#
 # Nothing outside the temporary directory is read or written (no config files, no data of yours);
-# the server is stopped on exit, also on Ctrl-C. Needs only cargo and the usual shell tools (grep,
-# sed, awk, mktemp).
+# the server is stopped on exit, also on Ctrl-C, unless `--keep` is given: then it keeps running
+# (with its data in the temporary directory) and the script prints the dashboard's URL and how to
+# stop it. Needs only cargo and the usual shell tools (grep, sed, awk, mktemp).
 set -euo pipefail
+KEEP=""
+for arg in "$@"; do
+    case "$arg" in
+        --keep) KEEP=1 ;;
+        -h | --help)
+            echo "usage: scripts/demo.sh [--keep]   (--keep: leave the server running at the end)"
+            exit 0
+            ;;
+        *)
+            echo "unknown argument: $arg (usage: scripts/demo.sh [--keep])" >&2
+            exit 2
+            ;;
+    esac
+done
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
 
@@ -47,7 +64,9 @@ cleanup() {
         kill -KILL "$SERVER_PID" 2>/dev/null || true
         wait "$SERVER_PID" 2>/dev/null || true
     fi
-    if [[ $status -eq 0 ]]; then
+    if [[ $status -eq 0 && -n "$KEEP" ]]; then
+        : # the kept server's data stays in $WORK
+    elif [[ $status -eq 0 ]]; then
         rm -rf "$WORK"
     else
         printf 'The demo'"'"'s files (server log, client state) are kept in %s\n' "$WORK" >&2
@@ -134,6 +153,14 @@ step "Uploading its $GROUP_COUNT input groups (example-program/inputs/)"
 uploader inputs upload collatz "${INPUT_FILES[@]}"
 
 # --- 5. Proving -----------------------------------------------------------------------------
+# The donor's key lives in the demo's directory, not in your config directory.
+export EXECUTOR_DONOR_FILE="$WORK/executor/donor.json"
+executor() {
+    (cd "$WORK/executor" && exec "$BIN/executor-client" --config "$WORK/executor/config.json" "$@")
+}
+DONOR_NAME="Demo Donor $RUN_ID"
+step "Registering the donor \"$DONOR_NAME\" (executor-client donor init: a key, kept 0600)"
+executor donor init --name "$DONOR_NAME"
 CPUS=$(getconf _NPROCESSORS_ONLN 2>/dev/null || nproc 2>/dev/null || echo 1)
 status_json() { uploader program status collatz --json; }
 proven_count() {
@@ -149,7 +176,9 @@ for round in 1 2 3; do
     left=$((GROUP_COUNT - done_count))
     step "Proving: executor-client run --program $PROGRAM_ID --jobs $left --cpus $CPUS (round $round)"
     # In the background and waited for, so that Ctrl-C reaches the trap at once.
-    (cd "$WORK/executor" && exec "$BIN/executor-client" --config "$WORK/executor/config.json" \
+    # The donor's measured proving speed is kept in the demo's folder, not in the user's home.
+    (cd "$WORK/executor" && XDG_CONFIG_HOME="$WORK/executor" exec "$BIN/executor-client" \
+        --config "$WORK/executor/config.json" \
         run --program "$PROGRAM_ID" --jobs "$left" --cpus "$CPUS") &
     EXECUTOR_PID=$!
     if ! wait "$EXECUTOR_PID"; then
@@ -197,6 +226,13 @@ SERVER_CHECKS=$(sed 's/\x1b\[[0-9;]*m//g' "$WORK/server/server.log" | grep 'proo
     awk '{ s += $1; n++; if ($1 > m) m = $1 }
         END { if (n) printf "%d uploads, %.0f ms on average, %d ms at most", n, s / n, m; else print "none logged" }')
 
+# The donor's standing, as the server credits it (the first "steps" and "jobs" are the totals).
+DONOR=$(executor donor status --json) || fail "donor status failed: $DONOR"
+DONOR_STEPS=$(json_number steps <<<"$DONOR")
+DONOR_JOBS=$(json_number jobs <<<"$DONOR")
+DONOR_RANK=$(json_number rank <<<"$DONOR")
+[[ "$DONOR_STEPS" == "$STEPS" ]] || fail "the donor was credited $DONOR_STEPS steps, the proofs prove $STEPS"
+
 ELAPSED=$((SECONDS - started))
 RUN_TIME=$((SECONDS - run_started))
 printf '\n==================== answer ====================\n'
@@ -208,6 +244,9 @@ printf '  input groups                : %s (all proven, ranges cover %s values)\
 printf '  proofs verified             : %s (by the organization, against its own copies)\n' "$VERIFIED"
 printf '  server-side verification    : %s\n' "$SERVER_CHECKS"
 printf '  Cairo steps proven          : %s\n' "$STEPS"
+printf '  donor credit                : %s steps in %s jobs, rank #%s (%s)\n' \
+    "$DONOR_STEPS" "$DONOR_JOBS" "${DONOR_RANK:-?}" "$DONOR_NAME"
+printf '  dashboard                   : %s/\n' "$URL"
 printf '  CPUs lent                   : %s\n' "$CPUS"
 printf '  wall time                   : %ss (server start to answer; %ss with the build)\n' \
     "$RUN_TIME" "$ELAPSED"
@@ -220,3 +259,8 @@ printf '================================================\n'
     fail "the groups cover [$LOW, $HIGH) with $COVERED values, expected [1, 257) with 256"
 printf 'DEMO OK: the answer matches the expected one (total %s, longest %s at %s)\n' \
     "$EXPECTED_TOTAL" "$EXPECTED_LONGEST" "$EXPECTED_START"
+if [[ -n "$KEEP" ]]; then
+    printf '\nThe server keeps running (--keep): open the dashboard at %s/\n' "$URL"
+    printf 'Stop it with: kill %s   (its data: %s)\n' "$SERVER_PID" "$WORK"
+    SERVER_PID=""
+fi

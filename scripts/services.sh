@@ -2,7 +2,9 @@
 # Brings up what the tests talk to, on a fresh Debian machine or a warm one:
 #   - the MariaDB client library diesel links against (libmariadb-dev),
 #   - a MariaDB server on 127.0.0.1:3306 (root, empty password), installed and started if absent,
-#   - an S3-compatible server (s3s-fs, checks SigV4) on 127.0.0.1:$S3_PORT, installed into .tools/.
+#   - an S3-compatible server (s3s-fs, checks SigV4) on 127.0.0.1:$S3_PORT, installed into .tools/,
+#   - headless Chromium and chromedriver (Debian's chromium, chromium-driver) for the dashboard's
+#     browser test.
 # Source it (`. scripts/services.sh`) to get the TEST_* variables the test suites read.
 set -euo pipefail
 
@@ -45,6 +47,11 @@ ensure_s3() {
     s3_up || { say "s3s-fs did not come up; see .data/s3s-fs.log"; exit 1; }
 }
 
+ensure_browser() {
+    command -v chromedriver >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 && return
+    apt_install chromium chromium-driver
+}
+
 export TEST_MYSQL_URL="${TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306}"
 export TEST_S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
 export TEST_S3_REGION="us-east-1"
@@ -53,4 +60,5 @@ export TEST_S3_SECRET_KEY="${TEST_S3_SECRET_KEY:-test-secret-key}"
 
 ensure_mariadb
 ensure_s3
+ensure_browser
 say "ready: MariaDB at $TEST_MYSQL_URL, S3 at $TEST_S3_ENDPOINT"

@@ -38,9 +38,6 @@ use crate::Felt;
 
 const MAGIC: &[u8; 8] = b"CAIROEXE";
 const VERSION: u16 = 1;
-/// Largest decompressed body [`ReadLimits::default`] reads (a run of [`DEFAULT_MAX_STEPS`]
-/// takes a few tens of MB).
-pub const MAX_DECODED_BYTES: u64 = 256 << 20;
 /// Longest builtin name read.
 const MAX_NAME_BYTES: u64 = 64;
 
@@ -236,12 +233,9 @@ impl ReadLimits {
 }
 
 impl Default for ReadLimits {
-    /// Runs of up to [`DEFAULT_MAX_STEPS`], at most [`MAX_DECODED_BYTES`] decoded.
+    /// Runs of up to [`DEFAULT_MAX_STEPS`] (see [`ReadLimits::for_steps`]).
     fn default() -> Self {
-        ReadLimits {
-            max_steps: DEFAULT_MAX_STEPS,
-            max_decoded_bytes: MAX_DECODED_BYTES,
-        }
+        ReadLimits::for_steps(DEFAULT_MAX_STEPS)
     }
 }
 

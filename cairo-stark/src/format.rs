@@ -3,13 +3,14 @@
 //! Layout (integers little-endian, field elements 32-byte big-endian canonical):
 //!
 //! ```text
-//! magic "CAIROSTK" (8) | format version u16 (= 2)
+//! magic "CAIROSTK" (8) | format version u16 (= 4)
 //! options (7 bytes, stark::ProofOptions::to_bytes: blowup, queries, grinding, folding,
 //!          remainder degree, hash)
 //! program hash (32, Keccak-256 of the bytecode)
 //! inputs:  u32 count, felts        outputs: u32 count, felts
 //! steps u64 | log2 trace rows u8 | final ap u64 | output base u64
 //! range-check base u64 | range-check stop u64 | offset min, max u16
+//! prover key: u8 0 (none) or 1 followed by the 32-byte key
 //! STARK proof: u64 length, then stark::StarkProof::to_bytes
 //! ```
 //!
@@ -21,7 +22,7 @@
 use lambdaworks_math::traits::ByteConversion;
 use stark::{ProofOptions, StarkProof};
 
-use crate::statement::Claim;
+use crate::statement::{push_prover_key, Claim};
 use crate::Felt;
 
 pub const MAGIC: &[u8; 8] = b"CAIROSTK";
@@ -30,7 +31,9 @@ pub const MAGIC: &[u8; 8] = b"CAIROSTK";
 /// may prove false statements and are refused.
 /// Version 3: the AIR dropped the constraints the others imply (SOUNDNESS.md), so a version 2
 /// proof no longer matches its constraint set.
-pub const FORMAT_VERSION: u16 = 3;
+/// Version 4: the claim may bind the proof to a donor's key (`Claim::prover_key`), which the
+/// statement, and so the transcript, includes.
+pub const FORMAT_VERSION: u16 = 4;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormatError {
@@ -46,6 +49,8 @@ pub enum FormatError {
     InvalidOptions,
     #[error("proof file holds a field element that is not below the Stark prime ({0})")]
     NonCanonicalFelt(&'static str),
+    #[error("proof file holds an invalid prover-key marker (neither 0 nor 1)")]
+    InvalidProverKey,
     #[error("the options in the header differ from the options of the STARK proof")]
     OptionsMismatch,
     #[error("the STARK proof is malformed: {0}")]
@@ -56,8 +61,11 @@ fn version_hint(version: u16) -> &'static str {
     if version < 2 {
         "it was made by an older prover, whose proofs of programs using alloc() could be forged; \
          prove the job again with a current executor-client"
-    } else if version < FORMAT_VERSION {
+    } else if version < 3 {
         "it was made by an older prover, for an earlier constraint set; prove the job again with a \
+         current executor-client"
+    } else if version < FORMAT_VERSION {
+        "it was made by an older prover, whose statement had no donor key; prove the job again with a \
          current executor-client"
     } else {
         "it was made by a newer prover; update this program"
@@ -99,6 +107,7 @@ impl ProofFile {
         for v in [c.offset_min, c.offset_max] {
             w.extend_from_slice(&v.to_le_bytes());
         }
+        push_prover_key(&mut w, c.prover_key.as_ref());
         w.extend_from_slice(&(stark.len() as u64).to_le_bytes());
         w.extend_from_slice(&stark);
         w
@@ -128,6 +137,11 @@ impl ProofFile {
         for b in bounds.iter_mut() {
             *b = u16::from_le_bytes(r.array("range-check bounds")?);
         }
+        let prover_key = match r.array::<1>("prover key")?[0] {
+            0 => None,
+            1 => Some(r.array("prover key")?),
+            _ => return Err(FormatError::InvalidProverKey),
+        };
         let stark_len = r.u64("STARK proof length")?;
         let remaining = r.bytes.len();
         if stark_len > remaining as u64 {
@@ -154,6 +168,7 @@ impl ProofFile {
                 range_check_stop,
                 offset_min: bounds[0],
                 offset_max: bounds[1],
+                prover_key,
             },
             stark,
         })

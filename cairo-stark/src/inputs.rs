@@ -35,8 +35,23 @@ pub enum InputError {
 
 /// Parses an input group from its CSV bytes.
 pub fn parse_csv(bytes: &[u8]) -> Result<Vec<Felt>, InputError> {
-    let text = std::str::from_utf8(bytes).map_err(|_| InputError::NotText)?;
     let mut values = Vec::new();
+    visit_csv(bytes, |value| values.push(value))?;
+    Ok(values)
+}
+
+/// The canonical form of an input group's CSV ([`to_csv`] of its values), written while the CSV
+/// is read: it never holds the values themselves, so checking an upload costs about its own
+/// size again, not 32 bytes a value.
+pub fn canonical_csv(bytes: &[u8]) -> Result<String, InputError> {
+    let mut out = String::with_capacity(bytes.len());
+    visit_csv(bytes, |value| push_canonical(&mut out, &value))?;
+    Ok(out)
+}
+
+/// Calls `f` with each value of the CSV, in order.
+fn visit_csv(bytes: &[u8], mut f: impl FnMut(Felt)) -> Result<(), InputError> {
+    let text = std::str::from_utf8(bytes).map_err(|_| InputError::NotText)?;
     for (line_index, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() {
@@ -53,18 +68,25 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Vec<Felt>, InputError> {
                 }
                 return Err(InputError::EmptyValue { line, column });
             }
-            values.push(parse_felt(field).map_err(|kind| kind.at(line, column, field))?);
+            f(parse_felt(field).map_err(|kind| kind.at(line, column, field))?);
         }
     }
-    Ok(values)
+    Ok(())
 }
 
-/// Writes an input group in the canonical CSV form: one `0x`-hex value per line.
+/// Writes an input group in the canonical CSV form: one decimal value per line (the form people
+/// write, and about the size of what they upload).
 pub fn to_csv(values: &[Felt]) -> String {
-    values
-        .iter()
-        .map(|v| format!("{}\n", v.representative()))
-        .collect()
+    let mut out = String::new();
+    for value in values {
+        push_canonical(&mut out, value);
+    }
+    out
+}
+
+fn push_canonical(out: &mut String, value: &Felt) {
+    out.push_str(&to_decimal(value));
+    out.push('\n');
 }
 
 /// A field element's canonical value in decimal, as people read it.

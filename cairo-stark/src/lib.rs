@@ -26,6 +26,7 @@
 //! No I/O beyond the bytes the caller hands in.
 
 pub mod air;
+pub mod cost;
 pub mod execution_file;
 mod felt;
 pub mod format;
@@ -39,25 +40,73 @@ pub mod vm;
 pub use execution_file::{check_execution, read_execution, ExecutionFileError};
 pub use format::{FormatError, ProofFile};
 pub use program::{CompiledProgram, ProgramError};
-pub use stark::{Felt, HashFunction, ProofOptions, SecurityLevel};
+pub use stark::{Felt, HashFunction, MemoryMode, ProofOptions, SecurityLevel};
 pub use statement::{Claim, Statement, StatementError};
 pub use vm::{execute, execute_with_limit, Execution, ExecutionError};
 
 use air::CairoAir;
 
-/// Stages of [`prove_with_progress`], reported as they start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The phases of a proof, in the order they run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ProvePhase {
     /// Building the main trace (decoding, sorting the memory and range checks).
-    Trace {
-        rows: usize,
-    },
-    /// Running the STARK prover (commitments, composition, FRI, queries).
-    Stark {
-        rows: usize,
-    },
+    Trace,
+    /// Committing the trace columns.
+    Commit,
+    /// The composition polynomial.
+    Composition,
+    /// Out-of-domain values and the DEEP composition.
+    Deep,
+    /// FRI folding.
+    Fri,
+    /// Proof of work and query openings.
+    Queries,
+    /// The proof is complete.
     Done,
 }
+
+impl ProvePhase {
+    /// A short lower-case name, for progress bars and logs.
+    pub fn label(self) -> &'static str {
+        match self {
+            ProvePhase::Trace => "trace",
+            ProvePhase::Commit => "commit",
+            ProvePhase::Composition => "composition",
+            ProvePhase::Deep => "deep",
+            ProvePhase::Fri => "fri",
+            ProvePhase::Queries => "queries",
+            ProvePhase::Done => "done",
+        }
+    }
+}
+
+impl From<stark::Stage> for ProvePhase {
+    fn from(stage: stark::Stage) -> Self {
+        match stage {
+            stark::Stage::Commit => ProvePhase::Commit,
+            stark::Stage::Composition => ProvePhase::Composition,
+            stark::Stage::Deep => ProvePhase::Deep,
+            stark::Stage::Fri => ProvePhase::Fri,
+            stark::Stage::Queries => ProvePhase::Queries,
+        }
+    }
+}
+
+/// Where a proof stands, as reported to [`prove_with_progress`]'s callback.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProveProgress {
+    pub phase: ProvePhase,
+    /// Fraction of the whole proof done, `0..=1`, never decreasing: each phase is weighted by
+    /// its measured share of a proof's time, so it suits an ETA.
+    pub fraction: f64,
+    /// Trace rows being proven (an estimate during [`ProvePhase::Trace`]: the trace may grow to
+    /// fit range-check cells or memory holes).
+    pub rows: usize,
+}
+
+/// Share of a proof's time spent building the main trace, before the STARK prover runs
+/// (measured with `bench --single 16`, which prints each phase's share).
+const TRACE_SHARE: f64 = 0.01;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProveError {
@@ -119,6 +168,8 @@ pub struct Verified {
     pub security_bits: u32,
     /// Provable security of the proof, in bits (see [`SecurityPolicy::min_provable_bits`]).
     pub provable_security_bits: u32,
+    /// The donor key the proof is bound to ([`Claim::prover_key`]), if any.
+    pub prover_key: Option<[u8; 32]>,
 }
 
 /// The least security a verifier accepts. Both bounds must hold.
@@ -150,31 +201,54 @@ impl SecurityPolicy {
     }
 }
 
-/// Proves `execution` with `options`.
-pub fn prove(execution: &Execution, options: &ProofOptions) -> Result<Proof, ProveError> {
-    prove_with_progress(execution, options, |_| {})
+/// How one proof is made, beyond the [`ProofOptions`] a verifier sees.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProveSettings {
+    /// What the prover keeps in memory; the proof is the same either way.
+    pub memory: MemoryMode,
+    /// The donor's public key (Ed25519, 32 bytes) to bind the proof to (see
+    /// [`Claim::prover_key`]); `None` for an anonymous proof.
+    pub prover_key: Option<[u8; 32]>,
 }
 
-/// Like [`prove`], calling `progress` as each phase starts.
+/// Proves `execution` with `options`: an anonymous proof, made in the lean memory mode.
+pub fn prove(execution: &Execution, options: &ProofOptions) -> Result<Proof, ProveError> {
+    prove_with_progress(execution, options, &ProveSettings::default(), |_| {})
+}
+
+/// Like [`prove`], with `settings`, reporting the phase and the fraction done as the proof
+/// advances (dozens of times a proof, on the calling thread).
 pub fn prove_with_progress(
     execution: &Execution,
     options: &ProofOptions,
-    mut progress: impl FnMut(ProvePhase),
+    settings: &ProveSettings,
+    mut progress: impl FnMut(ProveProgress),
 ) -> Result<Proof, ProveError> {
     options.validate()?;
-    // An estimate: the trace may grow further to fit range-check cells or memory holes.
-    progress(ProvePhase::Trace {
-        rows: (execution.steps + 1)
-            .next_power_of_two()
-            .max(1 << statement::MIN_LOG_TRACE_LENGTH),
+    let mut rows = cost::rows_for_steps(execution.steps);
+    progress(ProveProgress {
+        phase: ProvePhase::Trace,
+        fraction: 0.0,
+        rows,
     });
-    let (statement, trace) = air::build_main_trace(execution, 0)?;
-    let rows = statement.trace_length();
-    progress(ProvePhase::Stark { rows });
+    let (mut statement, trace) = air::build_main_trace(execution, 0)?;
+    statement.claim.prover_key = settings.prover_key;
+    rows = statement.trace_length();
     let claim = statement.claim.clone();
     let air = CairoAir::new(statement);
-    let stark = stark::prove(&air, trace, options)?;
-    progress(ProvePhase::Done);
+    let memory = settings.memory;
+    let stark = stark::prove_with_progress(&air, trace, options, memory, &mut |stage, done| {
+        progress(ProveProgress {
+            phase: stage.into(),
+            fraction: TRACE_SHARE + (1.0 - TRACE_SHARE) * done,
+            rows,
+        })
+    })?;
+    progress(ProveProgress {
+        phase: ProvePhase::Done,
+        fraction: 1.0,
+        rows,
+    });
     Ok(Proof {
         file: ProofFile {
             options: *options,
@@ -217,6 +291,7 @@ pub fn verify(
         options: file.options,
         security_bits: level.conjectured,
         provable_security_bits: level.provable,
+        prover_key: file.claim.prover_key,
     })
 }
 

@@ -44,6 +44,11 @@ pub struct Claim {
     /// Bounds of the sorted 16-bit chain of instruction offsets.
     pub offset_min: u16,
     pub offset_max: u16,
+    /// The key of the donor the proof is bound to (an Ed25519 public key), if any. It is part of
+    /// the statement the transcript absorbs, so every challenge depends on it: the same proof
+    /// with another key (or none) does not verify, and nobody can present a donor's proof as
+    /// their own.
+    pub prover_key: Option<[u8; 32]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -254,7 +259,7 @@ impl Statement {
     /// Canonical bytes of the whole statement, for the transcript.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(32 * (self.public_memory_len() + 8));
-        out.extend_from_slice(b"cairo-stark statement v2");
+        out.extend_from_slice(b"cairo-stark statement v3");
         let felts = |out: &mut Vec<u8>, xs: &[Felt]| {
             out.extend_from_slice(&(xs.len() as u64).to_le_bytes());
             for x in xs {
@@ -285,7 +290,20 @@ impl Statement {
             out.extend_from_slice(&v.to_le_bytes());
         }
         felts(&mut out, &c.outputs);
+        push_prover_key(&mut out, c.prover_key.as_ref());
         out
+    }
+}
+
+/// A claim's optional donor key as the statement and the proof file both write it: a byte 0, or
+/// a byte 1 followed by the 32-byte key.
+pub(crate) fn push_prover_key(out: &mut Vec<u8>, key: Option<&[u8; 32]>) {
+    match key {
+        Some(key) => {
+            out.push(1);
+            out.extend_from_slice(key);
+        }
+        None => out.push(0),
     }
 }
 

@@ -24,9 +24,9 @@ use cairo_vm::vm::runners::cairo_runner::{CairoRunner, RunResources};
 use crate::program::{CompiledProgram, SUPPORTED_BUILTINS};
 use crate::Felt;
 
-/// Default bound on the number of Cairo steps of one run (the prover's memory grows linearly
-/// with it; 2^20 steps need a 2^21-row trace).
-pub const DEFAULT_MAX_STEPS: usize = (1 << 20) - 1;
+/// Default bound on the number of Cairo steps of one run: a trace of 2^22 rows, which the prover
+/// fits in about 14 GB (its memory grows linearly with the rows; see `cairo-stark/BENCHMARKS.md`).
+pub const DEFAULT_MAX_STEPS: usize = (1 << 22) - 1;
 
 /// Largest input group accepted (the cells are appended to the program segment).
 pub const MAX_INPUTS: usize = 1 << 22;

@@ -2,7 +2,10 @@
 
 mod common;
 
-use cairo_stark::{execute, prove, verify, Felt, ProofOptions, SecurityPolicy};
+use cairo_stark::{
+    execute, prove, prove_with_progress, verify, Felt, MemoryMode, ProofOptions, ProveSettings,
+    SecurityPolicy,
+};
 use common::*;
 
 fn prove_and_verify(name: &str, inputs: &[Felt], expected: &[Felt]) {
@@ -15,6 +18,16 @@ fn prove_and_verify(name: &str, inputs: &[Felt], expected: &[Felt]) {
     assert_eq!(execution.outputs, expected, "{name}: cairo-vm outputs");
     let proof = prove(&execution, &fast_options()).unwrap();
     let bytes = proof.to_bytes();
+    // The fast memory mode keeps the extension instead of recomputing it: the same proof.
+    let fast = ProveSettings {
+        memory: MemoryMode::Fast,
+        prover_key: None,
+    };
+    let fast = prove_with_progress(&execution, &fast_options(), &fast, |_| {}).unwrap();
+    assert!(
+        fast.to_bytes() == bytes,
+        "{name}: the fast mode's proof differs"
+    );
     let verified = verify(
         &bytes,
         &program,

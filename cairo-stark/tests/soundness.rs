@@ -5,7 +5,8 @@ mod common;
 
 use cairo_stark::air::{build_main_trace, cols, CairoAir};
 use cairo_stark::{
-    execute, prove, verify, Felt, ProofFile, ProofOptions, SecurityPolicy, VerifyError,
+    execute, prove, prove_with_progress, verify, Felt, ProofFile, ProofOptions, ProveSettings,
+    SecurityPolicy, VerifyError,
 };
 use common::*;
 use std::sync::OnceLock;
@@ -183,6 +184,32 @@ fn another_program_is_rejected() {
         &SecurityPolicy::conjectured(h.security)
     )
     .is_err());
+}
+
+#[test]
+fn a_proof_is_bound_to_its_donor_key() {
+    let inputs = &honest().inputs;
+    let execution = execute(&program("range_checks"), inputs).unwrap();
+    let settings = ProveSettings {
+        prover_key: Some([7; 32]),
+        ..ProveSettings::default()
+    };
+    let proof = prove_with_progress(&execution, &fast_options(), &settings, |_| {}).unwrap();
+    let bytes = proof.to_bytes();
+    let policy = SecurityPolicy::conjectured(honest().security);
+    let verified = verify(&bytes, &program("range_checks"), inputs, &policy).unwrap();
+    assert_eq!(verified.prover_key, Some([7; 32]));
+    // Claimed for another donor, or made anonymous: every challenge changes, nothing verifies.
+    let mut other = [7; 32];
+    other[31] ^= 1;
+    for key in [Some(other), Some([0; 32]), None] {
+        let mut file = ProofFile::from_bytes(&bytes).unwrap();
+        file.claim.prover_key = key;
+        assert_stark_rejects(verify_honest_program(&file.to_bytes(), inputs));
+    }
+    // And an anonymous proof cannot be claimed by a donor.
+    let claimed = edited(|f| f.claim.prover_key = Some([7; 32]));
+    assert_stark_rejects(verify_honest_program(&claimed, inputs));
 }
 
 #[test]

@@ -161,6 +161,7 @@ fn the_compose_file_has_the_services_of_the_spec() {
         "minio",
         "minio-init",
         "server",
+        "proxy",
         "executor",
     ] {
         service(&compose, name);
@@ -178,10 +179,12 @@ fn the_compose_file_has_the_services_of_the_spec() {
 #[test]
 fn published_ports_default_to_the_spec() {
     let compose = compose();
+    // The HTTP API is published by the proxy; the server publishes nothing, so it can scale.
     assert_eq!(
-        ports(service(&compose, "server")),
+        ports(service(&compose, "proxy")),
         ["${SERVER_EXTERNAL_PORT:-8080}:8080"]
     );
+    assert!(service(&compose, "server")["ports"].is_badvalue());
     assert_eq!(
         ports(service(&compose, "phpmyadmin")),
         ["${PHPMYADMIN_EXTERNAL_PORT:-9000}:80"]
@@ -319,6 +322,83 @@ fn the_bucket_job_creates_the_bucket_the_server_uses() {
 }
 
 #[test]
+fn the_server_scales_behind_the_proxy() {
+    let compose = compose();
+    let server = service(&compose, "server");
+    for fixed in ["ports", "container_name"] {
+        assert!(
+            server[fixed].is_badvalue(),
+            "the server sets `{fixed}`: `--scale server=3` would clash"
+        );
+    }
+    let port = env_value(server, "SERVER_PORT");
+    let exposed: Vec<&str> = server["expose"]
+        .as_vec()
+        .expect("the server exposes its port to the proxy")
+        .iter()
+        .map(|p| text(p, "an exposed port"))
+        .collect();
+    assert_eq!(exposed, [port.as_str()]);
+    // Only the proxy reaches the replicas, so they may trust the address it forwards.
+    assert_eq!(env_value(server, "TRUST_X_FORWARDED_FOR"), "true");
+
+    let proxy = service(&compose, "proxy");
+    assert!(text(&proxy["image"], "proxy.image").starts_with("caddy:2"));
+    assert_eq!(depends_on_condition(proxy, "server"), "service_healthy");
+    let mount = proxy["volumes"]
+        .as_vec()
+        .expect("the proxy mounts its config")
+        .iter()
+        .map(|v| text(v, "a volume"))
+        .find(|v| v.ends_with(":/etc/caddy/Caddyfile:ro"))
+        .expect("the proxy mounts a Caddyfile read-only");
+    let file = mount
+        .trim_start_matches("./")
+        .split(':')
+        .next()
+        .unwrap_or_default();
+    let caddyfile = read(file);
+    assert!(
+        caddyfile.contains(&format!("dynamic a server {port}")),
+        "{file} spreads requests over every replica of `server` on port {port}"
+    );
+    assert!(
+        caddyfile.contains(&format!(":{port} {{")),
+        "{file} listens on {port}"
+    );
+    // A replica that stops is skipped and the request sent to another (docker compose stop,
+    // a rolling restart): passive health checks, since active ones skip dynamic upstreams.
+    assert!(caddyfile.contains("fail_duration") && caddyfile.contains("lb_try_duration"));
+}
+
+/// Seconds in a compose duration such as `40s` or `2m`.
+fn seconds(duration: &str) -> u64 {
+    let (number, unit) = duration.split_at(duration.len() - 1);
+    let number: u64 = number
+        .parse()
+        .unwrap_or_else(|_| panic!("duration {duration}"));
+    match unit {
+        "s" => number,
+        "m" => number * 60,
+        other => panic!("unit {other} of {duration}"),
+    }
+}
+
+#[test]
+fn a_stopping_server_has_time_to_finish_its_uploads() {
+    let compose = compose();
+    let server = service(&compose, "server");
+    let drain: u64 = env_value(server, "SERVER_SHUTDOWN_TIMEOUT_SECS")
+        .parse()
+        .expect("a number of seconds");
+    let grace = seconds(text(&server["stop_grace_period"], "stop_grace_period"));
+    assert!(
+        grace > drain,
+        "Docker kills the server after {grace} s, before its {drain} s to drain uploads"
+    );
+}
+
+#[test]
 fn the_server_gets_its_settings_from_the_environment() {
     let compose = compose();
     let server = service(&compose, "server");
@@ -358,7 +438,7 @@ fn the_executor_is_opt_in_and_limited_to_executor_cpus() {
     assert_eq!(env_value(executor, "EXECUTOR_CPUS"), "${EXECUTOR_CPUS}");
     assert_eq!(
         env_value(executor, "PROGRAM_DISTRIBUTOR_URL"),
-        "${PROGRAM_DISTRIBUTOR_URL:-http://server:8080}"
+        "${PROGRAM_DISTRIBUTOR_URL:-http://proxy:8080}"
     );
     let cli = read("executor-client/src/cli.rs");
     for (name, _) in environment(executor) {
@@ -398,7 +478,7 @@ fn every_compose_variable_is_defined_in_the_env_sample() {
     };
     assert_eq!(value("SERVER_EXTERNAL_PORT"), "8080");
     assert_eq!(value("PHPMYADMIN_EXTERNAL_PORT"), "9000");
-    assert_eq!(value("PROGRAM_DISTRIBUTOR_URL"), "http://server:8080");
+    assert_eq!(value("PROGRAM_DISTRIBUTOR_URL"), "http://proxy:8080");
     let cpus: f64 = value("EXECUTOR_CPUS")
         .parse()
         .expect("EXECUTOR_CPUS is a number");

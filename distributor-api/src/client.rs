@@ -9,6 +9,7 @@ use uuid::Uuid;
 use crate::archive::{ArchiveError, Reservation, EXECUTION_FILE};
 use crate::envelope::Envelope;
 use crate::paths::{self, fill};
+use crate::signing::{self, DonorKey};
 use crate::types::*;
 use crate::{ErrorCode, TOKEN_HEADER};
 
@@ -43,12 +44,14 @@ impl ClientError {
     }
 }
 
-/// A client of one program-distributor server, optionally logged in (carrying a basic token).
+/// A client of one program-distributor server, optionally logged in (carrying a basic token),
+/// optionally a registered donor (signing its reservations and uploads, [`Client::with_donor`]).
 #[derive(Debug, Clone)]
 pub struct Client {
     http: reqwest::Client,
     base_url: String,
     token: Option<String>,
+    donor: Option<DonorKey>,
 }
 
 impl Client {
@@ -64,7 +67,46 @@ impl Client {
             http,
             base_url,
             token: None,
+            donor: None,
         }
+    }
+
+    /// A copy of this client that signs its reservations, uploads and donor requests with `key`
+    /// (see [`crate::signing`]), so the server credits the donor of that key.
+    pub fn with_donor(&self, key: DonorKey) -> Self {
+        Client {
+            donor: Some(key),
+            ..self.clone()
+        }
+    }
+
+    /// The donor key this client signs with, if any.
+    pub fn donor_key(&self) -> Option<&DonorKey> {
+        self.donor.as_ref()
+    }
+
+    /// [`Client::request`], signed with the donor key when the client has one; `body_hash` is
+    /// [`signing::body_hash`] of the body (or [`signing::upload_hash`] of an upload's parts), and
+    /// `path` includes the query string if the request has one.
+    pub fn signed(
+        &self,
+        method: Method,
+        path: &str,
+        body_hash: &[u8; 32],
+    ) -> Result<RequestBuilder, ClientError> {
+        let mut builder = self.request(method.clone(), path);
+        if let Some(key) = &self.donor {
+            let headers = key.headers(method.as_str(), path, body_hash).map_err(|e| {
+                ClientError::UnexpectedResponse {
+                    status: 0,
+                    detail: format!("cannot sign the request: no random nonce: {e}"),
+                }
+            })?;
+            for (name, value) in headers {
+                builder = builder.header(name, value);
+            }
+        }
+        Ok(builder)
     }
 
     /// A copy of this client that sends `token` in the `token` header.
@@ -116,7 +158,7 @@ impl Client {
     /// The server's OpenAPI document.
     pub async fn openapi(&self) -> Result<serde_json::Value, ClientError> {
         let response = self.request(Method::GET, paths::OPENAPI).send().await?;
-        let response = ok_or_error(response).await?;
+        let response = check_response(response).await?;
         Ok(response.json().await?)
     }
 
@@ -344,7 +386,8 @@ impl Client {
         template: &str,
         program_id: Uuid,
     ) -> Result<Vec<u8>, ClientError> {
-        bytes(self.request(Method::GET, &fill(template, &[&program_id]))).await
+        let path = fill(template, &[&program_id]);
+        bytes(self.signed(Method::GET, &path, &signing::body_hash(b""))?).await
     }
 
     // ---- proofs ----
@@ -378,8 +421,13 @@ impl Client {
         file_name: &'static str,
         data: &UploadProofData,
     ) -> Result<(), ClientError> {
-        let form = form(file, file_name, "application/octet-stream", data)?;
-        json(self.request(Method::POST, path).multipart(form)).await
+        let data = encode(data)?;
+        let hash = signing::upload_hash(data.as_bytes(), &file);
+        let part = Part::bytes(file)
+            .file_name(file_name)
+            .mime_str("application/octet-stream")?;
+        let form = Form::new().part("file", part).text("data", data);
+        json(self.signed(Method::POST, path, &hash)?.multipart(form)).await
     }
 
     /// The caller's programs that have proofs waiting for verification.
@@ -444,60 +492,67 @@ fn form<T: Serialize>(
     mime: &str,
     data: &T,
 ) -> Result<Form, ClientError> {
-    let data = serde_json::to_string(data).map_err(|e| ClientError::UnexpectedResponse {
-        status: 0,
-        detail: format!("could not encode the request: {e}"),
-    })?;
+    let data = encode(data)?;
     let part = Part::bytes(file).file_name(file_name).mime_str(mime)?;
     Ok(Form::new().part("file", part).text("data", data))
 }
 
+/// `data` as JSON text.
+pub(crate) fn encode<T: Serialize>(data: &T) -> Result<String, ClientError> {
+    serde_json::to_string(data).map_err(|e| ClientError::UnexpectedResponse {
+        status: 0,
+        detail: format!("could not encode the request: {e}"),
+    })
+}
+
 /// Sends a request whose answer is a JSON envelope and returns its `data`.
-async fn json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, ClientError> {
+pub(crate) async fn json<T: DeserializeOwned>(request: RequestBuilder) -> Result<T, ClientError> {
     let response = request.send().await?;
     let status = response.status().as_u16();
     let body = response.bytes().await?;
     match serde_json::from_slice::<Envelope<T>>(&body) {
         Ok(Envelope::Success { data }) if status < 400 => Ok(data),
-        Ok(Envelope::Error(error)) => Err(ClientError::Api {
-            status,
-            code: error.error_code,
-            message: error.error_message,
-        }),
+        Ok(Envelope::Error(error)) => Err(api(status, error)),
         Ok(Envelope::Success { .. }) => Err(unexpected(status, "a success body")),
-        Err(e) => Err(
-            match serde_json::from_slice::<Envelope<serde_json::Value>>(&body) {
-                Ok(Envelope::Error(error)) => ClientError::Api {
-                    status,
-                    code: error.error_code,
-                    message: error.error_message,
-                },
-                _ => unexpected(status, &format!("{e}: {}", snippet(&body))),
-            },
-        ),
+        Err(e) => Err(error_from_body(
+            status,
+            &body,
+            &format!("{e}: {}", snippet(&body)),
+        )),
     }
 }
 
 /// Sends a request whose answer is a file and returns its bytes.
 async fn bytes(request: RequestBuilder) -> Result<Vec<u8>, ClientError> {
-    let response = ok_or_error(request.send().await?).await?;
+    let response = check_response(request.send().await?).await?;
     Ok(response.bytes().await?.to_vec())
 }
 
-/// Turns an error status into [`ClientError::Api`] (reading the envelope).
-async fn ok_or_error(response: Response) -> Result<Response, ClientError> {
+/// The response as it is when its status is a success; else the error it carries
+/// ([`ClientError::Api`] from its envelope, or [`ClientError::UnexpectedResponse`]). For callers
+/// that send requests of their own (with [`Client::request`]) and need the response's headers.
+pub async fn check_response(response: Response) -> Result<Response, ClientError> {
     let status = response.status().as_u16();
     if status < 400 {
         return Ok(response);
     }
     let body = response.bytes().await?;
-    match serde_json::from_slice::<Envelope<serde_json::Value>>(&body) {
-        Ok(Envelope::Error(error)) => Err(ClientError::Api {
-            status,
-            code: error.error_code,
-            message: error.error_message,
-        }),
-        _ => Err(unexpected(status, &snippet(&body))),
+    Err(error_from_body(status, &body, &snippet(&body)))
+}
+
+/// The error an error answer's body says, or `detail` when it is not an error envelope.
+fn error_from_body(status: u16, body: &[u8], detail: &str) -> ClientError {
+    match serde_json::from_slice::<Envelope<serde_json::Value>>(body) {
+        Ok(Envelope::Error(error)) => api(status, error),
+        _ => unexpected(status, detail),
+    }
+}
+
+fn api(status: u16, error: crate::ErrorBody) -> ClientError {
+    ClientError::Api {
+        status,
+        code: error.error_code,
+        message: error.error_message,
     }
 }
 

@@ -81,6 +81,26 @@ pub enum ErrorCode {
     /// The server's object storage is full: the write (an upload) was not made; reads still work,
     /// and `Retry-After` says when to try again.
     InsufficientStorage,
+    /// No donor with that id.
+    DonorNotFound,
+    /// No team with that id.
+    TeamNotFound,
+    /// Another donor has this display name (names are compared ignoring case).
+    DonorNameTaken,
+    /// This public key is registered already (to this or another donor).
+    DonorKeyTaken,
+    /// Another team has this name.
+    TeamNameTaken,
+    /// The donor signature headers are incomplete or malformed, the signature does not match
+    /// the request, or no donor has the signing key.
+    InvalidSignature,
+    /// The signed timestamp is too far from the server's clock (more than 5 minutes): check the
+    /// clock, sign again.
+    StaleSignature,
+    /// This nonce was used already by this key: a replayed request.
+    ReplayedSignature,
+    /// The program's organization does not publish its progress.
+    ProgressNotPublic,
     /// A code this version of the client does not know (from a newer server).
     #[serde(other)]
     Unknown,
@@ -88,7 +108,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// All codes the server can send, in documentation order.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 37] = [
         ErrorCode::AccountNotFound,
         ErrorCode::ProgramNotFound,
         ErrorCode::ProgramNameTaken,
@@ -117,6 +137,15 @@ impl ErrorCode {
         ErrorCode::RequestTimeout,
         ErrorCode::TooManyRequests,
         ErrorCode::InsufficientStorage,
+        ErrorCode::DonorNotFound,
+        ErrorCode::TeamNotFound,
+        ErrorCode::DonorNameTaken,
+        ErrorCode::DonorKeyTaken,
+        ErrorCode::TeamNameTaken,
+        ErrorCode::InvalidSignature,
+        ErrorCode::StaleSignature,
+        ErrorCode::ReplayedSignature,
+        ErrorCode::ProgressNotPublic,
     ];
 
     /// The HTTP status code that accompanies this error code.
@@ -130,11 +159,16 @@ impl ErrorCode {
             | NoInputGroupAvailable
             | ProofNotFound
             | ReservationNotFound
-            | RouteNotFound => 404,
+            | RouteNotFound
+            | DonorNotFound
+            | TeamNotFound => 404,
             ProgramNameTaken
             | UsernameAlreadyExists
             | ProofAlreadySubmitted
-            | ExecutionAlreadyUploaded => 409,
+            | ExecutionAlreadyUploaded
+            | DonorNameTaken
+            | DonorKeyTaken
+            | TeamNameTaken => 409,
             BadBase64Encoding
             | InvalidArchive
             | InvalidProgram
@@ -142,7 +176,8 @@ impl ErrorCode {
             | InvalidProof
             | UnsupportedProofVersion
             | InvalidExecution => 422,
-            WrongCredentials | InvalidToken => 403,
+            WrongCredentials | InvalidToken | ProgressNotPublic => 403,
+            InvalidSignature | StaleSignature | ReplayedSignature => 401,
             InvalidRequest => 400,
             PayloadTooLarge => 413,
             MethodNotAllowed => 405,
@@ -185,6 +220,15 @@ impl ErrorCode {
             RequestTimeout => "REQUEST_TIMEOUT",
             TooManyRequests => "TOO_MANY_REQUESTS",
             InsufficientStorage => "INSUFFICIENT_STORAGE",
+            DonorNotFound => "DONOR_NOT_FOUND",
+            TeamNotFound => "TEAM_NOT_FOUND",
+            DonorNameTaken => "DONOR_NAME_TAKEN",
+            DonorKeyTaken => "DONOR_KEY_TAKEN",
+            TeamNameTaken => "TEAM_NAME_TAKEN",
+            InvalidSignature => "INVALID_SIGNATURE",
+            StaleSignature => "STALE_SIGNATURE",
+            ReplayedSignature => "REPLAYED_SIGNATURE",
+            ProgressNotPublic => "PROGRESS_NOT_PUBLIC",
             Unknown => "UNKNOWN",
         }
     }

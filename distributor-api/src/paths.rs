@@ -38,6 +38,26 @@ pub const PROVEN_INPUT_GROUPS: &str = "/program/proofs/{program_id}";
 pub const PROGRAM_STATUS: &str = "/program/status/{program_id}";
 pub const PROGRAM: &str = "/program/{program_id}";
 
+/// A program's public progress (GET), and whether it is public (PUT, owner).
+pub const PROGRAM_PROGRESS: &str = "/program/progress/{program_id}";
+/// Registers the signing key as a donor.
+pub const DONOR_REGISTER: &str = "/donor";
+/// The donor's signed key rotation.
+pub const DONOR_KEY: &str = "/donor/key";
+/// Joins or leaves a team (signed).
+pub const DONOR_TEAM: &str = "/donor/team";
+pub const DONOR: &str = "/donor/{donor_id}";
+/// The donor leaderboard.
+pub const DONORS: &str = "/donors";
+/// Creates a team (signed).
+pub const TEAM_CREATE: &str = "/team";
+pub const TEAM: &str = "/team/{team_id}";
+pub const TEAMS: &str = "/teams";
+/// The web dashboard's page.
+pub const DASHBOARD: &str = "/";
+/// The dashboard's scripts and style sheet (embedded in the server).
+pub const DASHBOARD_ASSET: &str = "/dashboard/{file}";
+
 /// Fills the `{…}` segments of `template` with `values`, in order.
 pub fn fill(template: &str, values: &[&(dyn std::fmt::Display + Sync)]) -> String {
     let mut out = String::with_capacity(template.len() + 40);

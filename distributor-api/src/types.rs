@@ -59,7 +59,14 @@ pub struct DeleteRefreshTokenRequest {
     pub refresh_token: String,
 }
 
-/// Query of the paginated listings. `limit` is 1..=50 (default 10), `page` is 1-based (default 1).
+/// The largest page a listing answers (`limit`): a protocol fact the server enforces and both
+/// clients check before asking.
+pub const MAX_PAGE_SIZE: i64 = 50;
+/// The page size when a listing is not given a `limit`.
+pub const DEFAULT_PAGE_SIZE: i64 = 10;
+
+/// Query of the paginated listings. `limit` is 1..=[`MAX_PAGE_SIZE`] (default
+/// [`DEFAULT_PAGE_SIZE`]), `page` is 1-based (default 1).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageQuery {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -73,6 +73,8 @@ fn main() {
                 .arg(&program)
                 .arg(&inputs)
                 .env_remove("EXECUTOR_CPUS")
+                // The proofs refresh the kept proving speed: keep it beside the proof.
+                .env("XDG_CONFIG_HOME", proof.with_extension("config"))
                 .output()
                 .expect("run executor-client prove")
         });

@@ -4,9 +4,6 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use uuid::Uuid;
-
-use crate::exit::EXIT_CODES_HELP;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -22,8 +19,8 @@ use crate::exit::EXIT_CODES_HELP;
         `executor-client run --cpus 1` to lend one CPU to all of them (Ctrl-C to stop).\n\n\
         Configuration, lowest precedence first: the config file (src/config/dev.json, or \
         --config), then the environment (PROGRAM_DISTRIBUTOR_URL, EXECUTOR_CPUS), then the flags.",
-    after_help = EXIT_CODES_HELP,
-    after_long_help = EXIT_CODES_HELP
+    after_help = distributor_api::cli::exit_codes_help(),
+    after_long_help = distributor_api::cli::exit_codes_help()
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -84,6 +81,9 @@ pub enum Command {
         worker is killed and the input group given back to the pool)."
     )]
     Run(RunArgs),
+    /// Your donor identity: `donor init --name NAME` registers a key so your work is credited
+    /// (leaderboards, teams); `donor status` shows your credit. Without it you donate anonymously
+    Donor(crate::donor::DonorArgs),
     /// Prove a job offline: a local compiled program and input CSV -> a proof file
     Prove(ProveArgs),
     /// Verify a proof file against a program and its inputs, and print the outputs
@@ -97,11 +97,13 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct PageArgs {
     /// Page to show (1 is the first)
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i64).range(1..))]
+    #[arg(long, default_value_t = 1, value_parser = distributor_api::cli::parse_page)]
     pub page: i64,
 
-    /// Entries per page [default: the config file's default_page_size, else 10]
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i64).range(1..))]
+    /// Entries per page, at most 50 (the server's maximum) [default: the config file's
+    /// default_page_size, else 10]
+    #[arg(long, value_name = "N", alias = "limit",
+          value_parser = distributor_api::cli::parse_page_size)]
     pub page_size: Option<i64>,
 }
 
@@ -135,7 +137,12 @@ pub struct ResourceArgs {
     /// CPUs to lend, fractional allowed: from 0.001 up to this machine's CPU count. Proving uses
     /// ceil(CPUS) threads at the lowest priority, paused and resumed so that it never uses more
     /// than CPUS seconds of CPU time per second [default: 1]
-    #[arg(long, value_name = "CPUS", env = "EXECUTOR_CPUS")]
+    #[arg(
+        long,
+        value_name = "CPUS",
+        env = "EXECUTOR_CPUS",
+        allow_negative_numbers = true
+    )]
     pub cpus: Option<f64>,
 
     /// Suspend proving while the rest of the machine uses more than PCT percent of its CPU
@@ -146,9 +153,14 @@ pub struct ResourceArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Work on this program (repeat the flag for several; they are taken in turn)
-    #[arg(long = "program", value_name = "ID", conflicts_with = "organization")]
-    pub programs: Vec<Uuid>,
+    /// Work on this program: its id, or its exact name (repeat the flag for several; they are
+    /// taken in turn)
+    #[arg(
+        long = "program",
+        value_name = "PROGRAM",
+        conflicts_with = "organization"
+    )]
+    pub programs: Vec<String>,
 
     /// Work on every program of this organization (its id, or its exact name)
     #[arg(long, value_name = "ORG")]
@@ -214,8 +226,10 @@ pub struct VerifyArgs {
     /// The input group the proof must be about
     pub inputs: PathBuf,
 
-    /// Refuse proofs whose conjectured security is below this many bits
-    #[arg(long, value_name = "BITS", default_value_t = crate::DEFAULT_MIN_SECURITY_BITS)]
+    /// Refuse proofs whose conjectured security is below this many bits [default: 100, the
+    /// prover's default policy]
+    #[arg(long, value_name = "BITS",
+          default_value_t = cairo_stark::SecurityPolicy::default().min_conjectured_bits)]
     pub min_security_bits: u32,
 
     /// Refuse proofs whose provable security is below this many bits

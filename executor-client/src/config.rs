@@ -13,9 +13,6 @@ use crate::exit::AppError;
 
 /// Where the server runs when nothing says otherwise (the server's own default).
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8080";
-pub const DEFAULT_PAGE_SIZE: i64 = 10;
-/// The server refuses pages larger than this.
-pub const SERVER_MAX_PAGE_SIZE: i64 = 50;
 /// Where the spec puts the config file, relative to the working directory.
 pub const CONFIG_FILE: &str = "src/config/dev.json";
 
@@ -86,20 +83,9 @@ pub fn resolve(file: FileConfig, server_flag: Option<&str>) -> Result<Settings, 
         .or(file.program_distributor_url)
         .unwrap_or_else(|| DEFAULT_URL.to_string());
     let server_url = check_url(&url)?;
-    let max_page_size = file.max_page_size.unwrap_or(SERVER_MAX_PAGE_SIZE);
-    if !(1..=SERVER_MAX_PAGE_SIZE).contains(&max_page_size) {
-        return Err(AppError::usage(format!(
-            "max_page_size {max_page_size} must be between 1 and {SERVER_MAX_PAGE_SIZE} (the server's maximum)"
-        )));
-    }
-    let default_page_size = file
-        .default_page_size
-        .unwrap_or(DEFAULT_PAGE_SIZE.min(max_page_size));
-    if !(1..=max_page_size).contains(&default_page_size) {
-        return Err(AppError::usage(format!(
-            "default_page_size {default_page_size} must be between 1 and max_page_size ({max_page_size})"
-        )));
-    }
+    let (default_page_size, max_page_size) =
+        distributor_api::cli::configured_page_sizes(file.default_page_size, file.max_page_size)
+            .map_err(AppError::usage)?;
     Ok(Settings {
         server_url,
         default_page_size,
@@ -122,17 +108,12 @@ fn check_url(url: &str) -> Result<String, AppError> {
 }
 
 impl Settings {
-    /// The page size to ask for: the flag's, else the default; never above the maximum.
+    /// The page size to ask for: the flag's, else the default; above the configured maximum
+    /// it is an error that says the maximum.
     pub fn page_size(&self, flag: Option<i64>) -> Result<i64, AppError> {
         let size = flag.unwrap_or(self.default_page_size);
-        if size > self.max_page_size {
-            return Err(AppError::usage(format!(
-                "--page-size {size} is over the maximum page size {}",
-                self.max_page_size
-            ))
-            .with_hint("ask for a smaller page and use --page to walk through the rest"));
-        }
-        Ok(size)
+        distributor_api::cli::check_page_size(size, self.max_page_size)
+            .map_err(|e| AppError::usage(format!("--page-size: {e}")))
     }
 }
 

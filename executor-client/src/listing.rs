@@ -7,10 +7,10 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::cli::{OrganizationsArgs, PageArgs, ProgramsArgs};
-use crate::config::{Settings, SERVER_MAX_PAGE_SIZE};
+use crate::config::Settings;
 use crate::exit::AppError;
 use crate::output::{Mode, Reporter};
-use crate::server::{all_pages, app_error, find_organization};
+use crate::server::{app_error, find_organization};
 
 /// One page as printed with `--json`.
 #[derive(Serialize)]
@@ -150,16 +150,15 @@ pub async fn organizations(
 
 /// Organization names by id, for display; empty if the listing fails (ids are shown instead).
 async fn organization_names(client: &Client) -> HashMap<Uuid, String> {
-    let all: Result<Vec<Organization>, _> = all_pages(|page| {
-        let client = client.clone();
-        async move {
-            let answer = client
-                .organizations(&PageQuery::new(SERVER_MAX_PAGE_SIZE, page))
-                .await?;
-            Ok((answer.organizations, answer.total_elements_amount))
-        }
-    })
-    .await;
+    let all: Result<Vec<Organization>, distributor_api::ClientError> =
+        distributor_api::cli::walk_pages(|query: PageQuery| {
+            let client = client.clone();
+            async move {
+                let answer = client.organizations(&query).await?;
+                Ok((answer.organizations, answer.total_elements_amount))
+            }
+        })
+        .await;
     all.unwrap_or_default()
         .into_iter()
         .map(|o| (o.organization_id, o.name))
@@ -206,45 +205,11 @@ fn print_table(reporter: &Reporter, headers: &[&str], rows: &[Vec<String>]) {
     }
 }
 
+/// The line under the listing, and the `next:` hint (stderr) when there is a next page.
 fn print_footer(reporter: &Reporter, what: &str, page: &PageArgs, size: i64, total: i64) {
-    reporter.result_line(&footer(what, page.page, size, total));
-}
-
-/// The line under a listing: which page of how many, and how to get the next one. A page past
-/// the last says so rather than "page 99 of 1".
-fn footer(what: &str, page: i64, size: i64, total: i64) -> String {
-    let pages = ((total + size - 1) / size.max(1)).max(1);
-    let plural = |n: i64| if n == 1 { "" } else { "s" };
-    if page > pages {
-        return format!(
-            "page {page} is past the last page: {total} {what}{} fill {pages} page{}; try \
-             --page {pages}",
-            plural(total),
-            plural(pages)
-        );
-    }
-    let mut footer = format!("page {page} of {pages} ({total} {what}{})", plural(total));
-    if page < pages {
-        footer.push_str(&format!("; next: --page {}", page + 1));
-    }
-    footer
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_footer_says_which_page_and_refuses_to_count_past_the_last() {
-        assert_eq!(
-            super::footer("program", 1, 10, 2),
-            "page 1 of 1 (2 programs)"
-        );
-        assert_eq!(
-            super::footer("program", 1, 1, 2),
-            "page 1 of 2 (2 programs); next: --page 2"
-        );
-        assert_eq!(
-            super::footer("program", 99, 10, 1),
-            "page 99 is past the last page: 1 program fill 1 page; try --page 1"
-        );
+    let footer = distributor_api::cli::footer(what, page.page, size, total);
+    reporter.result_line(&footer.line);
+    if let Some(next) = footer.next {
+        reporter.next(&format!("the next page: {next}"));
     }
 }

@@ -2,11 +2,13 @@
 //!
 //! Code map:
 //! - [`cli`]: the command line; [`config`]: file < environment < flags; [`exit`]: exit codes.
+//! - [`donor`]: `donor init` / `donor status`, the donor key that signs `run`'s requests.
 //! - [`listing`]: `programs`, `organizations`. [`offline`]: `prove`, `verify` on local files.
 //! - [`work`]: `run`, the work loop (reserve, prove, upload, retry, back off); [`failure`]:
 //!   failed runs in plain words, reported to the server.
 //! - [`supervisor`]: starts the proving [`worker`] process and holds it to the CPU share
 //!   ([`resources`]); [`signals`]: Ctrl-C. [`server`]: requests beyond the typed client.
+//! - [`speed`]: this machine's proving speed (calibrated once, kept, refreshed) for deadlines.
 //! - [`output`]: every event, as text with a progress display, or as JSON lines.
 //!
 //! Invariants: proving never uses more CPU time per second than `--cpus`; a proof is never
@@ -14,6 +16,7 @@
 
 mod cli;
 mod config;
+mod donor;
 mod exit;
 mod failure;
 mod listing;
@@ -22,6 +25,7 @@ mod output;
 mod resources;
 mod server;
 mod signals;
+mod speed;
 mod supervisor;
 mod work;
 mod worker;
@@ -32,9 +36,6 @@ use distributor_api::Client;
 use crate::cli::{Cli, Command};
 use crate::exit::{AppError, Exit};
 use crate::output::Reporter;
-
-/// Proofs weaker than this are refused by `verify` unless told otherwise.
-pub const DEFAULT_MIN_SECURITY_BITS: u32 = 100;
 
 fn main() {
     let cli = Cli::parse();
@@ -53,15 +54,22 @@ fn main() {
 }
 
 fn report_error(reporter: &Reporter, error: &AppError) {
+    reporter.end_job();
     if reporter.mode() == output::Mode::Json {
-        reporter.json_line(&serde_json::json!({
-            "event": "error",
-            "exit_code": error.exit.code(),
-            "message": error.message,
-            "hint": error.hint,
-        }));
+        let mut line = distributor_api::cli::error_json(
+            &error.message,
+            error.hint.as_deref(),
+            error.exit.code(),
+        );
+        if let Some(cause) = &error.cause {
+            line["cause"] = cause.as_str().into();
+        }
+        reporter.json_line(&line);
     }
     eprintln!("error: {}", error.message);
+    if let Some(cause) = error.cause.as_ref().filter(|_| reporter.verbose()) {
+        eprintln!("cause: {cause}");
+    }
     if let Some(hint) = &error.hint {
         eprintln!("hint: {hint}");
     }
@@ -100,8 +108,15 @@ fn run(cli: Cli, reporter: &Reporter) -> Result<Exit, AppError> {
             }
             Command::Run(args) => {
                 let (_, client) = connect(&cli)?;
+                let client = donor::attach(client, reporter).await?;
                 let mut stop = signals(true)?;
                 work::run(&client, args, reporter, &mut stop).await
+            }
+            Command::Donor(args) => {
+                let (_, client) = connect(&cli)?;
+                donor::command(&client, args, reporter)
+                    .await
+                    .map(|()| Exit::Success)
             }
             Command::ProveWorker(_) => Err(AppError::usage("prove-worker is internal")),
         }

@@ -40,7 +40,12 @@ pub async fn prove(
         task: WorkerTask::Prove,
         output: &args.output,
         memory_limit: available_memory().map(|m| m / 10 * 9),
+        prover_key: None,
     };
+    reporter.start_job(
+        args.program.display().to_string(),
+        format!("executing on {}", args.inputs.display()),
+    );
     // Nothing is reserved offline: the first Ctrl-C stops at once.
     let outcome = supervisor::run(job, controls, None, stop, StopLevel::Now, |progress| {
         report_progress(reporter, progress);
@@ -57,6 +62,7 @@ pub async fn prove(
             outputs,
         }) => {
             let secs = started.elapsed().as_secs_f64();
+            crate::speed::SpeedBook::load().learn(rows, prove_secs, controls.share.cpus());
             reporter.event(&Event::ProofWritten {
                 path: args.output.display().to_string(),
                 steps,
@@ -71,7 +77,7 @@ pub async fn prove(
             Ok(())
         }
         Outcome::Finished(_) => Err(AppError::local("the proving worker reported nonsense")),
-        Outcome::Failed { kind, message } => Err(failure(kind, message)),
+        Outcome::Failed { kind, message } => Err(failure(kind, message, &args.inputs)),
         Outcome::Stopped | Outcome::Abandoned(_) => Err(AppError::new(
             Exit::Interrupted,
             "stopped before the proof was done; no proof was written",
@@ -89,8 +95,8 @@ pub fn overhead_pct(secs: f64, worker_secs: f64) -> f64 {
     ((secs - worker_secs).max(0.0) / secs * 100.0).min(100.0)
 }
 
-/// The exit code and message of a job the worker could not do.
-pub fn failure(kind: FailureKind, message: String) -> AppError {
+/// The exit code and message of a job the worker could not do on `inputs`.
+pub fn failure(kind: FailureKind, message: String, inputs: &Path) -> AppError {
     match kind {
         FailureKind::Memory => AppError::new(Exit::NoMemory, message)
             .with_hint("close other programs, or prove a smaller job"),
@@ -98,7 +104,14 @@ pub fn failure(kind: FailureKind, message: String) -> AppError {
         FailureKind::Program => AppError::new(Exit::BadJob, message)
             .with_hint("the program must be the JSON written by `cairo-compile --proof_mode`"),
         FailureKind::Inputs => AppError::new(Exit::BadJob, message),
-        FailureKind::Execution | FailureKind::Prove => AppError::new(Exit::BadJob, message),
+        // cairo-vm's error in plain words on one line; the whole of it with -v and --json.
+        FailureKind::Execution | FailureKind::Prove => {
+            let diagnosis = crate::failure::diagnose(kind, &message);
+            let summary = format!("on {}: {}", inputs.display(), diagnosis.summary);
+            AppError::new(Exit::BadJob, summary)
+                .with_cause(diagnosis.cause)
+                .with_hint("-v prints cairo-vm's whole error (--json has it as `cause`)")
+        }
     }
 }
 
@@ -115,7 +128,14 @@ pub fn report_progress(reporter: &Reporter, progress: Progress) {
             rows,
             secs: execute_secs,
         },
-        Progress::Worker(WorkerEvent::Phase { phase, rows }) => Event::Proving { phase, rows },
+        Progress::Worker(WorkerEvent::Progress {
+            phase,
+            fraction,
+            rows,
+        }) => {
+            reporter.proving(phase, fraction, rows);
+            return;
+        }
         Progress::Paused { others_pct } => Event::Paused {
             others_cpu_pct: others_pct,
         },
@@ -172,6 +192,18 @@ fn not_verified(proof: &Path, error: VerifyError) -> AppError {
             format!("{} is not checked: {mismatch}", proof.display()),
         )
         .with_hint(hint);
+    }
+    // A sound proof with options weaker than asked: proving it again gives the same options.
+    if let VerifyError::Stark(stark::VerificationError::InsecureOptions { bits, .. }) = &error {
+        return AppError::new(
+            Exit::NotVerified,
+            format!("{} is not accepted: {error}", proof.display()),
+        )
+        .with_hint(format!(
+            "the proof was made with options giving {bits} bits; accept it with a lower \
+             --min-security-bits / --min-provable-bits if that is enough for you, or have it \
+             proven with stronger options (a plain `prove` gives the default options again)"
+        ));
     }
     AppError::new(
         Exit::NotVerified,

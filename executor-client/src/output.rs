@@ -7,7 +7,7 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -15,7 +15,6 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::resources::human_bytes;
-use crate::worker::Phase;
 
 /// How a job of the work loop ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -87,10 +86,14 @@ pub enum Event {
         rows: u64,
         secs: f64,
     },
-    /// A proving phase started.
+    /// Proving advanced: the prover's phase, the fraction of the proof done (0..=1), the trace
+    /// rows, and from the speed so far the seconds left and the rows proven per second.
     Proving {
-        phase: Phase,
+        phase: String,
+        fraction: f64,
         rows: u64,
+        eta_secs: Option<f64>,
+        rows_per_sec: Option<f64>,
     },
     /// Proving is paused because the rest of the machine is busy.
     Paused {
@@ -156,6 +159,12 @@ pub enum Event {
         /// Stopped at once by a second Ctrl-C.
         interrupted: u64,
     },
+    /// This machine's proving speed was measured (once, before the first job).
+    Calibrated {
+        rows: u64,
+        secs: f64,
+        rows_per_sec: f64,
+    },
     /// `prove` wrote a proof.
     ProofWritten {
         path: String,
@@ -193,13 +202,20 @@ pub struct Reporter {
     /// Text mode also prints the full cause of failed runs.
     verbose: bool,
     job: Arc<Mutex<Option<JobDisplay>>>,
+    /// When the current proof started (its first progress report).
+    proving_started: Arc<Mutex<Option<Instant>>>,
 }
 
 struct JobDisplay {
     bar: ProgressBar,
     label: String,
     steps: Option<u64>,
+    /// Whether the bar shows proving progress yet (until then it is a spinner).
+    proving: bool,
 }
+
+/// Bar positions of a whole proof (the fraction done, in thousandths).
+const BAR_LENGTH: u64 = 1000;
 
 impl Reporter {
     pub fn new(json: bool, quiet: bool, verbose: bool) -> Self {
@@ -214,6 +230,7 @@ impl Reporter {
             mode,
             verbose,
             job: Arc::new(Mutex::new(None)),
+            proving_started: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -221,10 +238,88 @@ impl Reporter {
         self.mode
     }
 
+    /// Whether `-v` asked for full causes.
+    pub fn verbose(&self) -> bool {
+        self.verbose
+    }
+
     /// Prints any serializable value as one JSON line (listings in `--json` mode).
     pub fn json_line<T: Serialize>(&self, value: &T) {
-        if let Ok(line) = serde_json::to_string(value) {
-            self.out(&line);
+        self.out(&distributor_api::cli::json_line(value));
+    }
+
+    /// Starts the display of one job (`label`: what it is), a spinner showing `message` on a
+    /// terminal, until its proving progress turns it into a bar.
+    pub fn start_job(&self, label: String, message: String) {
+        *self
+            .proving_started
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
+        if self.mode != Mode::Human {
+            return;
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            ProgressStyle::with_template("{spinner} {prefix:.bold} [{elapsed}] {wide_msg}")
+        {
+            bar.set_style(style);
+        }
+        bar.set_prefix(label.clone());
+        bar.set_message(message);
+        bar.enable_steady_tick(Duration::from_millis(120));
+        self.set_job(Some(JobDisplay {
+            bar,
+            label,
+            steps: None,
+            proving: false,
+        }));
+    }
+
+    /// Reports the calibration proof: `rows` rows in `secs`.
+    pub fn calibrated(&self, rows: u64, secs: f64) {
+        self.event(&Event::Calibrated {
+            rows,
+            secs,
+            rows_per_sec: if secs > 0.0 { rows as f64 / secs } else { 0.0 },
+        });
+    }
+
+    /// Clears the job's display, if one is drawn (before an error is printed).
+    pub fn end_job(&self) {
+        if let Some(job) = self.take_job() {
+            job.bar.finish_and_clear();
+        }
+    }
+
+    /// Reports the prover's progress, with the time left and the speed measured since the
+    /// proof's first report.
+    pub fn proving(&self, phase: String, fraction: f64, rows: u64) {
+        let elapsed = {
+            let mut started = self
+                .proving_started
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            started
+                .get_or_insert_with(Instant::now)
+                .elapsed()
+                .as_secs_f64()
+        };
+        let fraction = fraction.clamp(0.0, 1.0);
+        // Too early to tell: the first percent says little about the rest.
+        let measured = fraction >= 0.01 && elapsed > 0.0;
+        self.event(&Event::Proving {
+            phase,
+            fraction,
+            rows,
+            eta_secs: measured.then(|| elapsed * (1.0 - fraction) / fraction),
+            rows_per_sec: measured.then(|| rows as f64 * fraction / elapsed),
+        });
+    }
+
+    /// A `next:` hint (what to run next) on stderr; only in text mode (not `--json`, `-q`).
+    pub fn next(&self, hint: &str) {
+        if self.mode == Mode::Human {
+            eprintln!("next: {hint}");
         }
     }
 
@@ -262,25 +357,14 @@ impl Reporter {
                 ..
             } => {
                 let program = program_name.clone().unwrap_or_else(|| short_id(program_id));
-                let label = format!("{program}/{input_group_name}");
-                let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-                if let Ok(style) =
-                    ProgressStyle::with_template("{spinner} {prefix:.bold} [{elapsed}] {wide_msg}")
-                {
-                    bar.set_style(style);
-                }
-                bar.set_prefix(label.clone());
-                bar.set_message(format!(
-                    "downloaded {} in {download_secs:.1}s, reserved until {}; executing",
-                    human_bytes(*download_bytes),
-                    lock_expires_at.format("%H:%M:%S UTC")
-                ));
-                bar.enable_steady_tick(Duration::from_millis(120));
-                self.set_job(Some(JobDisplay {
-                    bar,
-                    label,
-                    steps: None,
-                }));
+                self.start_job(
+                    format!("{program}/{input_group_name}"),
+                    format!(
+                        "downloaded {} in {download_secs:.1}s, reserved until {}; executing",
+                        human_bytes(*download_bytes),
+                        lock_expires_at.format("%H:%M:%S UTC")
+                    ),
+                );
             }
             Event::Executed { steps, secs, .. } => {
                 self.with_job(|job| {
@@ -289,15 +373,15 @@ impl Reporter {
                         .set_message(format!("executed {steps} steps in {secs:.2}s"));
                 });
             }
-            Event::Proving { phase, rows } => {
+            Event::Proving {
+                phase,
+                fraction,
+                rows,
+                eta_secs,
+                rows_per_sec,
+            } => {
                 self.with_job(|job| {
-                    let elapsed = job.bar.elapsed().as_secs_f64();
-                    let steps = job.steps.unwrap_or(0);
-                    job.bar.set_message(format!(
-                        "proving ({}, {rows} rows): {steps} steps, {}",
-                        phase.as_str(),
-                        rate(steps, elapsed)
-                    ));
+                    show_proving(job, phase, *fraction, *rows, *eta_secs, *rows_per_sec)
                 });
             }
             Event::Paused { others_cpu_pct } => {
@@ -409,6 +493,14 @@ impl Reporter {
                     String::new()
                 }
             )),
+            Event::Calibrated {
+                rows,
+                secs,
+                rows_per_sec,
+            } => self.err(&format!(
+                "this machine proves about {rows_per_sec:.0} rows/s at this CPU share ({rows} \
+                 rows in {secs:.1}s); kept for the deadline estimates"
+            )),
             Event::ProofWritten {
                 path,
                 steps,
@@ -420,6 +512,9 @@ impl Reporter {
                 outputs,
                 ..
             } => {
+                if let Some(job) = self.take_job() {
+                    job.bar.finish_and_clear();
+                }
                 self.out(&format!(
                     "proved {steps} steps ({rows} rows) in {secs:.2}s ({}; proving {prove_secs:.2}s, \
                      client overhead {overhead_pct:.1}%): {path} ({})",
@@ -488,6 +583,31 @@ impl Reporter {
             None => f(),
         }
     }
+}
+
+/// The job's display as a bar of the proof done: phase, percentage, time left, rows/s.
+fn show_proving(
+    job: &mut JobDisplay,
+    phase: &str,
+    fraction: f64,
+    rows: u64,
+    eta_secs: Option<f64>,
+    rows_per_sec: Option<f64>,
+) {
+    if !job.proving {
+        job.proving = true;
+        job.bar.set_length(BAR_LENGTH);
+        if let Ok(style) = ProgressStyle::with_template(
+            "{spinner} {prefix:.bold} [{elapsed}] [{bar:24}] {percent:>3}% {wide_msg}",
+        ) {
+            job.bar.set_style(style.progress_chars("=> "));
+        }
+    }
+    job.bar.set_position((fraction * BAR_LENGTH as f64) as u64);
+    let eta = eta_secs.map_or("ETA -".to_string(), |s| format!("ETA {}", secs(s)));
+    let speed = rows_per_sec.map_or("- rows/s".to_string(), |r| format!("{r:.0} rows/s"));
+    job.bar
+        .set_message(format!("proving: {phase}, {eta}, {speed} ({rows} rows)"));
 }
 
 fn rate(steps: u64, secs: f64) -> String {

@@ -1,5 +1,5 @@
-//! What the donor lends: a CPU share checked against the machine (sysinfo), and the memory a
-//! job needs compared with what the machine has free.
+//! What the donor lends: a CPU share checked against the machine (sysinfo), and the memory the
+//! machine has free (what a job needs is `cairo_stark::cost`).
 
 use sysinfo::{CpuRefreshKind, MemoryRefreshKind, RefreshKind, System};
 
@@ -70,19 +70,6 @@ pub fn available_memory() -> Option<u64> {
     Some(system.available_memory()).filter(|&m| m > 0)
 }
 
-/// Bytes the prover needs for a trace of `rows` rows.
-///
-/// Peak resident memory of the proving worker (default proof options) grows linearly with the
-/// trace: the prover keeps each column's coefficients and extends them a coset piece at a time.
-/// Measured by `cargo run --release -p cairo-stark --bin bench` (cairo-stark/BENCHMARKS.md,
-/// 2026-12-03): 3 392 B a row at 2^15, 3 328 at 2^16, 3 353 at 2^20, run and trace included.
-/// The figures below stay within 20 % above those.
-pub fn estimated_prover_memory(rows: u64) -> u64 {
-    const BASE: u64 = 12 * 1024 * 1024;
-    const PER_ROW: u64 = 3584;
-    BASE.saturating_add(rows.saturating_mul(PER_ROW))
-}
-
 /// `bytes` as a person reads it.
 pub fn human_bytes(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -135,14 +122,7 @@ mod tests {
     }
 
     #[test]
-    fn memory_estimates_grow_with_the_trace() {
-        assert!(estimated_prover_memory(1 << 20) > estimated_prover_memory(1 << 10));
-        // Within 20 % above the measured peaks (B/row × rows) the doc comment cites.
-        for (log, per_row) in [(15u32, 3392u64), (16, 3328), (20, 3353)] {
-            let measured = (per_row << log) as f64;
-            let ratio = estimated_prover_memory(1 << log) as f64 / measured;
-            assert!((1.0..=1.2).contains(&ratio), "2^{log}: {ratio:.2}");
-        }
+    fn bytes_read_as_people_read_them() {
         assert_eq!(human_bytes(512), "512 B");
         assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
     }

@@ -1,18 +1,13 @@
 //! Talking to the program distributor: error classification, the reservation (with the server's
-//! clock), organization lookup and walking paged listings.
+//! clock), finding programs and organizations by id or name, and whole listings.
 
 use chrono::{DateTime, Utc};
-use distributor_api::{
-    paths, Client, ClientError, Envelope, ErrorCode, Organization, PageQuery, Program, Reservation,
-};
+use distributor_api::cli::{as_id, pick_by_name, walk_pages, NameError};
+use distributor_api::{paths, Client, ClientError, ErrorCode, PageQuery, Program, Reservation};
 use reqwest::Method;
 use uuid::Uuid;
 
-use crate::config::SERVER_MAX_PAGE_SIZE;
 use crate::exit::{AppError, Exit};
-
-/// Pages walked at most when a command needs a whole listing.
-const MAX_PAGES: i64 = 200;
 
 /// Whether trying again later may succeed: the network, a server fault, or a busy server.
 pub fn is_transient(error: &ClientError) -> bool {
@@ -49,23 +44,23 @@ pub fn describe(error: &ClientError, url: &str) -> String {
     }
 }
 
-/// Turns a failed one-shot request into the client's error and exit code.
+/// Turns a failed one-shot request into the client's error and exit code (the shared table's).
 pub fn app_error(error: ClientError, url: &str) -> AppError {
+    let exit = Exit::of_client_error(&error);
     let message = describe(&error, url);
-    match &error {
-        ClientError::Http(_) => AppError::new(Exit::Unreachable, message).with_hint(
+    let hint = match &error {
+        ClientError::Http(_) => Some(
             "check that the server is running and that --server / PROGRAM_DISTRIBUTOR_URL / \
-             program_distributor_url point at it",
+             program_distributor_url point at it"
+                .to_string(),
         ),
-        ClientError::Api { status, .. } | ClientError::UnexpectedResponse { status, .. }
-            if *status >= 500 =>
-        {
-            AppError::new(Exit::Unreachable, message)
-                .with_hint("the server failed; try again later")
-        }
-        ClientError::UnexpectedResponse { .. } => AppError::new(Exit::Refused, message)
-            .with_hint(format!("is {url} a program distributor?")),
-        _ => AppError::new(Exit::Refused, message),
+        _ if exit == Exit::Unreachable => Some("the server failed; try again later".to_string()),
+        ClientError::UnexpectedResponse { .. } => Some(format!("is {url} a program distributor?")),
+        _ => None,
+    };
+    match hint {
+        Some(hint) => AppError::new(exit, message).with_hint(hint),
+        None => AppError::new(exit, message),
     }
 }
 
@@ -89,8 +84,10 @@ pub async fn reserve(
 ) -> Result<Reserved, ClientError> {
     let started = std::time::Instant::now();
     let path = paths::fill(route, &[&program_id]);
-    let response = client.request(Method::GET, &path).send().await?;
-    let status = response.status().as_u16();
+    // Signed when the client has a donor key (`donor::attach`).
+    let empty = distributor_api::signing::body_hash(b"");
+    let response = client.signed(Method::GET, &path, &empty)?.send().await?;
+    let response = distributor_api::check_response(response).await?;
     let server_now = response
         .headers()
         .get(reqwest::header::DATE)
@@ -98,21 +95,6 @@ pub async fn reserve(
         .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
         .map(|d| d.with_timezone(&Utc));
     let body = response.bytes().await?;
-    if status >= 400 {
-        return Err(
-            match serde_json::from_slice::<Envelope<serde_json::Value>>(&body) {
-                Ok(Envelope::Error(error)) => ClientError::Api {
-                    status,
-                    code: error.error_code,
-                    message: error.error_message,
-                },
-                _ => ClientError::UnexpectedResponse {
-                    status,
-                    detail: String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
-                },
-            },
-        );
-    }
     let reservation = Reservation::from_tar(&body).map_err(ClientError::Archive)?;
     // The Date header has whole seconds (rounded down): count one second less to be safe.
     let now = server_now
@@ -131,38 +113,57 @@ pub async fn reserve(
 
 /// An organization given by id or by exact name.
 pub async fn find_organization(client: &Client, given: &str) -> Result<Uuid, AppError> {
-    if let Ok(id) = Uuid::parse_str(given.trim()) {
+    let fetch = async |c: &Client, query: PageQuery| {
+        let answer = c.organizations(&query).await?;
+        let named = answer.organizations.into_iter();
+        let named = named.map(|o| (o.organization_id, o.name)).collect();
+        Ok((named, answer.total_elements_amount))
+    };
+    find_named(client, given, ("organization", "organizations"), fetch).await
+}
+
+/// A program given by id or by exact name (of any organization).
+pub async fn find_program(client: &Client, given: &str) -> Result<Uuid, AppError> {
+    let fetch = async |c: &Client, query: PageQuery| {
+        let answer = c.all_programs(&query).await?;
+        let named = answer.programs.into_iter();
+        let named = named.map(|p| (p.program_id, p.name)).collect();
+        Ok((named, answer.total_elements_amount))
+    };
+    find_named(client, given, ("program", "programs"), fetch).await
+}
+
+/// The one thing (`what`, listed by the command `listing`) given by id or named exactly `given`,
+/// among the (id, name) pairs `fetch` lists page by page under the name filter.
+async fn find_named(
+    client: &Client,
+    given: &str,
+    (what, listing): (&str, &str),
+    fetch: impl AsyncFn(&Client, PageQuery) -> Result<(Vec<(Uuid, String)>, i64), ClientError>,
+) -> Result<Uuid, AppError> {
+    if let Some(id) = as_id(given) {
         return Ok(id);
     }
-    let url = client.base_url().to_string();
-    let named: Vec<Organization> = all_pages(|page| {
-        let query = PageQuery::new(SERVER_MAX_PAGE_SIZE, page).with_name_filter(given);
-        let client = client.clone();
-        async move {
-            let answer = client.organizations(&query).await?;
-            Ok((answer.organizations, answer.total_elements_amount))
-        }
+    let named =
+        walk_pages(async |query: PageQuery| fetch(client, query.with_name_filter(given)).await)
+            .await
+            .map_err(|e| app_error(e, client.base_url()))?;
+    let candidates = named.iter().map(|(id, name)| (*id, name.as_str()));
+    pick_by_name(what, given, candidates).map_err(|e| {
+        name_error(
+            e,
+            &format!("list them with `executor-client {listing} --name {given:?}`"),
+        )
     })
-    .await
-    .map_err(|e| app_error(e, &url))?
-    .into_iter()
-    .filter(|o| o.name == given)
-    .collect();
-    match named.as_slice() {
-        [one] => Ok(one.organization_id),
-        [] => Err(AppError::new(
-            Exit::Refused,
-            format!("no organization is named {given:?}"),
-        )
-        .with_hint(format!(
-            "list them with `executor-client organizations --name {given:?}`, or give the organization's id"
-        ))),
-        _ => Err(AppError::new(
-            Exit::Refused,
-            format!("{} organizations are named {given:?}", named.len()),
-        )
-        .with_hint("give the organization's id instead (see `executor-client organizations`)")),
-    }
+}
+
+/// A name that matched nothing or several things: refused (exit 4), with what to do.
+fn name_error(error: NameError, list_hint: &str) -> AppError {
+    let hint = match &error {
+        NameError::NotFound { what, .. } => format!("{list_hint}, or give the {what}'s id"),
+        NameError::Ambiguous { .. } => list_hint.to_string(),
+    };
+    AppError::new(Exit::Refused, error.to_string()).with_hint(hint)
 }
 
 /// Every program of the organization, or of the server.
@@ -170,8 +171,7 @@ pub async fn programs(
     client: &Client,
     organization: Option<Uuid>,
 ) -> Result<Vec<Program>, ClientError> {
-    all_pages(|page| {
-        let query = PageQuery::new(SERVER_MAX_PAGE_SIZE, page);
+    walk_pages(|query: PageQuery| {
         let client = client.clone();
         async move {
             let answer = match organization {
@@ -182,24 +182,6 @@ pub async fn programs(
         }
     })
     .await
-}
-
-/// Walks a paged listing (pages of [`SERVER_MAX_PAGE_SIZE`]) to its end.
-pub async fn all_pages<T, F, Fut>(mut fetch: F) -> Result<Vec<T>, ClientError>
-where
-    F: FnMut(i64) -> Fut,
-    Fut: std::future::Future<Output = Result<(Vec<T>, i64), ClientError>>,
-{
-    let mut all = Vec::new();
-    for page in 1..=MAX_PAGES {
-        let (items, total) = fetch(page).await?;
-        let got = items.len();
-        all.extend(items);
-        if got == 0 || all.len() as i64 >= total {
-            break;
-        }
-    }
-    Ok(all)
 }
 
 #[cfg(test)]

@@ -51,6 +51,8 @@ pub struct WorkerJob<'a> {
     /// The proof, or the execution file with [`WorkerTask::Execute`].
     pub output: &'a Path,
     pub memory_limit: Option<u64>,
+    /// The donor key to bind the proof to (a registered donor's), or `None` for anonymous.
+    pub prover_key: Option<[u8; 32]>,
 }
 
 /// What the worker is asked to do.
@@ -252,6 +254,11 @@ fn spawn(job: WorkerJob<'_>, threads: usize) -> Result<Child, AppError> {
         .process_group(0);
     if let Some(limit) = job.memory_limit {
         command.arg("--memory-limit").arg(limit.to_string());
+    }
+    if let Some(key) = job.prover_key {
+        command
+            .arg("--prover-key")
+            .arg(distributor_api::signing::hex(&key));
     }
     match job.task {
         WorkerTask::Prove => {}

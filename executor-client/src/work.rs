@@ -13,11 +13,13 @@
 //! groups all fail is never asked in a hot loop.
 
 use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use cairo_stark::cost::Speed;
 use distributor_api::archive::EXECUTION_FILE;
 use distributor_api::{
-    paths, Client, ClientError, ErrorCode, FailureReport, FailureReportResponse,
+    paths, Client, ClientError, ErrorCode, FailureReport, FailureReportResponse, Reservation,
     ReservationMetadata, UploadProofData,
 };
 use tokio::sync::watch;
@@ -30,8 +32,9 @@ use crate::failure::{self, Diagnosis};
 use crate::offline::report_progress;
 use crate::output::{Artifact, Event, JobResult, Reporter};
 use crate::resources::{available_memory, CpuShare};
-use crate::server::{self, describe, find_organization, is_transient, Reserved};
+use crate::server::{self, describe, find_organization, find_program, is_transient, Reserved};
 use crate::signals::StopLevel;
+use crate::speed::SpeedBook;
 use crate::supervisor::{self, Controls, Flow, Outcome, Progress, WorkerJob, WorkerTask};
 use crate::worker::{FailureKind, WorkerEvent};
 
@@ -128,32 +131,6 @@ struct Cooling {
     until: Instant,
 }
 
-/// Proving speed seen so far in this session, to tell early that a job cannot finish in time.
-#[derive(Default)]
-struct ProveRate {
-    secs_per_row: Option<f64>,
-}
-
-impl ProveRate {
-    fn learn(&mut self, rows: u64, secs: f64) {
-        if rows == 0 {
-            return;
-        }
-        let seen = secs / rows as f64;
-        self.secs_per_row = Some(match self.secs_per_row {
-            Some(old) => 0.5 * old + 0.5 * seen,
-            None => seen,
-        });
-    }
-
-    /// A low estimate (proving is n log n, smaller jobs flatter it; better to try than to give
-    /// up on a job that would have fit).
-    fn predict(&self, rows: u64) -> Option<Duration> {
-        self.secs_per_row
-            .map(|s| Duration::from_secs_f64((s * rows as f64 * 0.8).min(1e9)))
-    }
-}
-
 #[derive(Default)]
 struct Counts {
     jobs: u64,
@@ -193,7 +170,9 @@ struct WorkLoop<'a> {
     network_backoff: Backoff,
     /// Programs whose last jobs did not succeed, left alone until their wait ends.
     cooling: HashMap<Uuid, Cooling>,
-    rate: ProveRate,
+    /// This machine's proving speed (calibrated, refreshed by every proof), to tell early
+    /// that a job cannot finish in time.
+    speed: SpeedBook,
     counts: Counts,
 }
 
@@ -209,13 +188,14 @@ pub async fn run(
     };
     let selection = if !args.programs.is_empty() {
         let mut seen = HashSet::new();
-        Selection::Ids(
-            args.programs
-                .iter()
-                .copied()
-                .filter(|id| seen.insert(*id))
-                .collect(),
-        )
+        let mut ids = Vec::new();
+        for given in &args.programs {
+            let id = find_program(client, given).await?;
+            if seen.insert(id) {
+                ids.push(id);
+            }
+        }
+        Selection::Ids(ids)
     } else if let Some(organization) = &args.organization {
         Selection::Organization(find_organization(client, organization).await?)
     } else {
@@ -235,10 +215,21 @@ pub async fn run(
         failures: 0,
         network_backoff: Backoff::new(args.retry_delay, args.max_backoff),
         cooling: HashMap::new(),
-        rate: ProveRate::default(),
+        speed: SpeedBook::load(),
         counts: Counts::default(),
     };
-    let result = work.run().await;
+    // The deadline estimates need this machine's speed: measured once, before the first job.
+    let result = match work.mode {
+        Mode::Execute => work.run().await,
+        _ => match work
+            .speed
+            .calibrate_if_needed(work.controls, reporter, work.stop)
+            .await
+        {
+            Ok(()) => work.run().await,
+            Err(e) => Err(e),
+        },
+    };
     let counts = &work.counts;
     if counts.jobs > 0 || result.is_ok() {
         reporter.event(&Event::Summary {
@@ -338,7 +329,7 @@ impl WorkLoop<'_> {
                 }
                 Err(error) if is_transient(&error) => {
                     let what = format!("reserving a job of program {}", target.id);
-                    if self.retry_later(&what, &error).await? {
+                    if self.retry_later(&what, &error, StopLevel::AfterJob).await? {
                         return Ok(());
                     }
                 }
@@ -401,7 +392,10 @@ impl WorkLoop<'_> {
                     return Ok(true);
                 }
                 Err(error) if is_transient(&error) => {
-                    if self.retry_later("listing the programs", &error).await? {
+                    if self
+                        .retry_later("listing the programs", &error, StopLevel::AfterJob)
+                        .await?
+                    {
                         return Ok(false);
                     }
                 }
@@ -522,8 +516,13 @@ impl WorkLoop<'_> {
     }
 
     /// Counts a transient failure and waits before the next attempt; gives up (exit code 3)
-    /// past --max-retries. True if asked to stop meanwhile.
-    async fn retry_later(&mut self, what: &str, error: &ClientError) -> Result<bool, AppError> {
+    /// past --max-retries. True if the stop level reached `level` meanwhile.
+    async fn retry_later(
+        &mut self,
+        what: &str,
+        error: &ClientError,
+        level: StopLevel,
+    ) -> Result<bool, AppError> {
         self.failures += 1;
         let message = describe(error, self.client.base_url());
         if let Some(max) = self.args.max_retries {
@@ -549,7 +548,7 @@ impl WorkLoop<'_> {
             attempt: self.failures,
             retry_in_secs: delay,
         });
-        Ok(self.wait(delay, StopLevel::AfterJob).await)
+        Ok(self.wait(delay, level).await)
     }
 
     /// Sleeps `secs`; true if the stop level reaches `level` meanwhile.
@@ -566,12 +565,31 @@ impl WorkLoop<'_> {
         *self.stop.borrow() >= level
     }
 
+    /// One reserved job, start to end: announce it, write its files, run the worker, then upload
+    /// what it made or end the reservation with the reason.
     async fn job(&mut self, target: &Target, reserved: Reserved) -> Result<JobResult, AppError> {
+        let mut run = self.announce(target, &reserved);
+        let dir = tempfile::Builder::new()
+            .prefix("executor-job-")
+            .tempdir()
+            .map_err(|e| AppError::local(format!("cannot create a temporary directory: {e}")))?;
+        let Some(files) = self.write_job_files(dir.path(), reserved.reservation)? else {
+            self.give_back(&run.meta, Duration::from_secs(3)).await;
+            let message = "the server handed out a job to prove without its execution";
+            return Ok(self.finish(&run, JobResult::Failed, Some(message.into()), None));
+        };
+        let outcome = self.run_worker(&mut run, &files).await?;
+        match outcome_of(&mut run, outcome) {
+            Ok(done) => self.deliver(&run, &files.output, done).await,
+            Err(unfinished) => self.abandon(&run, unfinished).await,
+        }
+    }
+
+    /// Reports the reservation and starts the job's clock.
+    fn announce(&self, target: &Target, reserved: &Reserved) -> JobRun {
         let started = Instant::now();
         let lock_end = started + reserved.lock_left;
-        let upload_by = lock_end.checked_sub(UPLOAD_MARGIN).unwrap_or(started);
-        let reservation = reserved.reservation;
-        let meta = reservation.metadata.clone();
+        let meta = reserved.reservation.metadata.clone();
         self.reporter.event(&Event::Reserved {
             program_id: meta.program_id,
             program_name: target.name.clone(),
@@ -581,77 +599,77 @@ impl WorkLoop<'_> {
             download_bytes: reserved.bytes,
             download_secs: reserved.secs,
         });
-        let mut steps = None;
-        let finish_with = |result: JobResult,
-                           steps: Option<u64>,
-                           message: Option<String>,
-                           cause: Option<String>| {
-            let secs = started.elapsed().as_secs_f64();
-            self.reporter.event(&Event::Job {
-                result,
-                program_id: meta.program_id,
-                input_group_id: meta.input_group_id,
-                input_group_name: meta.input_group_name.clone(),
-                steps,
-                secs,
-                steps_per_sec: steps.filter(|_| secs > 0.0).map(|s| s as f64 / secs),
-                message,
-                cause,
-            });
-            result
-        };
-        let finish = |result: JobResult, steps: Option<u64>, message: Option<String>| {
-            finish_with(result, steps, message, None)
-        };
+        JobRun {
+            meta,
+            started,
+            lock_end,
+            upload_by: lock_end.checked_sub(UPLOAD_MARGIN).unwrap_or(started),
+            steps: None,
+        }
+    }
 
-        let dir = tempfile::Builder::new()
-            .prefix("executor-job-")
-            .tempdir()
-            .map_err(|e| AppError::local(format!("cannot create a temporary directory: {e}")))?;
-        let program = dir.path().join("program.json");
-        let inputs = dir.path().join("inputs.csv");
-        let recorded = dir.path().join(EXECUTION_FILE);
-        let output = dir.path().join(match self.mode {
-            Mode::Execute => EXECUTION_FILE,
-            Mode::Prove | Mode::ProveExecution => "proof.bin",
-        });
-        let mut files = vec![
-            (&program, &reservation.program_json),
-            (&inputs, &reservation.inputs_csv),
-        ];
-        let task = match (self.mode, &reservation.execution) {
-            (Mode::Prove, _) => WorkerTask::Prove,
-            (Mode::Execute, _) => WorkerTask::Execute,
-            (Mode::ProveExecution, Some(execution)) => {
-                files.push((&recorded, execution));
-                WorkerTask::ProveExecution(&recorded)
-            }
-            (Mode::ProveExecution, None) => {
-                self.give_back(&meta, Duration::from_secs(3)).await;
-                return Ok(finish(
-                    JobResult::Failed,
-                    None,
-                    Some("the server handed out a job to prove without its execution".into()),
-                ));
-            }
+    /// Writes the job's program, inputs (and recorded execution) into `dir` for the worker;
+    /// `None` when a job to prove came without its execution.
+    fn write_job_files(
+        &self,
+        dir: &Path,
+        reservation: Reservation,
+    ) -> Result<Option<JobFiles>, AppError> {
+        let recorded = match (self.mode, reservation.execution) {
+            (Mode::ProveExecution, None) => return Ok(None),
+            (Mode::ProveExecution, Some(execution)) => Some((dir.join(EXECUTION_FILE), execution)),
+            _ => None,
         };
-        for (path, bytes) in files {
+        let files = JobFiles {
+            program: dir.join("program.json"),
+            inputs: dir.join("inputs.csv"),
+            recorded: recorded.as_ref().map(|(path, _)| path.clone()),
+            output: dir.join(match self.mode {
+                Mode::Execute => EXECUTION_FILE,
+                Mode::Prove | Mode::ProveExecution => "proof.bin",
+            }),
+        };
+        let mut contents = vec![
+            (&files.program, reservation.program_json),
+            (&files.inputs, reservation.inputs_csv),
+        ];
+        if let Some((path, execution)) = &recorded {
+            contents.push((path, execution.clone()));
+        }
+        for (path, bytes) in contents {
             std::fs::write(path, bytes)
                 .map_err(|e| AppError::local(format!("cannot write {}: {e}", path.display())))?;
         }
-        drop(reservation);
+        Ok(Some(files))
+    }
+
+    /// Runs the worker on the job's files, showing its progress, and gives the job up early
+    /// when this machine's speed says the proof cannot be done before the upload deadline.
+    async fn run_worker(
+        &mut self,
+        run: &mut JobRun,
+        files: &JobFiles,
+    ) -> Result<Outcome, AppError> {
+        let task = match (&files.recorded, self.mode) {
+            (Some(recorded), _) => WorkerTask::ProveExecution(recorded),
+            (None, Mode::Execute) => WorkerTask::Execute,
+            (None, _) => WorkerTask::Prove,
+        };
         let job = WorkerJob {
-            program: &program,
-            inputs: &inputs,
+            program: &files.program,
+            inputs: &files.inputs,
             task,
-            output: &output,
+            output: &files.output,
             memory_limit: available_memory().map(|m| m / 10 * 9),
+            // A registered donor's proofs are bound to the key that signs their upload.
+            prover_key: self.client.donor_key().map(|key| key.public()),
         };
         // Only a job that proves has proving left after the run.
-        let predict = self.mode != Mode::Execute;
-        let rate = &self.rate;
-        let reporter = self.reporter;
-        let outcome = supervisor::run(
+        let speed = (self.mode != Mode::Execute)
+            .then(|| self.speed.speed(self.controls.share.cpus()))
+            .flatten();
+        let (reporter, upload_by, steps) = (self.reporter, run.upload_by, &mut run.steps);
+        supervisor::run(
             job,
             self.controls,
             Some(upload_by),
@@ -659,227 +677,328 @@ impl WorkLoop<'_> {
             StopLevel::Now,
             |progress| {
                 if let Progress::Worker(WorkerEvent::Executed { steps: s, rows, .. }) = &progress {
-                    steps = Some(*s);
-                    let left = upload_by.saturating_duration_since(Instant::now());
-                    if let Some(needed) = rate.predict(*rows).filter(|_| predict) {
-                        if needed > left {
-                            return Flow::Abandon(format!(
-                                "proving {rows} rows takes about {:.0}s at this CPU share, but the \
-                                 reservation leaves {:.0}s",
-                                needed.as_secs_f64(),
-                                left.as_secs_f64()
-                            ));
-                        }
+                    *steps = Some(*s);
+                    if let Some(reason) = too_slow(speed, *rows, upload_by) {
+                        return Flow::Abandon(reason);
                     }
                 }
                 report_progress(reporter, progress);
                 Flow::Continue
             },
         )
-        .await?;
+        .await
+    }
 
-        let expiry = meta.lock_expires_at.format("%H:%M:%S UTC");
-        let finished = match outcome {
-            Outcome::Finished(WorkerEvent::Proved {
-                steps: s,
-                rows,
-                prove_secs,
-                proof_bytes,
-                ..
-            }) => {
-                steps = Some(s);
-                Ok((proof_bytes, Some((rows, prove_secs))))
-            }
-            Outcome::Finished(WorkerEvent::Recorded {
-                steps: s,
-                execution_bytes,
-                ..
-            }) => {
-                steps = Some(s);
-                Ok((execution_bytes, None))
-            }
-            Outcome::Finished(_) => Err((
-                JobResult::Failed,
-                "the worker reported nonsense".to_string(),
-                None,
-            )),
-            Outcome::Failed {
-                kind: FailureKind::Memory,
-                message,
-            } => Err((JobResult::Skipped, message, None)),
-            Outcome::Failed { kind, message } if failure::is_the_jobs(kind) => {
-                let diagnosis = failure::diagnose(kind, &message);
-                Err((
-                    JobResult::Failed,
-                    diagnosis.summary.clone(),
-                    Some(diagnosis),
-                ))
-            }
-            Outcome::Failed { kind, message } => Err((
-                JobResult::Failed,
-                format!("{} failed: {message}", kind.as_str()),
-                None,
-            )),
-            Outcome::Crashed(message) => Err((JobResult::Failed, message, None)),
-            Outcome::DeadlinePassed => Err((
-                JobResult::Dropped,
-                format!(
-                    "its reservation ends at {expiry}, before the job could be done and \
-                     uploaded; not uploaded late"
-                ),
-                None,
-            )),
-            Outcome::Abandoned(reason) => Err((JobResult::Dropped, reason, None)),
-            Outcome::Stopped => Err((JobResult::Interrupted, "stopped at once".to_string(), None)),
+    /// Ends a job that made nothing to upload: reports a failed run to the server or gives the
+    /// reservation back, and says how it ended. A second Ctrl-C ends the loop too.
+    async fn abandon(
+        &mut self,
+        run: &JobRun,
+        unfinished: Unfinished,
+    ) -> Result<JobResult, AppError> {
+        let Unfinished {
+            result,
+            mut message,
+            diagnosis,
+        } = unfinished;
+        let interrupted = result == JobResult::Interrupted;
+        // A second Ctrl-C means now: the server gets one second to take the job back.
+        let patience = Duration::from_secs(if interrupted { 1 } else { 3 });
+        let ended = self
+            .end_reservation(&run.meta, diagnosis.as_ref(), patience, run.lock_end)
+            .await;
+        let given_back = ended.is_some();
+        if let Some(ended) = ended {
+            message.push_str("; ");
+            message.push_str(&ended);
+        }
+        self.finish(run, result, Some(message), diagnosis.map(|d| d.cause));
+        if !interrupted {
+            return Ok(result);
+        }
+        let whereto = if given_back {
+            "is given back to the pool".to_string()
+        } else {
+            format!(
+                "goes back to the pool when its reservation ends at {}",
+                run.expiry()
+            )
         };
-        let (output_bytes, proved) = match finished {
-            Ok(done) => done,
-            Err((result, mut message, diagnosis)) => {
-                let interrupted = result == JobResult::Interrupted;
-                // A second Ctrl-C means now: the server gets one second to take the job back.
-                let patience = Duration::from_secs(if interrupted { 1 } else { 3 });
-                let ended = self
-                    .end_reservation(&meta, diagnosis.as_ref(), patience, lock_end)
-                    .await;
-                let given_back = ended.is_some();
-                if let Some(ended) = ended {
-                    message.push_str("; ");
-                    message.push_str(&ended);
-                }
-                finish_with(result, steps, Some(message), diagnosis.map(|d| d.cause));
-                if interrupted {
-                    let whereto = if given_back {
-                        "is given back to the pool".to_string()
-                    } else {
-                        format!("goes back to the pool when its reservation ends at {expiry}")
-                    };
-                    return Err(AppError::new(
-                        Exit::Interrupted,
-                        format!(
-                            "stopped at once; input group {} {whereto}",
-                            meta.input_group_name
-                        ),
-                    ));
-                }
-                return Ok(result);
-            }
-        };
-        if let Some((rows, prove_secs)) = proved {
-            self.rate.learn(rows, prove_secs);
+        Err(AppError::new(
+            Exit::Interrupted,
+            format!(
+                "stopped at once; input group {} {whereto}",
+                run.meta.input_group_name
+            ),
+        ))
+    }
+
+    /// Uploads what the worker made, unless it came too late; learns the proving speed.
+    async fn deliver(
+        &mut self,
+        run: &JobRun,
+        output: &Path,
+        done: Done,
+    ) -> Result<JobResult, AppError> {
+        if let Some((rows, prove_secs)) = done.proved {
+            self.speed
+                .learn(rows, prove_secs, self.controls.share.cpus());
         }
         let artifact = self.mode.artifact();
         let noun = artifact.noun();
-        if Instant::now() >= upload_by {
-            return Ok(finish(
-                JobResult::Dropped,
-                steps,
-                Some(format!(
-                    "the {noun} was done too late: the reservation ends at {expiry}; not uploaded"
-                )),
-            ));
+        if Instant::now() >= run.upload_by {
+            let message = format!(
+                "the {noun} was done too late: the reservation ends at {}; not uploaded",
+                run.expiry()
+            );
+            return Ok(self.finish(run, JobResult::Dropped, Some(message), None));
         }
-        let bytes = std::fs::read(&output).map_err(|e| {
+        let bytes = std::fs::read(output).map_err(|e| {
             AppError::local(format!("cannot read the {noun} {}: {e}", output.display()))
         })?;
         self.reporter.event(&Event::Uploading {
             artifact,
-            bytes: output_bytes,
+            bytes: done.bytes,
         });
+        self.upload(run, artifact, bytes).await
+    }
+
+    /// Uploads the proof or execution, retrying network failures while the reservation lasts.
+    async fn upload(
+        &mut self,
+        run: &JobRun,
+        artifact: Artifact,
+        bytes: Vec<u8>,
+    ) -> Result<JobResult, AppError> {
         // The same ids name the job for either upload; the reservation id lets the server end
         // this reservation at once if it refuses the file.
         let data = UploadProofData {
-            organization_id: meta.organization_id,
-            program_id: meta.program_id,
-            input_group_id: meta.input_group_id,
-            reservation_id: meta.reservation_id,
+            organization_id: run.meta.organization_id,
+            program_id: run.meta.program_id,
+            input_group_id: run.meta.input_group_id,
+            reservation_id: run.meta.reservation_id,
         };
         loop {
             let uploaded = match artifact {
                 Artifact::Proof => self.client.upload_proof(bytes.clone(), &data).await,
                 Artifact::Execution => self.client.upload_execution(bytes.clone(), &data).await,
             };
-            match uploaded {
+            let error = match uploaded {
                 Ok(()) => {
                     self.failures = 0;
                     self.network_backoff.reset();
-                    return Ok(finish(JobResult::Accepted, steps, None));
+                    let accepted = self.finish(run, JobResult::Accepted, None, None);
+                    crate::donor::report_credit(self.client, self.reporter).await;
+                    return Ok(accepted);
                 }
-                Err(error) if is_transient(&error) => {
-                    if Instant::now() + Duration::from_secs_f64(self.network_backoff.next)
-                        >= lock_end
-                    {
-                        return Ok(finish(
-                            JobResult::Dropped,
-                            steps,
-                            Some(format!(
-                                "could not upload before the reservation ended at {expiry}: {}",
-                                describe(&error, self.client.base_url())
-                            )),
-                        ));
-                    }
-                    let what = format!("uploading the {noun} of {}", meta.input_group_name);
-                    // A first Ctrl-C does not stop the upload of a finished job; a second does.
-                    self.failures += 1;
-                    if let Some(max) = self.args.max_retries {
-                        if self.failures > max {
-                            finish(
-                                JobResult::Failed,
-                                steps,
-                                Some(describe(&error, self.client.base_url())),
-                            );
-                            return Err(AppError::new(
-                                Exit::Unreachable,
-                                format!(
-                                    "giving up after {} failures in a row: {what}: {}",
-                                    self.failures,
-                                    describe(&error, self.client.base_url())
-                                ),
-                            ));
-                        }
-                    }
-                    let delay = self.network_backoff.next_delay();
-                    self.reporter.event(&Event::Retrying {
-                        what,
-                        error: describe(&error, self.client.base_url()),
-                        attempt: self.failures,
-                        retry_in_secs: delay,
-                    });
-                    if self.wait(delay, StopLevel::Now).await {
-                        finish(
-                            JobResult::Interrupted,
-                            steps,
-                            Some("stopped at once".into()),
-                        );
-                        return Err(AppError::new(Exit::Interrupted, "stopped at once"));
-                    }
+                Err(error) if !is_transient(&error) => return self.refused(run, artifact, error),
+                Err(error) => error,
+            };
+            let why = describe(&error, self.client.base_url());
+            let next_try = Instant::now() + Duration::from_secs_f64(self.network_backoff.next);
+            if next_try >= run.lock_end {
+                let message = format!(
+                    "could not upload before the reservation ended at {}: {why}",
+                    run.expiry()
+                );
+                return Ok(self.finish(run, JobResult::Dropped, Some(message), None));
+            }
+            let what = format!(
+                "uploading the {} of {}",
+                artifact.noun(),
+                run.meta.input_group_name
+            );
+            // A first Ctrl-C does not stop the upload of a finished job; a second does.
+            match self.retry_later(&what, &error, StopLevel::Now).await {
+                Ok(false) => {}
+                Ok(true) => {
+                    let message = Some("stopped at once".to_string());
+                    self.finish(run, JobResult::Interrupted, message, None);
+                    return Err(AppError::new(Exit::Interrupted, "stopped at once"));
                 }
-                Err(ClientError::Api {
-                    code: ErrorCode::UnsupportedProofVersion,
-                    message,
-                    ..
-                }) => {
-                    // Every proof this build makes would be refused the same way: stop.
-                    let message = format!("the server refused the {noun}: {message}");
-                    finish(JobResult::Rejected, steps, Some(message.clone()));
-                    return Err(AppError::new(Exit::Refused, message).with_hint(
-                        "update executor-client (the server reads another proof format \
-                         version than this build writes) and run it again; the input group \
-                         goes back to the pool",
-                    ));
-                }
-                Err(error) => {
-                    let message = match &error {
-                        ClientError::Api { code, message, .. } => format!("{code}: {message}"),
-                        other => describe(other, self.client.base_url()),
-                    };
-                    return Ok(finish(
-                        JobResult::Rejected,
-                        steps,
-                        Some(format!("the server refused the {noun}: {message}")),
-                    ));
+                Err(gave_up) => {
+                    self.finish(run, JobResult::Failed, Some(why), None);
+                    return Err(gave_up);
                 }
             }
         }
+    }
+
+    /// The server refused the upload: the job ends, and the loop too when every proof of this
+    /// build would be refused alike.
+    fn refused(
+        &self,
+        run: &JobRun,
+        artifact: Artifact,
+        error: ClientError,
+    ) -> Result<JobResult, AppError> {
+        let noun = artifact.noun();
+        let detail = match &error {
+            ClientError::Api { code, message, .. } => format!("{code}: {message}"),
+            other => describe(other, self.client.base_url()),
+        };
+        if error.code() == Some(ErrorCode::UnsupportedProofVersion) {
+            let message = match &error {
+                ClientError::Api { message, .. } => message.clone(),
+                _ => detail,
+            };
+            let message = format!("the server refused the {noun}: {message}");
+            self.finish(run, JobResult::Rejected, Some(message.clone()), None);
+            return Err(AppError::new(Exit::Refused, message).with_hint(
+                "update executor-client (the server reads another proof format version than \
+                 this build writes) and run it again; the input group goes back to the pool",
+            ));
+        }
+        let message = format!("the server refused the {noun}: {detail}");
+        Ok(self.finish(run, JobResult::Rejected, Some(message), None))
+    }
+
+    /// Reports how the job ended (its summary line) and returns `result`.
+    fn finish(
+        &self,
+        run: &JobRun,
+        result: JobResult,
+        message: Option<String>,
+        cause: Option<String>,
+    ) -> JobResult {
+        let secs = run.started.elapsed().as_secs_f64();
+        self.reporter.event(&Event::Job {
+            result,
+            program_id: run.meta.program_id,
+            input_group_id: run.meta.input_group_id,
+            input_group_name: run.meta.input_group_name.clone(),
+            steps: run.steps,
+            secs,
+            steps_per_sec: run.steps.filter(|_| secs > 0.0).map(|s| s as f64 / secs),
+            message,
+            cause,
+        });
+        result
+    }
+}
+
+/// One reserved job as it goes: what it is, its time limits, and the steps once known.
+struct JobRun {
+    meta: ReservationMetadata,
+    started: Instant,
+    /// When the reservation ends (on the server's clock, seen from here).
+    lock_end: Instant,
+    /// The last moment to start an upload.
+    upload_by: Instant,
+    steps: Option<u64>,
+}
+
+impl JobRun {
+    fn expiry(&self) -> String {
+        self.meta.lock_expires_at.format("%H:%M:%S UTC").to_string()
+    }
+}
+
+/// Where a job's files are, for the worker.
+struct JobFiles {
+    program: PathBuf,
+    inputs: PathBuf,
+    /// The execution another donor recorded (`--prove-executions`).
+    recorded: Option<PathBuf>,
+    /// What the worker writes: the proof, or the execution file.
+    output: PathBuf,
+}
+
+/// What the worker made: its size, and a proof's rows and proving seconds.
+struct Done {
+    bytes: u64,
+    proved: Option<(u64, f64)>,
+}
+
+/// A job that ended without anything to upload.
+struct Unfinished {
+    result: JobResult,
+    message: String,
+    diagnosis: Option<Diagnosis>,
+}
+
+impl Unfinished {
+    fn new(result: JobResult, message: impl Into<String>) -> Self {
+        Unfinished {
+            result,
+            message: message.into(),
+            diagnosis: None,
+        }
+    }
+}
+
+/// Why a proof of `rows` rows cannot be done before `upload_by` at `speed`, if it cannot.
+fn too_slow(speed: Option<Speed>, rows: u64, upload_by: Instant) -> Option<String> {
+    let needed = speed?.secs_for(rows as usize);
+    let left = upload_by
+        .saturating_duration_since(Instant::now())
+        .as_secs_f64();
+    (needed > left).then(|| {
+        format!(
+            "proving {rows} rows takes about {needed:.0}s at this CPU share, but the reservation \
+             leaves {left:.0}s"
+        )
+    })
+}
+
+/// What the worker's outcome means for the job: something to upload, or how it ended.
+fn outcome_of(run: &mut JobRun, outcome: Outcome) -> Result<Done, Unfinished> {
+    match outcome {
+        Outcome::Finished(WorkerEvent::Proved {
+            steps,
+            rows,
+            prove_secs,
+            proof_bytes,
+            ..
+        }) => {
+            run.steps = Some(steps);
+            Ok(Done {
+                bytes: proof_bytes,
+                proved: Some((rows, prove_secs)),
+            })
+        }
+        Outcome::Finished(WorkerEvent::Recorded {
+            steps,
+            execution_bytes,
+            ..
+        }) => {
+            run.steps = Some(steps);
+            Ok(Done {
+                bytes: execution_bytes,
+                proved: None,
+            })
+        }
+        Outcome::Finished(_) => Err(Unfinished::new(
+            JobResult::Failed,
+            "the worker reported nonsense",
+        )),
+        Outcome::Failed {
+            kind: FailureKind::Memory,
+            message,
+        } => Err(Unfinished::new(JobResult::Skipped, message)),
+        Outcome::Failed { kind, message } if failure::is_the_jobs(kind) => {
+            let diagnosis = failure::diagnose(kind, &message);
+            Err(Unfinished {
+                result: JobResult::Failed,
+                message: diagnosis.summary.clone(),
+                diagnosis: Some(diagnosis),
+            })
+        }
+        Outcome::Failed { kind, message } => Err(Unfinished::new(
+            JobResult::Failed,
+            format!("{} failed: {message}", kind.as_str()),
+        )),
+        Outcome::Crashed(message) => Err(Unfinished::new(JobResult::Failed, message)),
+        Outcome::DeadlinePassed => Err(Unfinished::new(
+            JobResult::Dropped,
+            format!(
+                "its reservation ends at {}, before the job could be done and uploaded; not \
+                 uploaded late",
+                run.expiry()
+            ),
+        )),
+        Outcome::Abandoned(reason) => Err(Unfinished::new(JobResult::Dropped, reason)),
+        Outcome::Stopped => Err(Unfinished::new(JobResult::Interrupted, "stopped at once")),
     }
 }
 
@@ -896,14 +1015,5 @@ mod tests {
         assert_eq!(backoff.next_delay(), 1.0);
         let mut zero = Backoff::new(0.0, 0.0);
         assert!(zero.next_delay() > 0.0, "a zero delay would spin");
-    }
-
-    #[test]
-    fn the_prove_rate_learns_from_finished_jobs() {
-        let mut rate = ProveRate::default();
-        assert_eq!(rate.predict(1024), None);
-        rate.learn(1024, 2.048);
-        let predicted = rate.predict(2048).unwrap().as_secs_f64();
-        assert!((predicted - 3.2768).abs() < 1e-6, "{predicted}");
     }
 }

@@ -12,11 +12,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use cairo_stark::{CompiledProgram, ProofOptions, ProvePhase};
+use cairo_stark::cost;
+use cairo_stark::{CompiledProgram, ProofOptions, ProvePhase, ProveProgress};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
-use crate::resources::{estimated_prover_memory, human_bytes};
+use crate::resources::human_bytes;
 
 /// Arguments of `executor-client prove-worker` (internal).
 #[derive(Debug, Clone, Args)]
@@ -41,6 +42,15 @@ pub struct WorkerArgs {
     /// Refuse (with a `memory` failure) a job estimated to need more bytes than this.
     #[arg(long)]
     pub memory_limit: Option<u64>,
+    /// Bind the proof to this donor key (64 hex digits, the Ed25519 public key that signs the
+    /// upload): a proof bound to one donor is refused under any other.
+    #[arg(long, value_parser = parse_prover_key)]
+    pub prover_key: Option<[u8; 32]>,
+}
+
+fn parse_prover_key(text: &str) -> Result<[u8; 32], String> {
+    distributor_api::signing::parse_key(text)
+        .map_err(|e| format!("not a donor public key (64 hex digits): {e}"))
 }
 
 /// What the worker reports, one JSON object per line on stdout.
@@ -58,8 +68,13 @@ pub enum WorkerEvent {
         execute_secs: f64,
         estimated_memory: u64,
     },
-    /// A proving phase started.
-    Phase { phase: Phase, rows: u64 },
+    /// Proving advanced: the prover's phase (its label), the fraction of the whole proof done
+    /// (0..=1, never decreasing) and the trace rows.
+    Progress {
+        phase: String,
+        fraction: f64,
+        rows: u64,
+    },
     /// The proof file is written.
     Proved {
         steps: u64,
@@ -83,24 +98,6 @@ pub enum WorkerEvent {
     },
     /// The job cannot be done; the worker exits with a non-zero status after this.
     Failed { kind: FailureKind, message: String },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Phase {
-    /// Building the main trace.
-    Trace,
-    /// Commitments, composition, FRI, queries.
-    Stark,
-}
-
-impl Phase {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Phase::Trace => "trace",
-            Phase::Stark => "stark",
-        }
-    }
 }
 
 /// Why a job could not be proven.
@@ -186,8 +183,9 @@ fn work(args: &WorkerArgs) -> Result<(), Failure> {
             .map_err(|e| (FailureKind::Execution, e.to_string()))?,
     };
     let steps = execution.steps as u64;
-    let rows = (steps + 1).next_power_of_two();
-    let estimated_memory = estimated_prover_memory(rows);
+    let estimate = cost::Cost::of(&execution, &proof_options());
+    let rows = estimate.rows as u64;
+    let estimated_memory = estimate.memory_bytes;
     emit(&WorkerEvent::Executed {
         steps,
         rows,
@@ -215,32 +213,17 @@ fn work(args: &WorkerArgs) -> Result<(), Failure> {
         .num_threads(args.threads.max(1))
         .build_global();
     let prove_started = Instant::now();
-    let memory_limit = args.memory_limit;
-    let proof = cairo_stark::prove_with_progress(&execution, &proof_options(), |phase| {
-        let event = match phase {
-            ProvePhase::Trace { rows } => Some((Phase::Trace, rows)),
-            ProvePhase::Stark { rows } => {
-                // The trace may need more rows than steps (memory, range checks): check the
-                // estimate again with the real size before the large allocations start.
-                if let Some(failure) = too_big(steps, rows as u64, memory_limit) {
-                    emit(&WorkerEvent::Failed {
-                        kind: FailureKind::Memory,
-                        message: failure,
-                    });
-                    std::process::exit(1);
-                }
-                Some((Phase::Stark, rows))
-            }
-            ProvePhase::Done => None,
-        };
-        if let Some((phase, rows)) = event {
-            emit(&WorkerEvent::Phase {
-                phase,
-                rows: rows as u64,
-            });
-        }
-    })
-    .map_err(|e| (FailureKind::Prove, e.to_string()))?;
+    let mut reporter = ProgressReporter::new(steps, args.memory_limit);
+    // Anonymous, in the lean memory mode: the memory figures of `cairo_stark::cost` are its.
+    let settings = cairo_stark::ProveSettings {
+        prover_key: args.prover_key,
+        ..cairo_stark::ProveSettings::default()
+    };
+    let proof =
+        cairo_stark::prove_with_progress(&execution, &proof_options(), &settings, |progress| {
+            reporter.report(progress)
+        })
+        .map_err(|e| (FailureKind::Prove, e.to_string()))?;
     let prove_secs = prove_started.elapsed().as_secs_f64();
     drop(execution);
 
@@ -270,9 +253,66 @@ fn write_output(path: &std::path::Path, bytes: &[u8]) -> Result<(), Failure> {
     })
 }
 
+/// Passes the prover's progress on to the parent: at each new phase and every hundredth of the
+/// proof (the prover calls far more often), and checks the memory again once the real trace size
+/// is known.
+struct ProgressReporter {
+    steps: u64,
+    memory_limit: Option<u64>,
+    phase: Option<ProvePhase>,
+    fraction: f64,
+}
+
+impl ProgressReporter {
+    /// Least advance of the fraction worth a line to the parent.
+    const STEP: f64 = 0.01;
+
+    fn new(steps: u64, memory_limit: Option<u64>) -> Self {
+        ProgressReporter {
+            steps,
+            memory_limit,
+            phase: None,
+            fraction: 0.0,
+        }
+    }
+
+    fn report(&mut self, progress: ProveProgress) {
+        let new_phase = self.phase != Some(progress.phase);
+        if progress.phase == ProvePhase::Done
+            || (!new_phase && progress.fraction < self.fraction + Self::STEP)
+        {
+            return;
+        }
+        if new_phase && self.phase == Some(ProvePhase::Trace) {
+            self.check_memory(progress.rows as u64);
+        }
+        self.phase = Some(progress.phase);
+        self.fraction = progress.fraction;
+        emit(&WorkerEvent::Progress {
+            phase: progress.phase.label().to_string(),
+            fraction: progress.fraction,
+            rows: progress.rows as u64,
+        });
+    }
+
+    /// The trace may need more rows than the steps (memory holes, range checks): with the real
+    /// size, before the large allocations start, a job too big for the memory ends here. The
+    /// prover's callback cannot stop it, so the worker reports and exits (its parent reads the
+    /// report as the job's outcome).
+    fn check_memory(&self, rows: u64) {
+        if let Some(failure) = too_big(self.steps, rows, self.memory_limit) {
+            emit(&WorkerEvent::Failed {
+                kind: FailureKind::Memory,
+                message: failure,
+            });
+            std::process::exit(1);
+        }
+    }
+}
+
 /// Why a trace of `rows` rows cannot be proven within `limit` bytes, if it cannot.
 fn too_big(steps: u64, rows: u64, limit: Option<u64>) -> Option<String> {
-    let needed = estimated_prover_memory(rows);
+    let needed = cost::memory_bytes(rows as usize, &proof_options());
     let limit = limit?;
     (needed > limit).then(|| {
         format!(
@@ -309,8 +349,9 @@ mod tests {
     #[test]
     fn events_travel_as_tagged_json_lines() {
         let events = [
-            WorkerEvent::Phase {
-                phase: Phase::Stark,
+            WorkerEvent::Progress {
+                phase: "fri".into(),
+                fraction: 0.5,
                 rows: 64,
             },
             WorkerEvent::Executed {
@@ -325,7 +366,10 @@ mod tests {
             },
         ];
         let line = serde_json::to_string(&events[0]).unwrap();
-        assert_eq!(line, r#"{"phase":{"phase":"stark","rows":64}}"#);
+        assert_eq!(
+            line,
+            r#"{"progress":{"phase":"fri","fraction":0.5,"rows":64}}"#
+        );
         for event in events {
             let line = serde_json::to_string(&event).unwrap();
             assert_eq!(

@@ -508,7 +508,10 @@ async fn programs_and_organizations_are_listed_filtered_and_paged() {
 
     let (code, _, stderr) = &runs[4];
     assert_eq!(*code, Some(2), "{stderr}");
-    assert!(stderr.contains("over the maximum page size 50"), "{stderr}");
+    assert!(
+        stderr.contains("at most 50 entries (the server's maximum)"),
+        "{stderr}"
+    );
 
     let (code, _, stderr) = &runs[5];
     assert_eq!(*code, Some(4), "{stderr}");
@@ -659,6 +662,7 @@ fn cpu_shares_outside_the_machine_are_refused_with_its_limit() {
     let program = program.to_str().expect("path");
     for (env, args) in [
         (None, vec!["run", "--cpus", "0"]),
+        (None, vec!["run", "--cpus", "-1"]),
         (None, vec!["run", "--cpus", "0.0005"]),
         (None, vec!["run", "--cpus", too_many.as_str()]),
         (Some(too_many.as_str()), vec!["run"]),
@@ -1039,4 +1043,303 @@ fn real_proof(csv: &str) -> Vec<u8> {
     cairo_stark::prove(&execution, &cairo_stark::ProofOptions::default())
         .expect("prove")
         .to_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn programs_are_named_by_id_or_name_and_an_ambiguous_name_is_refused() {
+    let server = common::start(common::Backend::Embedded).await;
+    let lab = organization(&server, "Name Lab").await;
+    let other = organization(&server, "Twin Lab").await;
+    let (solo, _) = publish(&lab, "solo-collatz", 600, &[(1, 3)]).await;
+    let (twin_a, _) = publish(&lab, "twin", 600, &[]).await;
+    let (twin_b, _) = publish(&other, "twin", 600, &[]).await;
+    let url = server.url.clone();
+    let runs = tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str]| {
+            let mut command = assert_cmd();
+            command.arg("--server").arg(&url).args(args);
+            output_of(&mut command)
+        };
+        vec![
+            run(&[
+                "--json",
+                "run",
+                "--program",
+                "solo-collatz",
+                "--jobs",
+                "1",
+                "--cpus",
+                "1",
+            ]),
+            run(&["run", "--program", "twin", "--jobs", "1"]),
+            run(&["--json", "run", "--program", "count_primes", "--jobs", "1"]),
+        ]
+    })
+    .await
+    .expect("join");
+
+    // By name, the program's job is done as by id.
+    let (code, stdout, stderr) = &runs[0];
+    assert_eq!(*code, Some(0), "{stderr}");
+    let job = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|e| e["event"] == "job")
+        .expect("a job event");
+    assert_eq!(job["program_id"], solo.to_string());
+    assert_eq!(job["result"], "accepted");
+
+    // Two organizations' programs share a name: refused, listing both ids.
+    let (code, _, stderr) = &runs[1];
+    assert_eq!(*code, Some(4), "{stderr}");
+    assert!(stderr.contains("2 programs are named \"twin\""), "{stderr}");
+    assert!(
+        stderr.contains(&twin_a.to_string()) && stderr.contains(&twin_b.to_string()),
+        "{stderr}"
+    );
+
+    // An unknown name: refused, with the error as one JSON line on stdout under --json.
+    let (code, stdout, stderr) = &runs[2];
+    assert_eq!(*code, Some(4), "{stderr}");
+    let error: Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    assert_eq!(error["event"], "error");
+    assert_eq!(error["exit_code"], 4);
+    assert_eq!(error["error"], "no program is named \"count_primes\"");
+    assert!(
+        error["hint"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("executor-client programs"),
+        "{error}"
+    );
+    drop(other);
+}
+
+/// Every exit code of the shared table that the executor can produce without a long job, as a
+/// script sees it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_exit_codes_are_the_shared_tables() {
+    use distributor_api::cli::ExitCode;
+    let server = common::start(common::Backend::Embedded).await;
+    let url = server.url.clone();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inputs = dir.path().join("inputs.csv");
+    std::fs::write(&inputs, "1,3\n").expect("write");
+    let garbage = dir.path().join("garbage.proof");
+    std::fs::write(&garbage, b"not a proof").expect("write");
+    let program = workspace_file("example-program/collatz.json");
+    let cases: Vec<(ExitCode, Vec<String>)> = vec![
+        (ExitCode::Success, vec!["organizations".into()]),
+        (
+            ExitCode::Usage,
+            vec!["programs".into(), "--page-size".into(), "51".into()],
+        ),
+        (
+            ExitCode::Unreachable,
+            vec![
+                "--server".into(),
+                "http://127.0.0.1:9".into(),
+                "programs".into(),
+            ],
+        ),
+        (
+            ExitCode::Refused,
+            vec!["programs".into(), "--organization".into(), "Nobody".into()],
+        ),
+        (
+            ExitCode::NotVerified,
+            vec![
+                "verify".into(),
+                garbage.display().to_string(),
+                program.display().to_string(),
+                inputs.display().to_string(),
+            ],
+        ),
+        (
+            ExitCode::BadJob,
+            vec![
+                "prove".into(),
+                inputs.display().to_string(),
+                inputs.display().to_string(),
+                "-o".into(),
+                dir.path().join("p").display().to_string(),
+            ],
+        ),
+    ];
+    let results = tokio::task::spawn_blocking(move || {
+        cases
+            .into_iter()
+            .map(|(exit, args)| {
+                let mut command = assert_cmd();
+                if !args.iter().any(|a| a == "--server") {
+                    command.arg("--server").arg(&url);
+                }
+                command.args(&args);
+                (exit, args, output_of(&mut command))
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .expect("join");
+    for (exit, args, (code, _, stderr)) in results {
+        assert_eq!(code, Some(exit.code()), "{args:?}: {stderr}");
+    }
+}
+
+/// The percentages a progress bar drew, in order (from a terminal's raw output).
+fn drawn_percentages(screen: &str) -> Vec<u32> {
+    screen
+        .split(['\r', '\n'])
+        .filter_map(|segment| {
+            let (before, _) = segment.split_once("% proving: ")?;
+            let digits: String = before
+                .chars()
+                .rev()
+                .take_while(char::is_ascii_digit)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            digits.parse().ok()
+        })
+        .collect()
+}
+
+/// On a terminal (a pty from `script`), `prove` draws a bar that advances through the prover's
+/// phases, with the percentage, the time left and the speed.
+#[test]
+fn the_progress_bar_advances_during_a_proof_on_a_terminal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let program = dir.path().join("guest.json");
+    let inputs = dir.path().join("inputs.csv");
+    let proof = dir.path().join("guest.proof");
+    std::fs::write(&program, cairo_stark::guest_template::COMPILED).expect("write");
+    let csv: String = (1..=600).map(|v| format!("{v}\n")).collect();
+    std::fs::write(&inputs, csv).expect("write");
+    let command = format!(
+        "stty cols 200 rows 40; exec '{}' prove '{}' '{}' -o '{}' --cpus 1",
+        env!("CARGO_BIN_EXE_executor-client"),
+        program.display(),
+        inputs.display(),
+        proof.display()
+    );
+    let output = std::process::Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .env("XDG_CONFIG_HOME", common::measured_config_home())
+        .output()
+        .expect("`script` (util-linux) runs the client on a pty");
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{screen}");
+    assert!(proof.is_file(), "{screen}");
+    let drawn = drawn_percentages(&screen);
+    assert!(
+        drawn.windows(2).all(|w| w[0] <= w[1]),
+        "the bar never goes back: {drawn:?}"
+    );
+    let mut distinct = drawn.clone();
+    distinct.dedup();
+    assert!(distinct.len() >= 5, "the bar advanced: {drawn:?}");
+    assert!(distinct.last().copied().unwrap_or(0) >= 90, "{drawn:?}");
+    for phase in ["commit", "composition", "fri"] {
+        assert!(
+            screen.contains(&format!("proving: {phase}")),
+            "{phase}: {screen}"
+        );
+    }
+    assert!(
+        screen.contains("ETA ") && screen.contains(" rows/s"),
+        "{screen}"
+    );
+}
+
+/// With no speed kept, `run` measures it once with a small proof before its first job, keeps it
+/// in the config directory, and refreshes it with the job's proof.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_run_calibrates_the_proving_speed_and_keeps_it() {
+    let server = common::start(common::Backend::Embedded).await;
+    let org = organization(&server, "Speed Lab").await;
+    let (program, _) = publish(&org, "collatz", 600, &[(1, 3)]).await;
+    let home = tempfile::tempdir().expect("config home");
+    let url = server.url.clone();
+    let home_path = home.path().to_path_buf();
+    let (code, stdout, stderr) = tokio::task::spawn_blocking(move || {
+        let mut command = assert_cmd();
+        command.env("XDG_CONFIG_HOME", &home_path).args([
+            "--json",
+            "--server",
+            &url,
+            "run",
+            "--program",
+            &program.to_string(),
+            "--jobs",
+            "1",
+            "--cpus",
+            "1",
+        ]);
+        output_of(&mut command)
+    })
+    .await
+    .expect("join");
+    assert_eq!(code, Some(0), "{stderr}");
+    let events: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let position = |name: &str| events.iter().position(|e| e["event"] == name);
+    let calibrated = position("calibrated").expect("a calibrated event");
+    assert!(
+        calibrated < position("reserved").expect("reserved"),
+        "{events:?}"
+    );
+    let event = &events[calibrated];
+    assert!(event["rows"].as_u64().unwrap_or(0) >= 1 << 13, "{event}");
+    assert!(
+        event["rows_per_sec"].as_f64().unwrap_or(0.0) > 0.0,
+        "{event}"
+    );
+    let kept: Value = serde_json::from_slice(
+        &std::fs::read(home.path().join("executor-client/speed.json")).expect("speed file"),
+    )
+    .expect("JSON");
+    assert_eq!(kept["proofs"], 2, "the calibration and the job: {kept}");
+    assert!(kept["units_per_cpu_sec"].as_f64().unwrap_or(0.0) > 0.0);
+}
+
+/// A run that fails in cairo-vm is summed up on one line in plain words, naming the inputs; the
+/// whole error comes with -v (and in the JSON error line as `cause`).
+#[test]
+fn a_failed_offline_run_is_one_plain_line_and_the_cause_comes_with_v() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inputs = dir.path().join("backwards.csv");
+    std::fs::write(&inputs, "20,10\n").expect("write");
+    let program = workspace_file("example-program/collatz.json");
+    let prove = |extra: &[&str]| {
+        let mut command = assert_cmd();
+        command
+            .args(extra)
+            .arg("prove")
+            .arg(&program)
+            .arg(&inputs)
+            .arg("-o")
+            .arg(dir.path().join("p"));
+        output_of(&mut command)
+    };
+    let (code, _, stderr) = prove(&[]);
+    assert_eq!(code, Some(6), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 2, "an error line and a hint: {stderr}");
+    assert!(lines[0].starts_with("error: on "), "{stderr}");
+    assert!(lines[0].contains("backwards.csv: a value is outside the range check's bound"));
+    assert!(lines[1].starts_with("hint: -v"), "{stderr}");
+    let (_, _, verbose) = prove(&["-v"]);
+    assert!(verbose.contains("cause: "), "{verbose}");
+    let (_, stdout, _) = prove(&["--json"]);
+    let error: Value =
+        serde_json::from_str(stdout.trim().lines().last().unwrap_or("")).expect("JSON");
+    let cause = error["cause"].as_str().unwrap_or_default();
+    assert!(
+        cause.contains("ids.a % PRIME"),
+        "cairo-vm's own words: {error}"
+    );
+    assert_eq!(error["exit_code"], 6);
 }

@@ -2,8 +2,10 @@
 //!
 //! Starts the server in this process on MariaDB (+ a local object directory), uploads a program
 //! and enough input groups over HTTP, then runs N concurrent reserving clients for a fixed time
-//! and prints reservations/s and latency percentiles; then the same on the embedded SQLite
-//! default as the baseline, and the ratio.
+//! and prints reservations/s and latency percentiles; then the same with three replicas of the
+//! server on one MariaDB database (the clients spread over them), then on the embedded SQLite
+//! default as the baseline. Every run checks that no input group was handed out twice (the
+//! locks outlast the run), and stops with an error if one was.
 //!
 //!     . scripts/services.sh
 //!     cargo bench -p program-distributor --bench reservations -- [--clients 32] [--seconds 5] [--groups 20000]
@@ -62,6 +64,8 @@ fn options() -> Options {
 
 struct Outcome {
     reservations: usize,
+    /// Reservations of a group handed out before (must be 0: locks outlast the run).
+    duplicates: usize,
     empty: usize,
     elapsed: Duration,
     latencies: Vec<Duration>,
@@ -90,19 +94,32 @@ fn settings(database: DatabaseUrl, dir: &std::path::Path, pool: u32) -> Settings
         storage: StorageSettings::Local(dir.join("objects")),
         limits: Limits::default(),
         rate_limits: program_distributor::testing::generous_rates(),
+        storage_care: Default::default(),
         data_dir: dir.to_path_buf(),
     }
 }
 
-async fn run(settings: Settings, options: &Options) -> Outcome {
-    let app = Application::build(settings).await.expect("server start");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+/// Starts `replicas` servers on `settings` (one after the other: the first migrates); their
+/// addresses.
+async fn start(settings: &Settings, replicas: usize) -> Vec<String> {
+    let mut addresses = Vec::new();
+    for _ in 0..replicas {
+        let app = Application::build(settings.clone())
+            .await
+            .expect("server start");
+        addresses.push(format!("http://127.0.0.1:{}", app.port()));
+        tokio::spawn(app.run_until_stopped());
+    }
+    addresses
+}
+
+async fn run(settings: Settings, replicas: usize, options: &Options) -> Outcome {
+    let addresses = start(&settings, replicas).await;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(options.clients * 2)
         .build()
         .expect("http client");
-    let client = Client::with_http_client(http, base);
+    let client = Client::with_http_client(http.clone(), addresses[0].clone());
 
     client
         .register(&RegisterRequest {
@@ -164,15 +181,20 @@ async fn run(settings: Settings, options: &Options) -> Outcome {
     let deadline = Instant::now() + Duration::from_secs(options.seconds);
     let started = Instant::now();
     let workers: Vec<_> = (0..options.clients)
-        .map(|_| {
-            let client = client.anonymous();
+        .map(|i| {
+            let address = addresses[i % addresses.len()].clone();
+            let client = Client::with_http_client(http.clone(), address);
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
+                let mut groups = Vec::new();
                 let mut empty = 0usize;
                 while Instant::now() < deadline {
                     let t = Instant::now();
-                    match client.reserve_raw(program).await {
-                        Ok(_) => latencies.push(t.elapsed()),
+                    match client.reserve(program).await {
+                        Ok(reservation) => {
+                            latencies.push(t.elapsed());
+                            groups.push(reservation.metadata.input_group_id);
+                        }
                         Err(ClientError::Api {
                             code: ErrorCode::NoInputGroupAvailable,
                             ..
@@ -183,21 +205,24 @@ async fn run(settings: Settings, options: &Options) -> Outcome {
                         Err(e) => panic!("reservation failed: {e}"),
                     }
                 }
-                (latencies, empty)
+                (latencies, groups, empty)
             })
         })
         .collect();
     let mut latencies = Vec::new();
-    let mut empty = 0;
+    let mut groups = std::collections::HashSet::new();
+    let (mut empty, mut duplicates) = (0, 0);
     for worker in workers {
-        let (l, e) = worker.await.expect("worker");
+        let (l, g, e) = worker.await.expect("worker");
         latencies.extend(l);
+        duplicates += g.into_iter().filter(|group| !groups.insert(*group)).count();
         empty += e;
     }
     let elapsed = started.elapsed();
     latencies.sort();
     Outcome {
         reservations: latencies.len(),
+        duplicates,
         empty,
         elapsed,
         latencies,
@@ -217,20 +242,25 @@ fn report(label: &str, outcome: &Outcome, clients: usize) -> f64 {
     let rate = outcome.reservations as f64 / outcome.elapsed.as_secs_f64();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     println!(
-        "{label:<22} clients={clients:<3} reservations={:<7} in {:.2}s  => {rate:>8.0} reservations/s  \
-         p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms  (uploads: {:.0}/s{})",
+        "{label:<26} clients={clients:<3} reservations={:<7} in {:.2}s  => {rate:>8.0} reservations/s  \
+         p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms  handed out twice: {}  (uploads: {:.0}/s{})",
         outcome.reservations,
         outcome.elapsed.as_secs_f64(),
         ms(percentile(&outcome.latencies, 0.50)),
         ms(percentile(&outcome.latencies, 0.90)),
         ms(percentile(&outcome.latencies, 0.99)),
         ms(outcome.latencies.last().copied().unwrap_or_default()),
+        outcome.duplicates,
         outcome.upload_rate,
         if outcome.empty > 0 {
             "; ran out of input groups, raise --groups".to_string()
         } else {
             String::new()
         }
+    );
+    assert_eq!(
+        outcome.duplicates, 0,
+        "{label}: an input group was handed out twice while its lock was live"
     );
     rate
 }
@@ -255,27 +285,28 @@ fn main() {
     );
     runtime.block_on(async {
         let server = mysql.trim_end_matches('/').to_string();
-        let name = format!("pd_bench_{}", Uuid::new_v4().simple());
-        execute_mysql(
-            &server,
-            &format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"),
-        );
-        let dir = tempfile::tempdir().expect("tempdir");
         let pool = std::env::var("BENCH_POOL")
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(program_distributor::configuration::DEFAULT_POOL_SIZE);
-        let mariadb = run(
-            settings(
-                DatabaseUrl::Mysql(format!("{server}/{name}")),
-                dir.path(),
-                pool,
-            ),
-            &options,
-        )
-        .await;
-        execute_mysql(&server, &format!("DROP DATABASE `{name}`"));
-        let mariadb_rate = report("MariaDB + local dir", &mariadb, options.clients);
+        let mut rates = Vec::new();
+        for replicas in [1, 3] {
+            let name = format!("pd_bench_{}", Uuid::new_v4().simple());
+            execute_mysql(
+                &server,
+                &format!("CREATE DATABASE `{name}` CHARACTER SET utf8mb4"),
+            );
+            let dir = tempfile::tempdir().expect("tempdir");
+            let database = DatabaseUrl::Mysql(format!("{server}/{name}"));
+            let outcome = run(settings(database, dir.path(), pool), replicas, &options).await;
+            execute_mysql(&server, &format!("DROP DATABASE `{name}`"));
+            let label = format!("MariaDB, {replicas} replica(s)");
+            rates.push(report(&label, &outcome, options.clients));
+        }
+        println!(
+            "3 replicas / 1 replica throughput ratio on MariaDB: {:.2}",
+            rates[1] / rates[0].max(f64::MIN_POSITIVE)
+        );
 
         let dir = tempfile::tempdir().expect("tempdir");
         let sqlite = run(
@@ -284,13 +315,14 @@ fn main() {
                 dir.path(),
                 pool,
             ),
+            1,
             &options,
         )
         .await;
-        let sqlite_rate = report("SQLite + local dir", &sqlite, options.clients);
+        let sqlite_rate = report("SQLite, 1 replica", &sqlite, options.clients);
         println!(
-            "MariaDB / SQLite throughput ratio: {:.2}",
-            mariadb_rate / sqlite_rate.max(f64::MIN_POSITIVE)
+            "MariaDB (1 replica) / SQLite throughput ratio: {:.2}",
+            rates[0] / sqlite_rate.max(f64::MIN_POSITIVE)
         );
     });
 }

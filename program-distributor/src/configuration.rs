@@ -20,6 +20,8 @@ pub struct Settings {
     pub storage: StorageSettings,
     pub limits: Limits,
     pub rate_limits: RateSettings,
+    /// The sweeper and the free-space reserve of the object store.
+    pub storage_care: StorageCare,
     /// Where the embedded defaults live (SQLite file, objects, generated secrets).
     pub data_dir: PathBuf,
 }
@@ -47,6 +49,9 @@ pub struct ServerTimeouts {
     pub keep_alive: Duration,
     /// To acknowledge the closing of a connection.
     pub disconnect: Duration,
+    /// On SIGTERM (or Ctrl-C), how long requests in progress (uploads) may take to finish before
+    /// the server stops anyway; no new connection is accepted meanwhile.
+    pub shutdown: Duration,
 }
 
 impl Default for ServerTimeouts {
@@ -56,6 +61,7 @@ impl Default for ServerTimeouts {
             request_body: Duration::from_secs(120),
             keep_alive: Duration::from_secs(5),
             disconnect: Duration::from_secs(1),
+            shutdown: Duration::from_secs(30),
         }
     }
 }
@@ -124,6 +130,31 @@ impl std::fmt::Debug for S3Settings {
     }
 }
 
+/// Keeping the object store consistent with the database and writable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageCare {
+    /// How often the sweeper removes objects no database row refers to, and temporary files left
+    /// by interrupted writes (it also runs once at start-up); `None`: at start-up only.
+    pub sweep_interval: Option<Duration>,
+    /// An unreferenced object (or temporary file) younger than this is left alone: it may belong
+    /// to an upload in flight, whose row is written after its object.
+    pub sweep_grace: Duration,
+    /// Local directory store: a write that would leave fewer bytes free is refused with `507
+    /// INSUFFICIENT_STORAGE`, so that deletions (which need a little room in the database's
+    /// journal) and reads keep working on a full disk.
+    pub reserve_bytes: u64,
+}
+
+impl Default for StorageCare {
+    fn default() -> Self {
+        StorageCare {
+            sweep_interval: Some(Duration::from_secs(3600)),
+            sweep_grace: Duration::from_secs(600),
+            reserve_bytes: 64 * MIB as u64,
+        }
+    }
+}
+
 /// Request size limits, in bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -189,6 +220,10 @@ pub struct RateSettings {
     pub execution_replays: usize,
     /// How long an execution upload waits for a replay slot before `TOO_MANY_REQUESTS`.
     pub execution_replays_wait: Duration,
+    /// Behind a reverse proxy: tell clients apart by the last address of `X-Forwarded-For` (the
+    /// one the proxy added), not by the connection's peer (the proxy). Only for a server that
+    /// nothing but the proxy can reach: anyone else could name any address.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for RateSettings {
@@ -203,6 +238,7 @@ impl Default for RateSettings {
             password_hashing_wait: Duration::from_secs(5),
             execution_replays: std::thread::available_parallelism().map_or(2, |n| n.get()),
             execution_replays_wait: Duration::from_secs(10),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -219,6 +255,7 @@ pub struct FileRates {
     pub password_hashing_wait_secs: Option<u64>,
     pub execution_replays: Option<usize>,
     pub execution_replays_wait_secs: Option<u64>,
+    pub trust_x_forwarded_for: Option<bool>,
 }
 
 fn rate_settings(
@@ -259,6 +296,9 @@ fn rate_settings(
         execution_replays_wait: parse_env(var, "EXECUTION_REPLAY_WAIT_SECS")?
             .or(file.execution_replays_wait_secs)
             .map_or(d.execution_replays_wait, Duration::from_secs),
+        trust_forwarded_for: parse_env(var, "TRUST_X_FORWARDED_FOR")?
+            .or(file.trust_x_forwarded_for)
+            .unwrap_or(d.trust_forwarded_for),
     };
     for (value, name) in [
         (settings.password_hashing, "password_hashing"),
@@ -347,6 +387,12 @@ pub struct FileStorage {
     pub force_path_style: Option<bool>,
     /// Directory of the local store (when there is no connection string).
     pub directory: Option<PathBuf>,
+    /// Bytes the local store keeps free (see [`StorageCare::reserve_bytes`]).
+    pub reserve_bytes: Option<u64>,
+    /// Seconds between sweeps of orphan objects; 0: at start-up only.
+    pub sweep_interval_secs: Option<u64>,
+    /// Seconds an unreferenced object is left alone.
+    pub sweep_grace_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -359,6 +405,7 @@ pub struct FileServer {
     pub request_body_timeout_secs: Option<u64>,
     pub keep_alive_secs: Option<u64>,
     pub disconnect_timeout_secs: Option<u64>,
+    pub shutdown_timeout_secs: Option<u64>,
     pub max_connections: Option<usize>,
 }
 
@@ -390,6 +437,9 @@ pub const ENV_VARS: &[&str] = &[
     "FILES_STORAGE_DIRECTORY",
     "S3_ENDPOINT",
     "S3_FORCE_PATH_STYLE",
+    "FILES_STORAGE_RESERVE_BYTES",
+    "STORAGE_SWEEP_INTERVAL_SECS",
+    "STORAGE_SWEEP_GRACE_SECS",
     "SERVER_ADDRESS",
     "SERVER_PORT",
     "SERVER_WORKERS",
@@ -397,6 +447,7 @@ pub const ENV_VARS: &[&str] = &[
     "SERVER_REQUEST_BODY_TIMEOUT_SECS",
     "SERVER_KEEP_ALIVE_SECS",
     "SERVER_DISCONNECT_TIMEOUT_SECS",
+    "SERVER_SHUTDOWN_TIMEOUT_SECS",
     "SERVER_MAX_CONNECTIONS",
     "DATA_DIR",
     "MAX_PROGRAM_BYTES",
@@ -414,6 +465,7 @@ pub const ENV_VARS: &[&str] = &[
     "PASSWORD_HASHING_WAIT_SECS",
     "EXECUTION_REPLAY_CONCURRENCY",
     "EXECUTION_REPLAY_WAIT_SECS",
+    "TRUST_X_FORWARDED_FOR",
 ];
 
 /// `path` made absolute against the working directory (as given if that cannot be read).
@@ -551,6 +603,7 @@ pub fn resolve(
     }
 
     let storage_file = file.files_storage.unwrap_or_default();
+    let storage_care = storage_care(&var, &storage_file)?;
     let connection_string = var("FILES_STORAGE_CONNECTION_STRING").or(storage_file
         .connection_string
         .filter(|s| !s.trim().is_empty()));
@@ -620,7 +673,29 @@ pub fn resolve(
         storage,
         limits,
         rate_limits,
+        storage_care,
         data_dir,
+    })
+}
+
+fn storage_care(
+    var: &dyn Fn(&'static str) -> Option<String>,
+    file: &FileStorage,
+) -> Result<StorageCare, ConfigError> {
+    let d = StorageCare::default();
+    let interval = parse_env::<u64>(var, "STORAGE_SWEEP_INTERVAL_SECS")?
+        .or(file.sweep_interval_secs)
+        .map_or(d.sweep_interval, |secs| {
+            (secs > 0).then(|| Duration::from_secs(secs))
+        });
+    Ok(StorageCare {
+        sweep_interval: interval,
+        sweep_grace: parse_env::<u64>(var, "STORAGE_SWEEP_GRACE_SECS")?
+            .or(file.sweep_grace_secs)
+            .map_or(d.sweep_grace, Duration::from_secs),
+        reserve_bytes: parse_env(var, "FILES_STORAGE_RESERVE_BYTES")?
+            .or(file.reserve_bytes)
+            .unwrap_or(d.reserve_bytes),
     })
 }
 
@@ -691,6 +766,11 @@ fn server_timeouts(
             "SERVER_DISCONNECT_TIMEOUT_SECS",
             file.disconnect_timeout_secs,
             defaults.disconnect,
+        )?,
+        shutdown: seconds(
+            "SERVER_SHUTDOWN_TIMEOUT_SECS",
+            file.shutdown_timeout_secs,
+            defaults.shutdown,
         )?,
     })
 }

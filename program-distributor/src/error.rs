@@ -90,6 +90,15 @@ impl ResponseError for ApiError {
 
 impl From<DbError> for ApiError {
     fn from(error: DbError) -> Self {
+        if error.is_storage_full() {
+            tracing::error!(%error, "the database's disk is full");
+            return ApiError::new(
+                ErrorCode::InsufficientStorage,
+                "the server's database has no disk space left; nothing was changed (the \
+                 operators must free space)",
+            )
+            .retry_after(FULL_STORAGE_RETRY_SECS);
+        }
         ApiError::internal("database error", error)
     }
 }
@@ -186,6 +195,26 @@ mod tests {
         assert_eq!(error.retry_after, Some(FULL_STORAGE_RETRY_SECS));
         let other = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
         let error = ApiError::from(StorageError::Io(other));
+        assert_eq!(error.code, ErrorCode::InternalServerError);
+    }
+
+    #[test]
+    fn a_database_out_of_disk_space_is_a_507_too() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let failed = |message: &str| {
+            DbError::Query(Error::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new(message.to_string()),
+            ))
+        };
+        for message in [
+            "database or disk is full",
+            "The table 'input_groups' is full",
+        ] {
+            let error = ApiError::from(failed(message));
+            assert_eq!(error.code, ErrorCode::InsufficientStorage, "{message}");
+        }
+        let error = ApiError::from(failed("no such table: programs"));
         assert_eq!(error.code, ErrorCode::InternalServerError);
     }
 }

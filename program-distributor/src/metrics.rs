@@ -4,8 +4,10 @@
 //! Almost everything is recorded in one place, the [`record`] middleware, from each request's
 //! route pattern, status and error code: requests and their latency by route, reservations by
 //! kind, releases, proof and execution uploads accepted or refused by error code, and rate-limit
-//! refusals by route. Only the time a proof verification or an execution replay takes is recorded
-//! where it is measured ([`Metrics::checked`]). Labels come from the route table and the error
+//! refusals by route. What a request's route and status cannot tell is recorded where it is known:
+//! the time a proof verification or an execution replay takes ([`Metrics::checked`]), the
+//! reservations whose lock had expired ([`Metrics::lock_expired`]), and the sweeper's work
+//! ([`Metrics::swept`]). Labels come from the route table and the error
 //! codes, never from the request itself, so their number is bounded.
 
 use std::time::{Duration, Instant};
@@ -83,6 +85,9 @@ pub struct Metrics {
     uploads: Family<OutcomeLabels, Counter>,
     check_seconds: Histograms<KindLabels>,
     rate_limited: Family<RouteLabels, Counter>,
+    lock_expiries: Counter,
+    sweeps: Counter,
+    swept: Family<KindLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -96,6 +101,9 @@ impl Default for Metrics {
             uploads: Family::default(),
             check_seconds: Family::new_with_constructor(seconds_histogram),
             rate_limited: Family::default(),
+            lock_expiries: Counter::default(),
+            sweeps: Counter::default(),
+            swept: Family::default(),
         };
         metrics.registered()
     }
@@ -139,7 +147,37 @@ impl Metrics {
             "Requests refused with 429 TOO_MANY_REQUESTS, by method and route",
             self.rate_limited.clone(),
         );
+        r.register(
+            "reservation_lock_expiries",
+            "Reservations that ran out: their group was found with an expired lock and handed out again",
+            self.lock_expiries.clone(),
+        );
+        r.register(
+            "storage_sweeps",
+            "Sweeps of the object store done (at start-up, then periodically)",
+            self.sweeps.clone(),
+        );
+        r.register(
+            "storage_swept_objects",
+            "Objects removed by the sweeper, by kind (orphan: no row refers to it; temporary: an interrupted write)",
+            self.swept.clone(),
+        );
         self
+    }
+
+    /// Records a reservation that handed out a group whose previous reservation had run out.
+    pub fn lock_expired(&self) {
+        self.lock_expiries.inc();
+    }
+
+    /// Records a finished sweep.
+    pub fn swept(&self, swept: crate::sweeper::Swept) {
+        self.sweeps.inc();
+        for (kind, count) in [("orphan", swept.orphans), ("temporary", swept.temporary)] {
+            self.swept
+                .get_or_create(&KindLabels { kind: kind.into() })
+                .inc_by(count as u64);
+        }
     }
 
     /// Records how long checking an upload of `kind` took.

@@ -2,8 +2,9 @@
 //! that a flood of logins, registrations, uploads or reservations cannot take the server's CPU
 //! or memory. A refused request is answered `429 TOO_MANY_REQUESTS` with `Retry-After`.
 //!
-//! Clients are told apart by the peer address of the connection (the server does not trust
-//! forwarding headers); login is limited per username as well, checked only after the address
+//! Clients are told apart by the peer address of the connection, or, behind a reverse proxy when
+//! `TRUST_X_FORWARDED_FOR` is set, by the address the proxy appended to `X-Forwarded-For`; login
+//! is limited per username as well, checked only after the address
 //! passed, so that the per-username table grows no faster than the per-address limits allow.
 
 use std::hash::Hash;
@@ -99,6 +100,7 @@ pub struct RateLimits {
     reservations_per_ip: Keyed<IpAddr>,
     hashing: Pool,
     replays: Pool,
+    trust_forwarded_for: bool,
 }
 
 impl RateLimits {
@@ -125,25 +127,36 @@ impl RateLimits {
                 settings.execution_replays_wait,
                 "execution replays in progress",
             ),
+            trust_forwarded_for: settings.trust_forwarded_for,
         }
     }
 
     pub fn login(&self, request: &HttpRequest, username: &str) -> Result<(), ApiError> {
-        self.login_per_ip.check(&peer(request))?;
+        self.login_per_ip.check(&self.client(request))?;
         self.login_per_username.check(&username.to_lowercase())
     }
 
     pub fn register(&self, request: &HttpRequest) -> Result<(), ApiError> {
-        self.register_per_ip.check(&peer(request))
+        self.register_per_ip.check(&self.client(request))
     }
 
     /// Proof and execution uploads.
     pub fn upload(&self, request: &HttpRequest) -> Result<(), ApiError> {
-        self.uploads_per_ip.check(&peer(request))
+        self.uploads_per_ip.check(&self.client(request))
     }
 
     pub fn reservation(&self, request: &HttpRequest) -> Result<(), ApiError> {
-        self.reservations_per_ip.check(&peer(request))
+        self.reservations_per_ip.check(&self.client(request))
+    }
+
+    /// The client's address: the peer's, or the last one of `X-Forwarded-For` behind a trusted
+    /// proxy.
+    fn client(&self, request: &HttpRequest) -> IpAddr {
+        let forwarded = self
+            .trust_forwarded_for
+            .then(|| forwarded_for(request))
+            .flatten();
+        forwarded.unwrap_or_else(|| peer(request))
     }
 
     /// A slot of the password-hashing pool (argon2 takes tens of MB and a core per hash),
@@ -159,7 +172,17 @@ impl RateLimits {
     }
 }
 
-/// The client's address (unspecified when the connection has none, e.g. in unit tests).
+/// The last address of the `X-Forwarded-For` headers: the one the nearest proxy added.
+fn forwarded_for(request: &HttpRequest) -> Option<IpAddr> {
+    let last = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .last()?;
+    last.rsplit(',').next()?.trim().parse().ok()
+}
+
+/// The connection's peer address (unspecified when the connection has none, e.g. in unit tests).
 fn peer(request: &HttpRequest) -> IpAddr {
     request
         .peer_addr()
@@ -182,6 +205,31 @@ mod tests {
         assert!(refused.message.contains("replays in progress"), "{refused}");
         drop(first);
         let _third = pool.slot().await.unwrap();
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_clients_are_told_apart_by_the_address_it_added() {
+        use actix_web::test::TestRequest;
+        let peer: std::net::SocketAddr = "10.0.0.2:4000".parse().unwrap();
+        let request = TestRequest::default()
+            .peer_addr(peer)
+            .insert_header(("x-forwarded-for", "1.2.3.4, 203.0.113.9"))
+            .to_http_request();
+        let trusting = RateLimits::new(&RateSettings {
+            trust_forwarded_for: true,
+            ..RateSettings::default()
+        });
+        assert_eq!(
+            trusting.client(&request),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
+        let direct = RateLimits::new(&RateSettings::default());
+        assert_eq!(direct.client(&request), peer.ip());
+        let garbled = TestRequest::default()
+            .peer_addr(peer)
+            .insert_header(("x-forwarded-for", "not an address"))
+            .to_http_request();
+        assert_eq!(trusting.client(&garbled), peer.ip());
     }
 
     #[tokio::test]

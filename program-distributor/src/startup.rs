@@ -1,22 +1,21 @@
 //! Builds the application from [`Settings`]: database, object storage, the HTTP server bound to
 //! its listener. `main` and the tests start the server the same way.
 
-use std::collections::HashMap;
 use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
-use bytes::Bytes;
 use distributor_api::ErrorCode;
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::TokenKeys;
 use crate::body_deadline::BodyTimeout;
-use crate::configuration::{Limits, ServerSettings, Settings, StorageSettings};
+use crate::configuration::{ServerSettings, Settings, StorageSettings};
 use crate::db::{Db, DbStartError};
 use crate::error::{envelope_errors, extractor_error};
+pub use crate::state::{AppState, Clock, ProgramCache};
 use crate::storage::local::LocalStore;
 use crate::storage::s3::S3Store;
 use crate::storage::{ObjectStore, StorageError};
@@ -48,93 +47,18 @@ pub enum StartupError {
     Task(String),
 }
 
-/// What every request handler shares.
-pub struct AppState {
-    pub db: Db,
-    pub storage: Arc<dyn ObjectStore>,
-    pub tokens: TokenKeys,
-    pub limits: Limits,
-    pub rates: crate::rate_limit::RateLimits,
-    pub metrics: crate::metrics::Metrics,
-    pub programs: ProgramCache,
-    /// The guest-code template tar served by `GET /program/template`.
-    pub template: Bytes,
-    /// An argon2 hash of a random password, verified against when a username is unknown so that
-    /// a login takes as long whether the username exists or not.
-    pub decoy_hash: String,
-}
-
-/// Compiled programs by id, so that reservations do not fetch the same blob again and again, and
-/// proof verification does not parse the same program again and again. Safe with several
-/// replicas: a program's content never changes after upload and ids are never reused, and every
-/// use of an entry follows a database lookup that finds the program (or its input group), so an
-/// entry of a program deleted through another replica is never served. A deletion through this
-/// replica evicts its entries at once. Both maps are bounded and simply cleared when full.
-#[derive(Default)]
-pub struct ProgramCache {
-    json: Mutex<HashMap<String, Bytes>>,
-    compiled: Mutex<HashMap<String, Arc<cairo_stark::CompiledProgram>>>,
-}
-
-const PROGRAM_CACHE_ENTRIES: usize = 64;
-
-impl ProgramCache {
-    /// The compiled program's JSON.
-    pub fn json(&self, id: &str) -> Option<Bytes> {
-        self.json
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .cloned()
-    }
-
-    pub fn insert_json(&self, id: &str, bytes: Bytes) {
-        let mut entries = self.json.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= PROGRAM_CACHE_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(id.to_string(), bytes);
-    }
-
-    /// The parsed compiled program (what proofs are verified against).
-    pub fn compiled(&self, id: &str) -> Option<Arc<cairo_stark::CompiledProgram>> {
-        self.compiled
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .cloned()
-    }
-
-    pub fn insert_compiled(&self, id: &str, program: Arc<cairo_stark::CompiledProgram>) {
-        let mut entries = self.compiled.lock().unwrap_or_else(|p| p.into_inner());
-        if entries.len() >= PROGRAM_CACHE_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(id.to_string(), program);
-    }
-
-    pub fn remove(&self, id: &str) {
-        self.json
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
-        self.compiled
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
-    }
-}
-
 /// A running (not yet awaited) server and the port it listens on.
 pub struct Application {
     port: u16,
     server: Server,
+    clock: Arc<Clock>,
 }
 
 impl Application {
     /// Opens the database (running migrations), the object storage, and binds the listener.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let state = build_state(&settings).await?;
+        crate::sweeper::spawn(state.clone(), settings.storage_care);
         let address = format!("{}:{}", settings.server.address, settings.server.port);
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
             address: address.clone(),
@@ -144,12 +68,22 @@ impl Application {
             .local_addr()
             .map_err(|source| StartupError::Bind { address, source })?
             .port();
+        let clock = state.clock.clone();
         let server = run(listener, state, &settings.server)?;
-        Ok(Application { port, server })
+        Ok(Application {
+            port,
+            server,
+            clock,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The clock reservations run on (tests move it forward to expire locks without waiting).
+    pub fn clock(&self) -> Arc<Clock> {
+        self.clock.clone()
     }
 
     /// Serves until the server is stopped (Ctrl-C / SIGTERM).
@@ -179,14 +113,14 @@ pub async fn build_state(settings: &Settings) -> Result<web::Data<AppState>, Sta
     tracing::info!(database = %settings.database.url.redacted(), "database ready");
 
     let storage: Arc<dyn ObjectStore> = match &settings.storage {
-        StorageSettings::Local(dir) => {
-            Arc::new(
-                LocalStore::open(dir).map_err(|source| StartupError::Storage {
+        StorageSettings::Local(dir) => Arc::new(
+            LocalStore::open(dir)
+                .map_err(|source| StartupError::Storage {
                     what: format!("local directory {}", dir.display()),
                     source,
-                })?,
-            )
-        }
+                })?
+                .with_reserve(settings.storage_care.reserve_bytes),
+        ),
         StorageSettings::S3(s3) => Arc::new(S3Store::new(s3)),
     };
     storage
@@ -213,6 +147,7 @@ pub async fn build_state(settings: &Settings) -> Result<web::Data<AppState>, Sta
         rates: crate::rate_limit::RateLimits::new(&settings.rate_limits),
         metrics: crate::metrics::Metrics::default(),
         programs: ProgramCache::default(),
+        clock: Arc::default(),
         template: crate::template::tar()
             .map_err(|e| StartupError::Task(format!("cannot build the template tar: {e}")))?,
         decoy_hash,
@@ -243,6 +178,7 @@ fn run(
     .client_request_timeout(timeouts.request_head)
     .client_disconnect_timeout(timeouts.disconnect)
     .keep_alive(timeouts.keep_alive)
+    .shutdown_timeout(timeouts.shutdown.as_secs())
     .max_connections(settings.max_connections);
     if let Some(workers) = settings.workers {
         server = server.workers(workers.max(1));

@@ -156,6 +156,7 @@ pub async fn settings(
         storage,
         limits: Limits::default(),
         rate_limits: generous_rates(),
+        storage_care: Default::default(),
         data_dir: data_dir.to_path_buf(),
     };
     (settings, database)
@@ -183,6 +184,8 @@ pub struct TestServer {
     pub settings: Settings,
     /// The MariaDB database it uses, dropped with this value.
     pub database: Option<TestDatabase>,
+    /// The clock its reservations run on: move it forward to expire locks without waiting.
+    pub clock: std::sync::Arc<crate::startup::Clock>,
 }
 
 /// Starts the server on `backend` with its files under `data_dir`, after `tweak` adjusted the
@@ -199,11 +202,13 @@ pub async fn start(
         .await
         .expect("the program distributor failed to start");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let clock = app.clock();
     tokio::spawn(app.run_until_stopped());
     TestServer {
         address,
         settings,
         database,
+        clock,
     }
 }
 

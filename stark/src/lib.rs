@@ -70,6 +70,7 @@ mod hash;
 mod hostile_tests;
 mod merkle;
 mod options;
+mod progress;
 mod proof;
 mod protocol;
 mod prover;
@@ -82,10 +83,11 @@ pub use air::{Air, AuxTraceBuilder, BoundaryConstraint, Frame, TraceTable, Trans
 pub use constraints::{check_constraints, ConstraintViolation};
 pub use hash::Digest;
 pub use options::{HashFunction, InvalidOptions, ProofOptions};
+pub use progress::{Progress, Stage};
 pub use proof::{DecodeError, StarkProof};
 #[doc(hidden)]
 pub use prover::prove_unchecked;
-pub use prover::{prove, ProvingError};
+pub use prover::{prove, prove_with_progress, MemoryMode, ProvingError};
 pub use security::{AirShape, SecurityLevel};
 pub use shape::{AirShapeError, MAX_COLUMNS, MAX_CONSTRAINT_DEGREE};
 pub use verifier::{verify, SecurityKind, VerificationError, VerificationPolicy};

@@ -9,6 +9,7 @@ use crate::fft::{
 use crate::hash::{push_felt_internal, Digest};
 use crate::merkle::MerkleTree;
 use crate::options::{HashFunction, ProofOptions};
+use crate::progress::{Progress, Stage, Tracker};
 use crate::proof::{Opening, StarkProof};
 use crate::protocol::{
     draw_ood_point, draw_query_positions, generators, periodic_coefficients, pow2k,
@@ -63,7 +64,39 @@ pub fn prove<A: AuxTraceBuilder + ?Sized>(
     main_trace: TraceTable,
     options: &ProofOptions,
 ) -> Result<StarkProof, ProvingError> {
-    prove_inner(air, main_trace, options, true, Fault::None)
+    prove_with_progress(air, main_trace, options, MemoryMode::Lean, &mut |_, _| {})
+}
+
+/// How the prover trades memory for time. Either way the proof is the same, byte for byte.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum MemoryMode {
+    /// Keep only each committed column's coefficients, and evaluate its extension again where
+    /// the composition and the queries need it (about 3.3 KB a row for the Cairo AIR at
+    /// blowup 4).
+    #[default]
+    Lean,
+    /// Keep each committed column's extension too (`blowup` values a row and column) and the
+    /// main trace's values until the auxiliary trace is built: about three times the memory of
+    /// [`MemoryMode::Lean`], for fewer transforms.
+    Fast,
+}
+
+/// Like [`prove`], keeping what `memory` says, and reporting each stage and the fraction of the
+/// proof done to `progress`.
+pub fn prove_with_progress<A: AuxTraceBuilder + ?Sized>(
+    air: &A,
+    main_trace: TraceTable,
+    options: &ProofOptions,
+    memory: MemoryMode,
+    progress: Progress<'_>,
+) -> Result<StarkProof, ProvingError> {
+    prove_inner(
+        air,
+        main_trace,
+        options,
+        RunSettings::new(true, memory),
+        progress,
+    )
 }
 
 /// Like [`prove`] but without the prover's self-checks (composition degree, out-of-domain
@@ -75,7 +108,31 @@ pub fn prove_unchecked<A: AuxTraceBuilder + ?Sized>(
     main_trace: TraceTable,
     options: &ProofOptions,
 ) -> Result<StarkProof, ProvingError> {
-    prove_inner(air, main_trace, options, false, Fault::None)
+    prove_inner(
+        air,
+        main_trace,
+        options,
+        RunSettings::new(false, MemoryMode::Lean),
+        &mut |_, _| {},
+    )
+}
+
+/// How one proof runs: the self-checks, the memory mode, and any deliberate fault.
+#[derive(Clone, Copy)]
+struct RunSettings {
+    self_check: bool,
+    memory: MemoryMode,
+    fault: Fault,
+}
+
+impl RunSettings {
+    fn new(self_check: bool, memory: MemoryMode) -> Self {
+        RunSettings {
+            self_check,
+            memory,
+            fault: Fault::None,
+        }
+    }
 }
 
 /// Deliberate deviations from the protocol, for tests of the verifier's later checks.
@@ -94,16 +151,27 @@ pub(crate) fn prove_with_fault<A: AuxTraceBuilder + ?Sized>(
     options: &ProofOptions,
     fault: Fault,
 ) -> Result<StarkProof, ProvingError> {
-    prove_inner(air, main_trace, options, false, fault)
+    let run = RunSettings {
+        fault,
+        ..RunSettings::new(false, MemoryMode::Lean)
+    };
+    prove_inner(air, main_trace, options, run, &mut |_, _| {})
 }
 
 fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     air: &A,
     main_trace: TraceTable,
     options: &ProofOptions,
-    self_check: bool,
-    fault: Fault,
+    run: RunSettings,
+    progress: Progress<'_>,
 ) -> Result<StarkProof, ProvingError> {
+    let RunSettings {
+        self_check,
+        memory,
+        fault,
+    } = run;
+    let keep = memory == MemoryMode::Fast;
+    let mut tracker = Tracker::new(progress, memory);
     let shape = ProofShape::new(air, options)?;
     let n = shape.trace_length;
     let lde_size = shape.lde_size;
@@ -122,41 +190,28 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     let mut transcript = statement_transcript(air, options, &shape);
 
     // 1. Main trace: interpolated in place over ⟨g⟩; its extension to offset·⟨ω⟩ is committed
-    //    coset by coset and never stored.
+    //    coset by coset (and kept only in the fast mode, with the trace's values).
+    tracker.enter(Stage::Commit, 0.0, 0.1);
+    let trace_values = (keep && shape.aux_width > 0).then(|| main_trace.columns.clone());
     let mut main = main_trace.columns;
     plan.interpolate_columns(&mut main);
-    let main = Committed::new(hash, &shape, main);
+    tracker.enter(Stage::Commit, 0.1, 0.6);
+    let mut main = Committed::new(hash, &shape, main, keep, &mut tracker);
     transcript.absorb(b"main root", &main.tree.root());
 
-    // 2. Challenges, then the auxiliary trace built from them. The main columns go back to
-    //    values for the builder, in place, and then back to coefficients.
+    // 2. Challenges, then the auxiliary trace built from them.
     let challenges = transcript.draw_felts(shape.num_challenges);
-    let (main, aux) = if shape.aux_width > 0 {
-        let Committed { coeffs, tree, .. } = main;
-        let mut trace = TraceTable::new(coeffs);
-        plan.evaluate_columns(&mut trace.columns);
-        let aux = air.build_aux_trace(&trace, &challenges);
-        if aux.width() != shape.aux_width || aux.columns.iter().any(|c| c.len() != n) {
-            return Err(ProvingError::AuxTraceShape {
-                width: aux.width(),
-                length: aux.length(),
-                expected_width: shape.aux_width,
-                expected_length: n,
-            });
-        }
-        plan.interpolate_columns(&mut trace.columns);
-        let main = Committed {
-            coeffs: trace.columns,
-            tree,
-            hash,
-        };
+    let aux = if shape.aux_width > 0 {
+        tracker.enter(Stage::Commit, 0.6, 0.75);
+        let aux = aux_trace(air, &plan, &shape, &mut main, trace_values, &challenges)?;
+        tracker.enter(Stage::Commit, 0.75, 1.0);
         let mut aux = aux.columns;
         plan.interpolate_columns(&mut aux);
-        let aux = Committed::new(hash, &shape, aux);
+        let aux = Committed::new(hash, &shape, aux, keep, &mut tracker);
         transcript.absorb(b"aux root", &aux.tree.root());
-        (main, Some(aux))
+        Some(aux)
     } else {
-        (main, None)
+        None
     };
     let columns: Vec<&[Felt]> = main
         .coeffs
@@ -179,8 +234,31 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     // power of two) determine it: evaluating the constraints there instead of on all
     // blowup·n points saves a factor blowup/P' of the most expensive step.
     let composition_domain = shape.composition_parts.next_power_of_two() * n;
-    let h_values =
-        evaluate_composition(air, &composition, &columns, &challenges, composition_domain);
+    tracker.enter(Stage::Composition, 0.0, 0.85);
+    let extension: Option<Vec<&[Felt]>> = std::iter::once(&main)
+        .chain(aux.iter())
+        .map(Committed::extension)
+        .collect::<Option<Vec<_>>>()
+        .map(|columns| columns.concat());
+    let h_values = match extension {
+        Some(extension) => composition_on_extension(
+            air,
+            &composition,
+            &extension,
+            &challenges,
+            composition_domain,
+            &mut tracker,
+        ),
+        None => evaluate_composition(
+            air,
+            &composition,
+            &columns,
+            &challenges,
+            composition_domain,
+            &mut tracker,
+        ),
+    };
+    tracker.enter(Stage::Composition, 0.85, 1.0);
     let mut h_coeffs = interpolate_coset_columns(vec![h_values], &offset)
         .pop()
         .unwrap_or_default();
@@ -191,10 +269,11 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     h_coeffs.truncate(parts_len);
     let parts: Vec<Vec<Felt>> = h_coeffs.chunks(n).map(<[Felt]>::to_vec).collect();
     drop(h_coeffs);
-    let parts = Committed::new(hash, &shape, parts);
+    let parts = Committed::new(hash, &shape, parts, false, &mut tracker);
     transcript.absorb(b"composition root", &parts.tree.root());
 
     // 4. Out-of-domain evaluations.
+    tracker.enter(Stage::Deep, 0.0, 0.2);
     let z = draw_ood_point(&mut transcript, &shape, &offset).ok_or(ProvingError::OodSampling)?;
     let gz = g * z;
     let mut ood_current = evaluate_columns_at(&columns, &z);
@@ -234,6 +313,7 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
 
     // 5. DEEP composition, then FRI on it.
     let deep_coeffs = transcript.draw_felts(2 * shape.width() + shape.composition_parts);
+    tracker.enter(Stage::Deep, 0.2, 1.0);
     let deep_values = deep_composition(
         &plan,
         &shape,
@@ -247,7 +327,9 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
             gz,
         },
         &deep_coeffs,
+        &mut tracker,
     );
+    tracker.enter(Stage::Fri, 0.0, 1.0);
     let (fri_layers, fri_remainder) = fri_commit(
         &mut transcript,
         &shape,
@@ -255,15 +337,18 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
         deep_values,
         offset,
         self_check,
+        &mut tracker,
     )?;
     transcript.absorb_felts(b"fri remainder", &fri_remainder);
 
     // 6. Proof of work, then the queries it makes expensive to steer.
+    tracker.enter(Stage::Queries, 0.0, 0.5);
     let pow_nonce = transcript.grind(options.grinding_bits);
     transcript.absorb(b"pow nonce", &pow_nonce.to_le_bytes());
     let positions = draw_query_positions(&mut transcript, options, lde_size)
         .ok_or(ProvingError::QuerySampling)?;
 
+    tracker.enter(Stage::Queries, 0.5, 1.0);
     let main_opening = main.open(&shape, &positions);
     let aux_opening = aux.as_ref().map(|a| a.open(&shape, &positions));
     let composition_opening = parts.open(&shape, &positions);
@@ -285,6 +370,7 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
         });
     }
 
+    tracker.step(1.0);
     Ok(StarkProof {
         options: *options,
         main_root: main.tree.root(),
@@ -303,13 +389,48 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     })
 }
 
-/// The extension is hashed in pieces of `n / 2^COMMIT_SPLIT_LOG` rows, and the composition
-/// evaluated in pieces of `n / 2^COMPOSITION_SPLIT_LOG` rows (of which it holds three: the first,
-/// the current and the next). Smaller pieces hold less memory but fold every coefficient once
-/// more per piece: these two keep both the hashing and the composition evaluation at about a
-/// third of a trace's worth of values while adding about 15% and 65% to their transforms.
+/// The auxiliary trace, built from the main trace's values: `values` when the caller kept
+/// them, or else `main`'s coefficients transformed back in place, and afterwards forward again.
+fn aux_trace<A: AuxTraceBuilder + ?Sized>(
+    air: &A,
+    plan: &FftPlan,
+    shape: &ProofShape,
+    main: &mut Committed,
+    values: Option<Vec<Vec<Felt>>>,
+    challenges: &[Felt],
+) -> Result<TraceTable, ProvingError> {
+    let aux = match values {
+        Some(values) => air.build_aux_trace(&TraceTable::new(values), challenges),
+        None => {
+            let mut trace = TraceTable::new(std::mem::take(&mut main.coeffs));
+            plan.evaluate_columns(&mut trace.columns);
+            let aux = air.build_aux_trace(&trace, challenges);
+            plan.interpolate_columns(&mut trace.columns);
+            main.coeffs = trace.columns;
+            aux
+        }
+    };
+    let n = shape.trace_length;
+    if aux.width() != shape.aux_width || aux.columns.iter().any(|c| c.len() != n) {
+        return Err(ProvingError::AuxTraceShape {
+            width: aux.width(),
+            length: aux.length(),
+            expected_width: shape.aux_width,
+            expected_length: n,
+        });
+    }
+    Ok(aux)
+}
+
+/// In the lean mode, the extension is hashed in pieces of `n / 2^COMMIT_SPLIT_LOG` rows, and the
+/// composition evaluated in pieces of `n / 2^COMPOSITION_SPLIT_LOG` rows (of which it holds
+/// three: the first, the current and the next). Smaller pieces hold less memory but fold every
+/// coefficient once more per piece. With these two the hashing holds half a trace's worth of
+/// values and the composition a sixth, so neither phase's peak stands above the other's
+/// (`bench --single 16 --memory lean` prints each phase's peak: 183 and 186 MB at 2^16, where
+/// pieces of `n/8` made the composition's 215 MB).
 const COMMIT_SPLIT_LOG: u32 = 1;
-const COMPOSITION_SPLIT_LOG: u32 = 3;
+const COMPOSITION_SPLIT_LOG: u32 = 4;
 
 /// Levels of each trace commitment's Merkle tree not kept in memory (the leaves and the level
 /// above: three quarters of the tree). An opening evaluates the `2^levels` rows of the block
@@ -321,21 +442,38 @@ fn piece_plan(n: usize, split_log: u32) -> FftPlan {
     FftPlan::new((n >> split_log).max(1))
 }
 
-/// Columns committed through their low-degree extension, of which only the coefficients are
-/// kept: the extension is evaluated one coset of `offset·⟨ω⟩` at a time to hash its rows, and
-/// the few rows the queries open are evaluated again from the coefficients.
+/// Columns committed through their low-degree extension. The extension is evaluated one coset
+/// of `offset·⟨ω⟩` at a time to hash its rows; in the lean mode only the coefficients are kept,
+/// and the few rows the queries open are evaluated again from them.
 struct Committed {
     /// Each column's coefficients (`n` of them) over the trace domain.
     coeffs: Vec<Vec<Felt>>,
+    /// Fast mode only: each column's extension, coset after coset: entry `j·n + r` is the value
+    /// at `offset·ω^j·g^r`, the point of leaf `j + blowup·r`.
+    extension: Option<Vec<Vec<Felt>>>,
     /// Leaf `i` is the row at `offset·ω^i`; the lowest levels are dropped.
     tree: MerkleTree,
     hash: HashFunction,
 }
 
 impl Committed {
-    fn new(hash: HashFunction, shape: &ProofShape, coeffs: Vec<Vec<Felt>>) -> Self {
-        let plan = piece_plan(shape.trace_length, COMMIT_SPLIT_LOG);
+    /// Commits to the extension of `coeffs`, keeping the extension too when `keep` is set.
+    fn new(
+        hash: HashFunction,
+        shape: &ProofShape,
+        coeffs: Vec<Vec<Felt>>,
+        keep: bool,
+        tracker: &mut Tracker<'_>,
+    ) -> Self {
+        // Kept, the extension is stored whole cosets at a time, so pieces are whole cosets.
+        let split_log = if keep { 0 } else { COMMIT_SPLIT_LOG };
+        let plan = piece_plan(shape.trace_length, split_log);
         let m = plan.size();
+        let mut extension: Option<Vec<Vec<Felt>>> = keep.then(|| {
+            (0..coeffs.len())
+                .map(|_| Vec::with_capacity(shape.lde_size))
+                .collect()
+        });
         // Piece u is the coset offset·ω^u·⟨ω^pieces⟩: its row r is leaf u + pieces·r.
         let pieces = shape.lde_size / m;
         let omega = root_of_unity(shape.lde_size);
@@ -346,19 +484,36 @@ impl Committed {
             let shift = coset_offset() * omega.pow(u as u64);
             let values = plan.evaluate_on_coset(&refs, &shift);
             hash_rows(hash, &values, &mut piece_leaves);
+            if let Some(extension) = extension.as_mut() {
+                for (column, piece) in extension.iter_mut().zip(&values) {
+                    column.extend_from_slice(piece);
+                }
+            }
             drop(values);
             for (r, leaf) in piece_leaves.iter().enumerate() {
                 leaves[u + pieces * r] = *leaf;
             }
+            // One share more than the pieces: the Merkle tree built after them.
+            tracker.step((u + 1) as f64 / (pieces + 1) as f64);
         }
         drop(piece_leaves);
         let mut tree = MerkleTree::build(hash, leaves);
         tree.drop_lower_levels(TREE_DROPPED_LEVELS);
-        Committed { coeffs, tree, hash }
+        Committed {
+            coeffs,
+            extension,
+            tree,
+            hash,
+        }
     }
 
     fn column_refs(&self) -> Vec<&[Felt]> {
-        self.coeffs.iter().map(Vec::as_slice).collect()
+        as_slices(&self.coeffs)
+    }
+
+    /// The kept extension of each column (fast mode), coset after coset.
+    fn extension(&self) -> Option<Vec<&[Felt]>> {
+        self.extension.as_deref().map(as_slices)
     }
 
     /// The committed rows at `positions` (sorted), row after row, with their Merkle proof.
@@ -392,6 +547,17 @@ impl Committed {
     /// `result[c][k]` is column `c` at `positions[k]`.
     fn columns_at(&self, shape: &ProofShape, positions: &[usize]) -> Vec<Vec<Felt>> {
         let (n, blowup) = (shape.trace_length, shape.blowup);
+        if let Some(extension) = &self.extension {
+            return extension
+                .iter()
+                .map(|column| {
+                    positions
+                        .iter()
+                        .map(|p| column[(p % blowup) * n + p / blowup])
+                        .collect()
+                })
+                .collect();
+        }
         let omega = root_of_unity(shape.lde_size);
         let g_powers = shift_powers(&root_of_unity(n), n / 2);
         let width = self.coeffs.len();
@@ -476,6 +642,7 @@ fn evaluate_composition<A: AuxTraceBuilder + ?Sized>(
     columns: &[&[Felt]],
     challenges: &[Felt],
     domain_size: usize,
+    tracker: &mut Tracker<'_>,
 ) -> Vec<Felt> {
     let n = air.trace_length();
     let plan = piece_plan(n, COMPOSITION_SPLIT_LOG);
@@ -498,8 +665,8 @@ fn evaluate_composition<A: AuxTraceBuilder + ?Sized>(
             let next = (t + 1 < pieces_per_coset).then(|| evaluate(u + cosets));
             let (shift, values) = current.as_ref().unwrap_or(&first);
             let rows = Piece {
-                values,
-                next: next.as_ref().map_or(&first.1, |(_, v)| v),
+                values: &as_slices(values),
+                next: &as_slices(next.as_ref().map_or(&first.1, |(_, v)| v)),
                 next_offset: usize::from(next.is_none()),
                 periodic: &periodic_on_piece(&periodic, shift, n, m),
             };
@@ -507,10 +674,52 @@ fn evaluate_composition<A: AuxTraceBuilder + ?Sized>(
             for (r, h) in piece_h.iter().enumerate() {
                 result[u + pieces * r] = *h;
             }
+            tracker.step((j * pieces_per_coset + t + 1) as f64 / pieces as f64);
             current = next;
         }
     }
     result
+}
+
+/// The composition on `offset·⟨ω'⟩` (`domain_size` points, natural order) from the columns'
+/// kept extensions (`extension[c][j·n + r]` at `offset·ω^j·g^r`). The domain's coset
+/// `offset·ω'^j·⟨g⟩` is the extension's coset `j·blowup/P'`, and on it the next row of row `r` is
+/// row `r + 1`: no transform is needed.
+fn composition_on_extension<A: AuxTraceBuilder + ?Sized>(
+    air: &A,
+    composition: &Composition,
+    extension: &[&[Felt]],
+    challenges: &[Felt],
+    domain_size: usize,
+    tracker: &mut Tracker<'_>,
+) -> Vec<Felt> {
+    let n = air.trace_length();
+    let cosets = domain_size / n;
+    let stride = extension.first().map_or(0, |c| c.len()) / domain_size;
+    let omega = root_of_unity(domain_size);
+    let periodic = periodic_coefficients(air.periodic_columns());
+    let mut result = vec![Felt::zero(); domain_size];
+    for j in 0..cosets {
+        let rows = j * stride * n..(j * stride + 1) * n;
+        let values: Vec<&[Felt]> = extension.iter().map(|c| &c[rows.clone()]).collect();
+        let shift = coset_offset() * omega.pow(j as u64);
+        let piece = Piece {
+            values: &values,
+            next: &values,
+            next_offset: 1,
+            periodic: &periodic_on_piece(&periodic, &shift, n, n),
+        };
+        let coset_h = composition_on_piece(air, composition, &piece, &shift, challenges);
+        for (r, h) in coset_h.iter().enumerate() {
+            result[j + cosets * r] = *h;
+        }
+        tracker.step((j + 1) as f64 / cosets as f64);
+    }
+    result
+}
+
+fn as_slices(columns: &[Vec<Felt>]) -> Vec<&[Felt]> {
+    columns.iter().map(Vec::as_slice).collect()
 }
 
 /// Each periodic column on the piece `shift·⟨γ⟩` (`γ` of order `m`): a column of period `p` is
@@ -530,8 +739,8 @@ fn periodic_on_piece(periodic: &[Vec<Felt>], shift: &Felt, n: usize, m: usize) -
 /// One piece's column values, the values of the piece holding its rows' next rows (shifted by
 /// `next_offset` rows), and its periodic values.
 struct Piece<'a> {
-    values: &'a [Vec<Felt>],
-    next: &'a [Vec<Felt>],
+    values: &'a [&'a [Felt]],
+    next: &'a [&'a [Felt]],
     next_offset: usize,
     periodic: &'a [Vec<Felt>],
 }
@@ -545,7 +754,7 @@ fn composition_on_piece<A: AuxTraceBuilder + ?Sized>(
     challenges: &[Felt],
 ) -> Vec<Felt> {
     let n = air.trace_length();
-    let m = piece.values.first().map_or(1, Vec::len);
+    let m = piece.values.first().map_or(1, |c| c.len());
     let gamma = root_of_unity(m);
     let zerofier_inv = (pow2k(shift, n.trailing_zeros()) - Felt::one())
         .inv()
@@ -582,7 +791,7 @@ fn composition_chunk<A: AuxTraceBuilder + ?Sized>(
     out: &mut [Felt],
 ) {
     let width = piece.values.len();
-    let m = piece.values.first().map_or(0, Vec::len);
+    let m = piece.values.first().map_or(0, |c| c.len());
     let len = xs.len();
     let groups = composition.boundary_groups.len();
     let mut boundary_inv = Vec::with_capacity(groups * len);
@@ -649,6 +858,7 @@ fn deep_composition(
     parts: &[&[Felt]],
     ood: &Ood<'_>,
     coeffs: &[Felt],
+    tracker: &mut Tracker<'_>,
 ) -> Vec<Felt> {
     let (n, blowup) = (shape.trace_length, shape.blowup);
     let width = columns.len();
@@ -715,6 +925,7 @@ fn deep_composition(
         for (i, d) in coset_d.iter().enumerate() {
             result[j + blowup * i] = *d;
         }
+        tracker.step((j + 1) as f64 / blowup as f64);
     }
     result
 }
@@ -733,10 +944,12 @@ fn fri_commit(
     mut values: Vec<Felt>,
     mut offset: Felt,
     self_check: bool,
+    tracker: &mut Tracker<'_>,
 ) -> Result<(Vec<FriLayer>, Vec<Felt>), ProvingError> {
     let k = shape.folding;
     let mut layers = Vec::with_capacity(shape.fri_layer_sizes.len());
-    for _ in &shape.fri_layer_sizes {
+    let layer_count = shape.fri_layer_sizes.len();
+    for layer in 0..layer_count {
         let leaves_count = values.len() / k;
         let mut leaves: Vec<Digest> = vec![[0u8; 32]; leaves_count];
         leaves
@@ -760,6 +973,8 @@ fn fri_commit(
         layers.push(FriLayer { values, tree });
         values = folded;
         offset = pow2k(&offset, k.trailing_zeros());
+        // Each layer is a quarter of the previous one's work, or less.
+        tracker.step(1.0 - 0.25f64.powi(layer as i32 + 1));
     }
     let mut remainder = interpolate_coset_columns(vec![values], &offset)
         .pop()

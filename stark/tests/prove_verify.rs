@@ -4,9 +4,9 @@ mod common;
 
 use common::{fib_trace, FibAir, AP, D};
 use stark::{
-    check_constraints, prove, prove_unchecked, verify, AirShape, ConstraintViolation, Felt,
-    HashFunction, ProofOptions, ProvingError, SecurityKind, SecurityLevel, StarkProof, TraceTable,
-    VerificationError, VerificationPolicy,
+    check_constraints, prove, prove_unchecked, prove_with_progress, verify, AirShape,
+    ConstraintViolation, Felt, HashFunction, MemoryMode, ProofOptions, ProvingError, SecurityKind,
+    SecurityLevel, StarkProof, TraceTable, VerificationError, VerificationPolicy,
 };
 
 fn lenient() -> VerificationPolicy {
@@ -52,10 +52,23 @@ fn honest_proofs_verify_across_options() {
         for with_aux in [true, false] {
             for n in [8, 64, 256] {
                 let (air, trace) = honest(n, with_aux);
-                let proof = prove(&air, trace, options)
+                let proof = prove(&air, trace.clone(), options)
                     .unwrap_or_else(|e| panic!("variant {i}, n {n}, aux {with_aux}: {e}"));
                 verify(&air, &proof, &lenient())
                     .unwrap_or_else(|e| panic!("variant {i}, n {n}, aux {with_aux}: {e}"));
+                // The fast mode keeps the extension instead of recomputing it: same proof.
+                let mut fractions = Vec::new();
+                let fast =
+                    prove_with_progress(&air, trace, options, MemoryMode::Fast, &mut |_, f| {
+                        fractions.push(f)
+                    })
+                    .unwrap_or_else(|e| panic!("variant {i}, n {n}, aux {with_aux}, fast: {e}"));
+                assert!(
+                    fast.to_bytes() == proof.to_bytes(),
+                    "variant {i}, n {n}, aux {with_aux}: the fast mode's proof differs"
+                );
+                assert!(fractions.windows(2).all(|w| w[0] <= w[1]), "{fractions:?}");
+                assert!(fractions.last().is_some_and(|f| (f - 1.0).abs() < 1e-9));
             }
         }
     }

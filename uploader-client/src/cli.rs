@@ -17,15 +17,18 @@ A typical run:
   uploader-client proofs verify collatz
   uploader-client results aggregate collatz --column 3:sum --column 4:max
 
-Exit codes: 0 ok, 1 failure, 2 usage, 3 not logged in / wrong credentials, 4 server unreachable,
-5 some proofs were rejected, 6 a re-execution (--recheck) contradicted a verified proof,
-130 interrupted. Files and details: uploader-client/README.md.";
+Files and details: uploader-client/README.md.";
+
+/// The examples, then the exit-code table both clients share.
+fn after_help() -> String {
+    format!("{EXAMPLES}\n\n{}", distributor_api::cli::exit_codes_help())
+}
 
 /// The organization's client of the program distributor: publish a compiled Cairo program and its
 /// input groups, let donors prove them, verify every proof on this machine and aggregate the
 /// outputs.
 #[derive(Debug, Parser)]
-#[command(name = "uploader-client", version, max_term_width = 100, after_help = EXAMPLES)]
+#[command(name = "uploader-client", version, max_term_width = 100, after_help = after_help())]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -55,10 +58,10 @@ pub struct Global {
         env = "UPLOADER_CLIENT_STATE_DIR"
     )]
     pub state_dir: Option<PathBuf>,
-    /// Print machine-readable JSON on stdout instead of text.
+    /// Print machine-readable JSON on stdout instead of text: one object per line (errors too).
     #[arg(long, global = true)]
     pub json: bool,
-    /// Print nothing but errors (and the requested data).
+    /// Print nothing but errors and warnings (and the requested data): no summaries, no hints.
     #[arg(long, short, global = true)]
     pub quiet: bool,
 }
@@ -180,12 +183,14 @@ pub struct ProgramList {
 
 #[derive(Debug, Args)]
 pub struct Paging {
-    /// Page number, from 1.
-    #[arg(long, default_value_t = 1)]
+    /// Page to show (1 is the first)
+    #[arg(long, default_value_t = 1, value_parser = distributor_api::cli::parse_page)]
     pub page: i64,
-    /// Page size (default and maximum from the config file; the server allows 50).
-    #[arg(long)]
-    pub limit: Option<usize>,
+    /// Entries per page, at most 50 (the server's maximum) [default: the config file's
+    /// default_page_size, else 10]
+    #[arg(long, value_name = "N", alias = "limit",
+          value_parser = distributor_api::cli::parse_page_size)]
+    pub page_size: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -244,7 +249,7 @@ pub struct InputsList {
 pub struct InputsDelete {
     /// Program id or name.
     pub program: String,
-    /// Input group ids.
+    /// Input group ids or names.
     #[arg(required = true)]
     pub input_groups: Vec<String>,
 }
@@ -253,7 +258,7 @@ pub struct InputsDelete {
 pub struct InputsRetry {
     /// Program id or name.
     pub program: String,
-    /// Input group ids.
+    /// Input group ids or names.
     #[arg(required = true)]
     pub input_groups: Vec<String>,
 }
@@ -293,6 +298,24 @@ pub enum ProofsCommand {
     /// Download every waiting proof, verify it here against your own copy of the program and
     /// inputs, save the outputs, then confirm it; reject (and re-offer) the invalid ones.
     Verify(ProofsVerify),
+    /// The manual path: confirm the proofs of these input groups without verifying them here
+    /// (the server verified them on upload; nothing is saved to the results file).
+    Accept(ProofsDecide),
+    /// The manual path: reject the proofs of these input groups (they are offered to donors
+    /// again at once; logged in rejected.jsonl).
+    Reject(ProofsDecide),
+}
+
+#[derive(Debug, Args)]
+pub struct ProofsDecide {
+    /// Program id or name.
+    pub program: String,
+    /// Input group ids or names.
+    #[arg(required = true, value_name = "GROUP")]
+    pub input_groups: Vec<String>,
+    /// Why (kept in rejected.jsonl for `reject`).
+    #[arg(long, default_value = "rejected by hand")]
+    pub reason: String,
 }
 
 #[derive(Debug, Args)]
@@ -321,7 +344,7 @@ pub struct ProofsVerify {
     /// After verifying, re-execute this fraction (0 < FRACTION <= 1) of the verified groups in
     /// cairo-vm on this machine's own copies of the program and inputs, and compare the outputs
     /// with the proven ones: a guard against a prover or verifier bug. At least one group is
-    /// re-executed. A mismatch rejects that proof (the group is offered again) and exits 6.
+    /// re-executed. A mismatch rejects that proof (the group is offered again) and exits 10.
     #[arg(long, value_name = "FRACTION", value_parser = crate::recheck::Fraction::parse)]
     pub recheck: Option<crate::recheck::Fraction>,
 }
@@ -366,10 +389,10 @@ pub struct ResultsShow {
 
 #[derive(Debug, Args)]
 pub struct Template {
-    /// Where to write the tar.
-    #[arg(long, short, default_value = "guest-template.tar")]
-    pub out: PathBuf,
-    /// Also unpack it into this folder.
+    /// Where to write the tar [default: guest-template.tar, unless --extract is given]
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Unpack it into this folder (the tar itself is kept only with --out).
     #[arg(long, value_name = "DIR")]
     pub extract: Option<PathBuf>,
 }

@@ -12,24 +12,21 @@ use serde::Deserialize;
 use crate::error::{CliError, CliResult};
 
 pub const DEFAULT_URL: &str = "http://127.0.0.1:8080";
-pub const DEFAULT_PAGE_SIZE: usize = 10;
-/// The server refuses pages larger than this.
-pub const SERVER_MAX_PAGE_SIZE: usize = 50;
 
 /// The config file, every field optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     program_distributor_url: Option<String>,
-    default_page_size: Option<usize>,
-    max_page_size: Option<usize>,
+    default_page_size: Option<i64>,
+    max_page_size: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub program_distributor_url: String,
-    pub default_page_size: usize,
-    pub max_page_size: usize,
+    pub default_page_size: i64,
+    pub max_page_size: i64,
 }
 
 impl Settings {
@@ -56,14 +53,13 @@ impl Settings {
                 "the server URL {url:?} must start with http:// or https://"
             )));
         }
-        let max_page_size = file
-            .max_page_size
-            .unwrap_or(SERVER_MAX_PAGE_SIZE)
-            .clamp(1, SERVER_MAX_PAGE_SIZE);
-        let default_page_size = file
-            .default_page_size
-            .unwrap_or(DEFAULT_PAGE_SIZE)
-            .clamp(1, max_page_size);
+        let (default_page_size, max_page_size) =
+            distributor_api::cli::configured_page_sizes(file.default_page_size, file.max_page_size)
+                .map_err(|e| {
+                    CliError::new(format!("the config file: {e}"))
+                        .with_code(crate::error::exit::USAGE)
+                        .with_hint("see src/config/qa.json for the expected shape")
+                })?;
         Ok(Settings {
             program_distributor_url: url,
             default_page_size,
@@ -71,11 +67,13 @@ impl Settings {
         })
     }
 
-    /// A page size asked for on the command line, within the configured maximum.
-    pub fn page_size(&self, asked: Option<usize>) -> i64 {
-        asked
-            .unwrap_or(self.default_page_size)
-            .clamp(1, self.max_page_size) as i64
+    /// The page size to ask for: `--page-size`, else the default; above the configured maximum
+    /// it is an error that says the maximum.
+    pub fn page_size(&self, asked: Option<i64>) -> CliResult<i64> {
+        let size = asked.unwrap_or(self.default_page_size);
+        distributor_api::cli::check_page_size(size, self.max_page_size).map_err(|e| {
+            CliError::new(format!("--page-size: {e}")).with_code(crate::error::exit::USAGE)
+        })
     }
 }
 

@@ -38,29 +38,38 @@ impl Out {
         }
     }
 
-    /// JSON data on stdout (only with `--json`).
-    pub fn data<T: Serialize>(&self, value: &T) {
-        if self.json {
-            match serde_json::to_string_pretty(value) {
-                Ok(text) => println!("{text}"),
-                Err(e) => eprintln!("error: cannot encode the output: {e}"),
-            }
+    /// A summary of what a command did, on stdout (not with `--json` or `--quiet`).
+    pub fn summary(&self, message: impl AsRef<str>) {
+        if !self.quiet {
+            self.text(message);
         }
     }
 
+    /// JSON data on stdout (only with `--json`): one object on one line.
+    pub fn data<T: Serialize>(&self, value: &T) {
+        if self.json {
+            println!("{}", distributor_api::cli::json_line(value));
+        }
+    }
+
+    /// A `next:` hint (what to run next) on stderr; not with `--json` or `--quiet`.
+    pub fn next(&self, hint: impl AsRef<str>) {
+        if !self.json && !self.quiet {
+            eprintln!("next: {}", hint.as_ref());
+        }
+    }
+
+    /// The error on stderr (`error:` and `hint:` lines); with `--json` also its JSON line on
+    /// stdout, the same object as the executor's.
     pub fn error(&self, error: &CliError) {
         if self.json {
-            let value = serde_json::json!({
-                "error": error.message,
-                "hint": error.hint,
-                "exit_code": error.code,
-            });
-            eprintln!("{value}");
-        } else {
-            eprintln!("error: {}", error.message);
-            if let Some(hint) = &error.hint {
-                eprintln!("hint: {hint}");
-            }
+            let value =
+                distributor_api::cli::error_json(&error.message, error.hint.as_deref(), error.code);
+            println!("{value}");
+        }
+        eprintln!("error: {}", error.message);
+        if let Some(hint) = &error.hint {
+            eprintln!("hint: {hint}");
         }
     }
 

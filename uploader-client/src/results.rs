@@ -151,6 +151,17 @@ impl std::fmt::Display for Reducer {
 /// added as exact non-negative integers. `None` when no line has that column (except `count`,
 /// which is then 0).
 pub fn reduce(lines: &[ResultLine], spec: ColumnSpec) -> CliResult<Option<String>> {
+    let widest = lines.iter().map(|l| l.outputs.len()).max();
+    if let Some(widest) = widest.filter(|w| spec.column > *w) {
+        return Err(CliError::new(format!(
+            "column {} does not exist: the outputs have {widest} column(s)",
+            spec.column
+        ))
+        .with_code(crate::error::exit::USAGE)
+        .with_hint(format!(
+            "columns count from 1 to {widest}; see them with `uploader-client results show`"
+        )));
+    }
     let mut values = Vec::new();
     for line in lines {
         if let Some(value) = line.outputs.get(spec.column - 1) {
@@ -269,8 +280,13 @@ mod tests {
             reduce(&lines, spec("3:sum")).unwrap().unwrap(),
             "3618502788666131213697322783095070105623107215331596699973092056135872020481"
         );
-        assert_eq!(reduce(&lines, spec("4:sum")).unwrap(), None);
-        assert_eq!(reduce(&lines, spec("4:count")).unwrap().unwrap(), "0");
+        // A column no output has is an error naming the widest; no results at all is not.
+        let error = reduce(&lines, spec("4:sum")).unwrap_err();
+        assert!(error.message.contains("3 column(s)"), "{}", error.message);
+        assert_eq!(error.code, crate::error::exit::USAGE);
+        assert!(reduce(&lines, spec("4:count")).is_err());
+        assert_eq!(reduce(&[], spec("4:sum")).unwrap(), None);
+        assert_eq!(reduce(&[], spec("4:count")).unwrap().unwrap(), "0");
     }
 
     #[test]

@@ -184,6 +184,9 @@ fn proven_groups_are_verified_saved_confirmed_and_aggregated(server: Server) {
     assert_eq!(shown.lines().count(), 4, "{shown}");
     let text = cli.ok(&["results", "aggregate", "collatz", "-c", "3:sum"]);
     assert_eq!(text.trim(), format!("column 3 sum: {total}"));
+    // A column no output has is a usage error naming how many there are.
+    let stderr = cli.fails(&["results", "aggregate", "collatz", "-c", "99:sum"], 2);
+    assert!(stderr.contains("column 99 does not exist"), "{stderr}");
 
     // A second verify has nothing to do and writes nothing.
     let report = cli.json(&["proofs", "verify", "collatz"]);
@@ -391,13 +394,13 @@ fn an_expired_basic_token_is_renewed_and_a_revoked_session_asks_to_log_in() {
     server
         .block_on(server.client.logout(&refresh))
         .expect("revoke on the server");
-    let stderr = cli.fails(&["program", "list"], 3);
+    let stderr = cli.fails(&["program", "list"], 9);
     assert!(stderr.contains("uploader-client login"), "{stderr}");
 
     // 4. logout forgets the tokens even when the server forgot them first.
     cli.ok(&["logout"]);
     assert!(!session_path.exists());
-    let stderr = cli.fails(&["whoami"], 3);
+    let stderr = cli.fails(&["whoami"], 9);
     assert!(stderr.contains("not logged in"), "{stderr}");
     assert!(stderr.contains("uploader-client login"), "{stderr}");
 }
@@ -436,14 +439,17 @@ fn a_basic_token_that_really_expired_on_the_server_is_renewed() {
 }
 
 #[test]
-fn wrong_password_and_missing_login_fail_with_exit_code_3_and_a_hint() {
+fn wrong_password_and_missing_login_fail_with_exit_code_9_and_a_hint() {
     let server = Server::start(Backend::Embedded);
     let cli = Cli::new(&server.url);
-    let stderr = cli.fails(&["program", "list"], 3);
+    let stderr = cli.fails(&["program", "list"], 9);
     assert!(stderr.contains("not logged in"), "{stderr}");
-    let stderr = cli.fails(&["program", "list", "--json"], 3);
-    let error: Value = serde_json::from_str(stderr.trim()).expect("a JSON error on stderr");
-    assert_eq!(error["exit_code"], 3);
+    let output = cli.run(&["program", "list", "--json"]);
+    assert_eq!(output.status.code(), Some(9));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let error: Value = serde_json::from_str(stdout.trim()).expect("a JSON error line on stdout");
+    assert_eq!(error["event"], "error");
+    assert_eq!(error["exit_code"], 9);
     assert!(error["hint"]
         .as_str()
         .expect("hint")
@@ -455,7 +461,7 @@ fn wrong_password_and_missing_login_fail_with_exit_code_3_and_a_hint() {
         &["login", "--username", &username, "--password-stdin"],
         "not the password\n",
     );
-    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(output.status.code(), Some(9));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("WRONG_CREDENTIALS"), "{stderr}");
     assert!(stderr.contains("hint:"), "{stderr}");
@@ -479,15 +485,15 @@ fn wrong_password_and_missing_login_fail_with_exit_code_3_and_a_hint() {
         ],
         &format!("{PASSWORD}\n"),
     );
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(4), "a refusal");
     assert!(String::from_utf8_lossy(&output.stderr).contains("USERNAME_ALREADY_EXISTS"));
 }
 
 #[test]
-fn an_unreachable_server_exits_with_4_and_says_what_to_check() {
+fn an_unreachable_server_exits_with_3_and_says_what_to_check() {
     let cli = Cli::new("http://127.0.0.1:9");
     let output = cli.run_with_stdin(&["login", "--username", "x", "--password-stdin"], "pw\n");
-    assert_eq!(output.status.code(), Some(4));
+    assert_eq!(output.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&output.stderr).contains("PROGRAM_DISTRIBUTOR_URL"));
 }
 
@@ -540,7 +546,7 @@ fn programs_and_input_groups_are_listed_and_deleted() {
             "--name",
             "second",
         ],
-        1,
+        4,
     );
     assert!(stderr.contains("PROGRAM_NAME_TAKEN"), "{stderr}");
 
@@ -583,16 +589,41 @@ fn programs_and_input_groups_are_listed_and_deleted() {
     assert!(stderr.contains("zz-broken.csv"), "{stderr}");
     assert_eq!(server.status(&cli, program_id).total, 4);
 
-    let listed = cli.json(&["inputs", "list", "from-folder", "--limit", "50"]);
+    // A page above the configured maximum (2 here) is an error that states it.
+    let stderr = cli.fails(&["inputs", "list", "from-folder", "--page-size", "3"], 2);
+    assert!(stderr.contains("at most 2"), "{stderr}");
+    let stderr = cli.fails(&["inputs", "list", "from-folder", "--page-size", "51"], 2);
+    assert!(stderr.contains("at most 50"), "{stderr}");
+    let listed = cli.json(&["inputs", "list", "from-folder", "--page-size", "2"]);
     assert_eq!(listed["total_elements_amount"], 4);
     let groups = listed["program_input_groups"]
         .as_array()
         .expect("groups")
         .clone();
-    assert_eq!(groups.len(), 2, "--limit is capped by max_page_size");
+    assert_eq!(groups.len(), 2);
+    // Page 2 of 2 says so, and the next-page hint is on stderr only without --json.
+    let output = cli.run(&["inputs", "list", "from-folder", "--page-size", "2"]);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("page 1 of 2 (4 input groups)"));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("next: uploader-client inputs"));
+    let output = cli.run(&["inputs", "list", "from-folder", "--page", "99"]);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("page 99 is past the last page"));
+    let output = cli.run(&[
+        "--json",
+        "inputs",
+        "list",
+        "from-folder",
+        "--page-size",
+        "2",
+    ]);
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("next:"));
     let text = cli.ok(&["program", "status", "from-folder"]);
     assert!(
         text.contains("[") && text.contains("4 input group(s)"),
+        "{text}"
+    );
+    // Nothing confirmed yet: the bar is empty, not drawn full of waiting groups.
+    assert!(
+        text.contains(&format!("[{}] 0% confirmed", " ".repeat(40))),
         "{text}"
     );
 
@@ -605,7 +636,7 @@ fn programs_and_input_groups_are_listed_and_deleted() {
 
     cli.fails(&["program", "delete", "second"], 1);
     cli.ok(&["program", "delete", "second", "--yes"]);
-    let stderr = cli.fails(&["program", "status", &other.to_string()], 1);
+    let stderr = cli.fails(&["program", "status", &other.to_string()], 4);
     assert!(stderr.contains("PROGRAM_NOT_FOUND"), "{stderr}");
     assert_eq!(cli.json(&["program", "list"])["total_elements_amount"], 1);
 }
@@ -636,6 +667,9 @@ fn a_large_csv_is_split_into_even_groups() {
         .collect();
     assert_eq!(sizes, [4, 3, 3]);
     assert_eq!(read("big-3.csv")[2], cairo_stark::Felt::from(10u64));
+    // The values keep the notation they were given in (decimal here).
+    let text = std::fs::read_to_string(out.join("big-3.csv")).expect("part");
+    assert!(text.ends_with("10\n") && !text.contains("0x"), "{text}");
 }
 
 #[test]
@@ -655,6 +689,13 @@ fn the_template_is_downloaded_and_unpacked() {
     assert!(tar.is_file());
     let extracted = report["extracted"].as_array().expect("extracted");
     assert!(!extracted.is_empty(), "{report}");
+
+    // --extract alone unpacks and leaves no tar behind.
+    let only = cli.path("only");
+    let report = cli.json(&["template", "--extract", only.to_str().expect("path")]);
+    assert!(report["tar"].is_null(), "{report}");
+    assert!(!cli.path("guest-template.tar").exists());
+    assert!(std::fs::read_dir(&only).expect("unpacked").count() > 0);
 }
 
 #[test]
@@ -755,4 +796,92 @@ fn ctrl_c_during_verify_keeps_every_confirmed_result_and_a_rerun_finishes() {
         .collect();
     let unique: std::collections::HashSet<_> = saved.iter().collect();
     assert_eq!((saved.len(), unique.len()), (8, 8));
+}
+
+#[test]
+fn proofs_are_accepted_or_rejected_by_hand_naming_groups_by_name_or_id() {
+    let server = Server::start(Backend::Embedded);
+    let cli = Cli::new(&server.url);
+    cli.register_and_login("Manual");
+    let program_id = cli.upload_collatz("manual");
+    cli.upload_ranges(program_id, &[(1, 3), (3, 5)]);
+    let first = server.prove_one(program_id).metadata.input_group_id;
+    let second = server.prove_one(program_id).metadata.input_group_id;
+    let listed = cli.json(&["inputs", "list", "manual"]);
+    let name_of = |id: Uuid| {
+        listed["program_input_groups"]
+            .as_array()
+            .expect("groups")
+            .iter()
+            .find(|g| uuid(&g["input_group_id"]) == id)
+            .and_then(|g| g["name"].as_str())
+            .expect("listed")
+            .to_string()
+    };
+
+    // Rejected by its name: offered again at once, and logged.
+    let text = cli.ok(&["proofs", "reject", "manual", &name_of(first)]);
+    assert!(text.contains("offered to donors again"), "{text}");
+    let status = server.status(&cli, program_id);
+    assert_eq!((status.proven, status.uploaded), (1, 1));
+    let log = std::fs::read_to_string(cli.state_dir().join("rejected.jsonl")).expect("log");
+    assert!(log.contains("rejected by hand"), "{log}");
+
+    // Accepted by its id: confirmed; a second time there is no proof to accept (refused, 4).
+    let report = cli.json(&["proofs", "accept", "manual", &second.to_string()]);
+    assert_eq!(report["accepted"][0], second.to_string());
+    assert_eq!(server.status(&cli, program_id).confirmed, 1);
+    let stderr = cli.fails(&["proofs", "accept", "manual", &second.to_string()], 4);
+    assert!(stderr.contains("PROOF_NOT_FOUND"), "{stderr}");
+
+    // -q: no summary line (and no hint).
+    let extra = cli.path("extra.csv");
+    std::fs::write(&extra, "9,11\n").expect("csv");
+    let output = cli.run(&[
+        "-q",
+        "inputs",
+        "upload",
+        "manual",
+        extra.to_str().expect("path"),
+    ]);
+    common::assert_success(&["inputs", "upload"], &output);
+    assert!(
+        output.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+
+    // A name that matches no group is refused with what to do.
+    let stderr = cli.fails(&["proofs", "reject", "manual", "no-such-group"], 4);
+    assert!(
+        stderr.contains("no input group is named \"no-such-group\""),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint:"), "{stderr}");
+}
+
+/// The exit codes of the shared table that the uploader produces, as a script sees them.
+#[test]
+fn the_exit_codes_are_the_shared_tables() {
+    use distributor_api::cli::ExitCode;
+    let server = Server::start(Backend::Embedded);
+    let cli = Cli::new(&server.url);
+    cli.fails(&["whoami"], ExitCode::Auth.code());
+    cli.fails(
+        &["program", "list", "--page-size", "51"],
+        ExitCode::Usage.code(),
+    );
+    cli.register_and_login("Codes");
+    cli.ok(&["whoami"]);
+    let stderr = cli.fails(
+        &["program", "status", &Uuid::new_v4().to_string()],
+        ExitCode::Refused.code(),
+    );
+    assert!(stderr.contains("PROGRAM_NOT_FOUND"), "{stderr}");
+    cli.fails(
+        &["program", "status", "no-such-program"],
+        ExitCode::Refused.code(),
+    );
+    let unreachable = Cli::new("http://127.0.0.1:9");
+    unreachable.fails(&["program", "list", "--all"], ExitCode::Unreachable.code());
 }

@@ -107,6 +107,8 @@ fn executor(binary: &Path, cli: &Cli, args: &[&str]) -> std::process::Output {
         .env_remove("PROGRAM_DISTRIBUTOR_URL")
         .env_remove("EXECUTOR_CPUS")
         .env_remove("EXECUTOR_CONFIG")
+        // Its proving speed (calibrated on the first run) is kept here, not in the user's home.
+        .env("XDG_CONFIG_HOME", cli.path("executor-config-home"))
         .arg("--config")
         .arg(&config)
         .args(args)

@@ -195,6 +195,7 @@ pub fn build_main_trace(
         range_check_stop: rc_stop,
         offset_min: 0,
         offset_max: 0,
+        prover_key: None,
     };
     let provisional = Statement::from_parts(
         exec.bytecode.clone(),

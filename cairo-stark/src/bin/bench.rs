@@ -13,6 +13,8 @@
 //! running. `exe KB` is the execution file an execution-only donor uploads and `replay ms` the
 //! server's check of it (decode + replay in cairo-vm + comparison), against the proving time in
 //! `replay/prove`. `conj` and `prov` are the proof's conjectured and provable security bits.
+//! `mode` is the prover's memory mode (`--memory lean|fast|both`): `fast` keeps every committed
+//! column's extension for fewer transforms, at about three times the memory.
 //! The last column compares rows/s with the old lambdaworks Cairo prover's figures
 //! quoted in issue 3 (measured on this machine class, not in this run) where one exists.
 
@@ -20,7 +22,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use cairo_stark::{
-    check_execution, execute, prove, verify, CompiledProgram, Felt, ProofOptions, SecurityPolicy,
+    check_execution, execute, prove_with_progress, verify, CompiledProgram, Felt, MemoryMode,
+    ProofOptions, ProvePhase, ProveSettings, SecurityPolicy,
 };
 
 const FIBONACCI: &[u8] = include_bytes!("../../tests/programs/fibonacci.json");
@@ -45,6 +48,11 @@ struct Args {
     /// Overrides of the default options' blowup and query count (0: keep the default).
     blowup: u32,
     queries: u32,
+    /// Overrides of the default FRI folding factor and remainder degree (0: keep the default).
+    folding: u32,
+    remainder: u32,
+    /// The prover's memory modes to run (`--memory lean|fast|both`).
+    modes: Vec<MemoryMode>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -58,6 +66,9 @@ fn parse_args() -> Result<Args, String> {
         steps: 0,
         blowup: 0,
         queries: 0,
+        folding: 0,
+        remainder: 0,
+        modes: vec![MemoryMode::Lean],
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -73,6 +84,16 @@ fn parse_args() -> Result<Args, String> {
             "--threads" => args.threads = value("--threads")? as usize,
             "--blowup" => args.blowup = value("--blowup")?,
             "--queries" => args.queries = value("--queries")?,
+            "--folding" => args.folding = value("--folding")?,
+            "--remainder" => args.remainder = value("--remainder")?,
+            "--memory" => {
+                args.modes = match it.next().as_deref() {
+                    Some("lean") => vec![MemoryMode::Lean],
+                    Some("fast") => vec![MemoryMode::Fast],
+                    Some("both") => vec![MemoryMode::Lean, MemoryMode::Fast],
+                    _ => return Err("--memory needs lean, fast or both".into()),
+                }
+            }
             "--steps" => args.steps = u64::from(value("--steps")?),
             "--program" => {
                 args.program = it
@@ -90,7 +111,10 @@ fn parse_args() -> Result<Args, String> {
                      --steps S proves one run of about S steps instead of the 2^K table.\n\
                      --fast uses insecure test options instead of the default 100-bit ones.\n\
                      --threads N proves on N rayon threads only (default: once on 1, once on 2).\n\
-                     --blowup B, --queries Q override the default options (e.g. blowup 2, 82 queries)."
+                     --blowup B, --queries Q override the default options (e.g. blowup 2, 82 queries).\n\
+                     --folding K, --remainder D override the FRI folding factor and remainder degree.\n\
+                     --memory lean|fast|both picks the prover's memory mode (fast keeps the extension).\n\
+                     --single K proves one run of 2^K rows and also prints each phase's share of the time."
                 );
                 std::process::exit(0);
             }
@@ -111,6 +135,12 @@ fn options(args: &Args) -> ProofOptions {
     };
     if args.blowup > 0 {
         options.blowup_factor = args.blowup as _;
+    }
+    if args.folding > 0 {
+        options.fri_folding_factor = args.folding as _;
+    }
+    if args.remainder > 0 {
+        options.fri_remainder_max_degree = args.remainder as _;
     }
     if args.queries > 0 {
         options.num_queries = args.queries as _;
@@ -159,14 +189,39 @@ fn job(name: &str, target: u64) -> Result<(CompiledProgram, Vec<Felt>), String> 
     Ok((program, inputs(k)))
 }
 
-fn run_single(target_steps: u64, program: &str, options: ProofOptions) -> Result<(), String> {
+fn run_single(
+    target_steps: u64,
+    program: &str,
+    options: ProofOptions,
+    memory: MemoryMode,
+) -> Result<(), String> {
     let (program, inputs) = job(program, target_steps)?;
     let start = Instant::now();
     let execution = execute(&program, &inputs).map_err(|e| e.to_string())?;
     let execute_ms = start.elapsed().as_secs_f64() * 1e3;
     let start = Instant::now();
-    let proof = prove(&execution, &options).map_err(|e| e.to_string())?;
+    // Each phase with when it started and the peak memory while it ran (the peak is reset at
+    // each phase, so the whole run's is the largest of them).
+    let mut phases: Vec<(ProvePhase, Instant, f64)> = Vec::new();
+    let mut peak_before = peak_rss_mb();
+    let settings = ProveSettings {
+        memory,
+        prover_key: None,
+    };
+    let proof = prove_with_progress(&execution, &options, &settings, |p| {
+        if phases.last().map(|(phase, ..)| *phase) != Some(p.phase) {
+            match phases.last_mut() {
+                Some(last) => last.2 = peak_rss_mb(),
+                None => peak_before = peak_rss_mb(),
+            }
+            reset_peak();
+            phases.push((p.phase, Instant::now(), 0.0));
+        }
+    })
+    .map_err(|e| e.to_string())?;
     let prove_s = start.elapsed().as_secs_f64();
+    print_phases(&phases, start);
+    let phase_peak = phases.iter().map(|p| p.2).fold(peak_before, f64::max);
     let bytes = proof.to_bytes();
     let start = Instant::now();
     let rows = proof.trace_length();
@@ -192,7 +247,7 @@ fn run_single(target_steps: u64, program: &str, options: ProofOptions) -> Result
         prove_s,
         verify_ms,
         bytes.len(),
-        peak_rss_mb(),
+        peak_rss_mb().max(phase_peak),
         verified.security_bits,
         execute_ms,
         execution_file.len(),
@@ -202,12 +257,43 @@ fn run_single(target_steps: u64, program: &str, options: ProofOptions) -> Result
     Ok(())
 }
 
+/// Each phase's share of the proving time, from the instants the phases started, and the peak
+/// memory while each ran.
+fn print_phases(phases: &[(ProvePhase, Instant, f64)], start: Instant) {
+    let total = phases
+        .last()
+        .map_or(0.0, |(_, t, _)| t.duration_since(start).as_secs_f64());
+    let shares: Vec<String> = phases
+        .windows(2)
+        .map(|w| {
+            let secs = w[1].1.duration_since(w[0].1).as_secs_f64();
+            let (phase, peak) = (w[0].0.label(), w[0].2);
+            format!("{phase} {:.1}% {peak:.0} MB", secs / total * 100.0)
+        })
+        .collect();
+    println!("PHASES {}", shares.join(", "));
+}
+
+/// Starts a new peak-memory measurement (Linux: `VmHWM` back to the current RSS).
+fn reset_peak() {
+    // Without it (not Linux) the peaks only grow: each phase shows the peak so far.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn mode_name(memory: MemoryMode) -> &'static str {
+    match memory {
+        MemoryMode::Lean => "lean",
+        MemoryMode::Fast => "fast",
+    }
+}
+
 /// One child run's `RESULT` figures (see `run_single`), or why there are none.
 fn run_child(
     exe: &std::path::Path,
     args: &Args,
     target: u64,
     threads: usize,
+    memory: MemoryMode,
 ) -> Result<Vec<f64>, String> {
     let mut cmd = Command::new(exe);
     cmd.args([
@@ -217,6 +303,8 @@ fn run_child(
         &target.to_string(),
         "--program",
         &args.program,
+        "--memory",
+        mode_name(memory),
     ]);
     if args.fast {
         cmd.arg("--fast");
@@ -225,6 +313,8 @@ fn run_child(
         ("--threads", threads as u32),
         ("--blowup", args.blowup),
         ("--queries", args.queries),
+        ("--folding", args.folding),
+        ("--remainder", args.remainder),
     ] {
         if v > 0 {
             cmd.args([flag, &v.to_string()]);
@@ -270,7 +360,8 @@ fn main() {
         } else {
             (1u64 << k) * 15 / 16
         };
-        if let Err(e) = run_single(target, &args.program, options(&args)) {
+        let memory = args.modes.first().copied().unwrap_or_default();
+        if let Err(e) = run_single(target, &args.program, options(&args), memory) {
             eprintln!("bench: {target} steps: {e}");
             std::process::exit(1);
         }
@@ -300,9 +391,10 @@ fn main() {
         thread_runs
     );
     println!(
-        "{:>9} {:>9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>6} {:>10} {:>9} {:>9} {:>5} {:>5} {:>9} {:>10} {:>9} {:>9} {:>12}",
+        "{:>9} {:>9} {:>5} {:>9} {:>9} {:>10} {:>10} {:>10} {:>6} {:>10} {:>9} {:>9} {:>5} {:>5} {:>9} {:>10} {:>9} {:>9} {:>12}",
         "steps",
         "rows",
+        "mode",
         "exec ms",
         "prove s",
         "prove/exec",
@@ -328,20 +420,22 @@ fn main() {
             .collect()
     };
     for target in targets {
-        let mut runs = Vec::new();
-        for &threads in &thread_runs {
-            match run_child(&exe, &args, target, threads) {
-                Ok(f) => runs.push((threads, f)),
-                Err(e) => eprintln!("bench: {target} steps on {threads} thread(s): {e}"),
+        for &memory in &args.modes {
+            let mut runs = Vec::new();
+            for &threads in &thread_runs {
+                match run_child(&exe, &args, target, threads, memory) {
+                    Ok(f) => runs.push((threads, f)),
+                    Err(e) => eprintln!("bench: {target} steps on {threads} thread(s): {e}"),
+                }
             }
+            print_row(memory, &runs);
         }
-        print_row(&runs);
     }
 }
 
 /// One table line from the child runs of one size (`(threads, RESULT figures)`); the figures
 /// other than speed and memory come from the run with the most threads.
-fn print_row(runs: &[(usize, Vec<f64>)]) {
+fn print_row(memory: MemoryMode, runs: &[(usize, Vec<f64>)]) {
     let Some((_, f)) = runs.last() else {
         return;
     };
@@ -361,9 +455,10 @@ fn print_row(runs: &[(usize, Vec<f64>)]) {
         .find(|(l, _)| *l == log_rows)
         .map_or("-".to_string(), |(_, s)| format!("{:.2}x", s / prove_s));
     println!(
-        "{:>9} {:>9} {:>9.1} {:>9.2} {:>9.0}x {:>10} {:>10} {:>6} {:>10.1} {:>9.1} {:>9.0} {:>5} {:>5} {:>9.0} {:>10} {:>9.0} {:>9.1} {:>11.2}%",
+        "{:>9} {:>9} {:>5} {:>9.1} {:>9.2} {:>9.0}x {:>10} {:>10} {:>6} {:>10.1} {:>9.1} {:>9.0} {:>5} {:>5} {:>9.0} {:>10} {:>9.0} {:>9.1} {:>11.2}%",
         steps,
         rows,
+        mode_name(memory),
         execute_ms,
         prove_s,
         prove_s * 1e3 / execute_ms,

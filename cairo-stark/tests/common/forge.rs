@@ -399,6 +399,7 @@ fn claim_of(vm: &FreeVm<'_>, exec: &Execution, rc: &RangeCheck, steps: usize) ->
         range_check_stop: rc.base + rc.cells.len() as u64,
         offset_min: 0,
         offset_max: 0,
+        prover_key: None,
     }
 }
 

@@ -156,11 +156,30 @@ pub fn executor() -> Command {
     command
         .env_remove("PROGRAM_DISTRIBUTOR_URL")
         .env_remove("EXECUTOR_CPUS")
+        .env("XDG_CONFIG_HOME", measured_config_home())
         .env(
             "EXECUTOR_CONFIG",
             workspace_file("executor-client/src/config/qa.json"),
         );
     command
+}
+
+/// A config home (`XDG_CONFIG_HOME`) whose speed file says this machine was measured already, so
+/// that `run` skips its calibration: fast enough that no test job is dropped for its estimate.
+/// Shared by the tests of one process; proofs refresh it, which changes nothing that matters.
+pub fn measured_config_home() -> &'static Path {
+    static HOME: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        let home = std::env::temp_dir().join(format!("executor-tests-{}", std::process::id()));
+        let dir = home.join("executor-client");
+        std::fs::create_dir_all(&dir).expect("config home");
+        std::fs::write(
+            dir.join("speed.json"),
+            r#"{"units_per_cpu_sec": 1e12, "proofs": 1}"#,
+        )
+        .expect("speed file");
+        home
+    })
 }
 
 /// A running client whose stdout JSON events are read as they come.

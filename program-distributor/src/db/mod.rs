@@ -64,6 +64,20 @@ pub enum DbError {
     Canceled,
 }
 
+impl DbError {
+    /// Whether the database failed for want of disk space (SQLite's `SQLITE_FULL`, "database or
+    /// disk is full"; MySQL's "The table … is full" and "Disk full").
+    pub fn is_storage_full(&self) -> bool {
+        let DbError::Query(diesel::result::Error::DatabaseError(_, info)) = self else {
+            return false;
+        };
+        let message = info.message();
+        message.contains("disk is full")
+            || message.starts_with("Disk full")
+            || (message.starts_with("The table") && message.ends_with("is full"))
+    }
+}
+
 /// Which backend a [`Db`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -91,7 +105,7 @@ impl Db {
             source,
         })?;
         let migrated = match &mut first {
-            DbConnection::Mysql(c) => c.run_pending_migrations(MYSQL_MIGRATIONS).map(|_| ()),
+            DbConnection::Mysql(c) => migrate_mysql(c),
             DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
         };
         migrated.map_err(|e| DbStartError::Migrate {
@@ -173,6 +187,19 @@ impl Db {
         .await
         .map_err(|_| DbError::Canceled)?
     }
+}
+
+/// Runs the pending migrations holding a named lock (one per database), so that replicas started
+/// together migrate one after the other (the others then find nothing pending) instead of racing
+/// to create the same tables. The lock is the connection's: it goes with it if this one dies.
+fn migrate_mysql(
+    conn: &mut MysqlConnection,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    const LOCK: &str = "CONCAT('pd_migrations_', MD5(DATABASE()))";
+    conn.batch_execute(&format!("DO GET_LOCK({LOCK}, 300)"))?;
+    let migrated = conn.run_pending_migrations(MYSQL_MIGRATIONS).map(|_| ());
+    conn.batch_execute(&format!("DO RELEASE_LOCK({LOCK})"))?;
+    migrated
 }
 
 /// Most attempts of one unit of work that the database keeps aborting as a deadlock victim.

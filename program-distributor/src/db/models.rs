@@ -102,3 +102,51 @@ pub struct NewInputGroup {
     pub name: String,
     pub created_at: i64,
 }
+
+/// A registered donor.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::donors)]
+pub struct DonorRow {
+    pub id: String,
+    /// The current Ed25519 public key, 64 lower-case hex digits.
+    pub public_key: String,
+    pub name: String,
+    /// The name's uniqueness key (`domain::text::unique_key`).
+    pub name_key: String,
+    pub team_id: Option<String>,
+    pub created_at: i64,
+    /// The last signed request.
+    pub last_seen_at: i64,
+    /// All-time credit (the sum of the donor's credit entries, kept in step with them).
+    pub total_steps: i64,
+    pub total_jobs: i64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::teams)]
+pub struct TeamRow {
+    pub id: String,
+    pub name: String,
+    pub name_key: String,
+    pub description: String,
+    pub created_at: i64,
+}
+
+/// Credit for one accepted proof or execution of a registered donor.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::credit_entries)]
+pub struct CreditEntryRow {
+    pub id: String,
+    pub donor_id: String,
+    pub program_id: String,
+    pub input_group_id: String,
+    /// `proof` or `execution`.
+    pub kind: String,
+    /// The stored proof's or execution's id: one accepted file is credited once.
+    pub object_id: String,
+    /// Days since the Unix epoch (UTC).
+    pub day: i64,
+    pub created_at: i64,
+    pub steps: i64,
+    pub jobs: i64,
+}

@@ -227,11 +227,21 @@ pub mod hostile {
         entries.extend_from_slice(&[0u8; 1024]);
         entries
     }
+
+    /// A PAX record `key=value`, prefixed by its own length.
+    pub fn pax_record(key: &str, value: &str) -> Vec<u8> {
+        let body = format!(" {key}={value}\n");
+        let mut length = body.len();
+        while (length.to_string().len() + body.len()) != length {
+            length = length.to_string().len() + body.len();
+        }
+        format!("{length}{body}").into_bytes()
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::hostile::{entry, finished};
+    use super::hostile::{entry, finished, pax_record};
     use super::*;
 
     const LIMIT: u64 = 1 << 20;
@@ -353,16 +363,6 @@ mod tests {
             ProgramArchive::parse(&tar, LIMIT).unwrap_err(),
             ArchiveError::TooManyEntries
         );
-    }
-
-    /// A PAX record `key=value`, prefixed by its own length.
-    fn pax_record(key: &str, value: &str) -> Vec<u8> {
-        let body = format!(" {key}={value}\n");
-        let mut length = body.len();
-        while (length.to_string().len() + body.len()) != length {
-            length = length.to_string().len() + body.len();
-        }
-        format!("{length}{body}").into_bytes()
     }
 
     #[test]

@@ -3,8 +3,7 @@
 use super::Invalid;
 use crate::db::queries::Window;
 
-pub const DEFAULT_LIMIT: i64 = 10;
-pub const MAX_LIMIT: i64 = 50;
+pub use distributor_api::{DEFAULT_PAGE_SIZE as DEFAULT_LIMIT, MAX_PAGE_SIZE as MAX_LIMIT};
 
 /// A checked page request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,10 +4,11 @@
 use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
-use distributor_api::ErrorCode;
+use distributor_api::{ErrorCode, EXECUTION_CREDIT_PERCENT};
 
 use super::{success, uploads};
 use crate::db::models::{InputGroupRow, ProgramRow};
+use crate::db::now_millis;
 use crate::db::queries::input_groups;
 use crate::error::ApiError;
 use crate::metrics::Checked;
@@ -29,13 +30,14 @@ pub async fn upload(
     request: HttpRequest,
     body: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    let upload = uploads::read(&state, &request, body, state.limits.execution_bytes).await?;
+    let (upload, donor) =
+        uploads::read(&state, &request, body, state.limits.execution_bytes).await?;
     let (program, group) = uploads::target(&state, &upload.data).await?;
     if group.proven || group.execution_id.is_some() {
         return Err(refusal(&group));
     }
     let checked = check_execution(&state, &program, &group, upload.file.clone()).await;
-    uploads::release_if_refused(
+    let steps = uploads::release_if_refused(
         &state,
         &group,
         upload.data.reservation_id,
@@ -43,12 +45,26 @@ pub async fn upload(
         checked,
     )
     .await?;
+    let share = steps.saturating_mul(EXECUTION_CREDIT_PERCENT) / 100;
+    let now = now_millis();
 
     let execution_id = keys::new_object_id();
     let key = keys::execution(&program.id, &group.id, &execution_id);
     let (pid, gid) = (program.id.clone(), group.id.clone());
     uploads::store_and_record(&state, key, upload.file, move |conn| {
         if input_groups::record_execution(conn, &pid, &gid, &execution_id)? {
+            if let Some(donor) = &donor {
+                let group = (pid.as_str(), gid.as_str());
+                uploads::credit(
+                    conn,
+                    &donor.id,
+                    group,
+                    "execution",
+                    &execution_id,
+                    share,
+                    now,
+                )?;
+            }
             return Ok(Ok(()));
         }
         // A racing proof or execution won, or the group was deleted meanwhile.
@@ -85,7 +101,7 @@ async fn check_execution(
     program: &ProgramRow,
     group: &InputGroupRow,
     execution: Bytes,
-) -> Result<(), ApiError> {
+) -> Result<i64, ApiError> {
     if execution.is_empty() {
         return Err(ApiError::invalid_request(
             "the `file` part (the execution) is empty",
@@ -116,5 +132,10 @@ async fn check_execution(
         millis = took.as_millis() as u64,
         "execution replayed"
     );
-    Ok(())
+    i64::try_from(steps).map_err(|_| {
+        ApiError::new(
+            ErrorCode::InvalidExecution,
+            "the execution claims too many steps",
+        )
+    })
 }

@@ -13,7 +13,6 @@ use distributor_api::{ErrorCode, FailureRecord, FailureReport, FailureReportResp
 use super::programs::owned_group;
 use super::{convert, success};
 use crate::auth::Authenticated;
-use crate::db::now_millis;
 use crate::db::queries::{input_groups, programs};
 use crate::domain::fields::FailureMessage;
 use crate::error::ApiError;
@@ -29,7 +28,7 @@ pub async fn report(
     state.rates.upload(&request)?;
     let report = body.into_inner();
     let record = FailureRecord {
-        at: convert::time(now_millis()),
+        at: convert::time(state.clock.now_millis()),
         reason: report.reason,
         message: FailureMessage::parse(&report.message)?.into_inner(),
     };
@@ -82,5 +81,8 @@ pub async fn retry(
         .write(move |conn| input_groups::retry(conn, &program, &group))
         .await?
         .ok_or_else(ApiError::input_group_not_found)?;
-    Ok(success(convert::input_group(row, now_millis())?))
+    Ok(success(convert::input_group(
+        row,
+        state.clock.now_millis(),
+    )?))
 }

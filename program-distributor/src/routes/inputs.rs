@@ -39,12 +39,10 @@ pub async fn upload(
     let program = owned_program(&state, &caller, &path).await?;
     let name = Name::parse("name", &upload.data.name)?;
     let csv = upload.file;
-    let canonical = web::block(move || {
-        cairo_stark::inputs::parse_csv(&csv).map(|values| cairo_stark::inputs::to_csv(&values))
-    })
-    .await
-    .map_err(|e| ApiError::internal("input parsing task failed", e))?
-    .map_err(|e| ApiError::new(ErrorCode::InvalidInputs, e.to_string()))?;
+    let canonical = web::block(move || cairo_stark::inputs::canonical_csv(&csv))
+        .await
+        .map_err(|e| ApiError::internal("input parsing task failed", e))?
+        .map_err(|e| ApiError::new(ErrorCode::InvalidInputs, e.to_string()))?;
 
     let id = Uuid::new_v4().to_string();
     let key = keys::inputs(&program.id, &id);
@@ -93,7 +91,7 @@ pub(super) async fn page_of_groups(
         .db
         .run(move |conn| input_groups::list(conn, &program.id, proof_waiting, window))
         .await?;
-    let now = now_millis();
+    let now = state.clock.now_millis();
     Ok(success(InputGroupsPage {
         program_input_groups: convert::all(rows, |row| convert::input_group(row, now))?,
         total_elements_amount: total,

@@ -6,12 +6,15 @@
 
 mod accounts;
 mod convert;
+mod dashboard;
+mod donors;
 mod executions;
 mod failures;
 mod health;
 mod inputs;
 mod multipart;
 mod programs;
+mod progress;
 mod proofs;
 mod reservation;
 mod uploads;
@@ -108,9 +111,30 @@ pub fn table() -> Vec<RouteEntry> {
         proofs::proven_input_groups,
     );
     t.add(Method::GET, paths::PROGRAM_STATUS, programs::status);
+    t.add(Method::GET, paths::PROGRAM_PROGRESS, progress::progress);
+    t.add(
+        Method::PUT,
+        paths::PROGRAM_PROGRESS,
+        progress::set_visibility,
+    );
     t.add(Method::GET, paths::PROGRAM, programs::download);
     t.add(Method::DELETE, paths::PROGRAM, programs::delete);
+    donor_routes(&mut t);
     t.0
+}
+
+/// Donors, teams and leaderboards. Fixed paths come before `/donor/{donor_id}`.
+fn donor_routes(t: &mut Table) {
+    t.add(Method::POST, paths::DONOR_REGISTER, donors::register);
+    t.add(Method::POST, paths::DONOR_KEY, donors::rotate_key);
+    t.add(Method::POST, paths::DONOR_TEAM, donors::join_team);
+    t.add(Method::GET, paths::DONOR, donors::profile);
+    t.add(Method::GET, paths::DONORS, donors::leaderboard);
+    t.add(Method::POST, paths::TEAM_CREATE, donors::create_team);
+    t.add(Method::GET, paths::TEAM, donors::team_page);
+    t.add(Method::GET, paths::TEAMS, donors::teams);
+    t.add(Method::GET, paths::DASHBOARD, dashboard::index);
+    t.add(Method::GET, paths::DASHBOARD_ASSET, dashboard::file);
 }
 
 /// `(method, path)` of every route, in registration order.

@@ -12,6 +12,8 @@ use crate::error::ApiError;
 pub struct Upload<T> {
     pub file: Bytes,
     pub data: T,
+    /// The `data` part as sent (what a donor's signature covers).
+    pub raw_data: Bytes,
 }
 
 /// Room for the multipart framing (boundaries, part headers) on top of the parts' limits.
@@ -137,10 +139,14 @@ pub async fn read<T: DeserializeOwned>(
         file.ok_or_else(|| ApiError::invalid_request("the multipart field `file` is missing"))?;
     let data =
         data.ok_or_else(|| ApiError::invalid_request("the multipart field `data` is missing"))?;
-    let data = serde_json::from_slice(&data).map_err(|e| {
+    let parsed = serde_json::from_slice(&data).map_err(|e| {
         ApiError::invalid_request(format!("the `data` field is not valid JSON: {e}"))
     })?;
-    Ok(Upload { file, data })
+    Ok(Upload {
+        file,
+        data: parsed,
+        raw_data: data,
+    })
 }
 
 fn multipart_error(error: MultipartError) -> ApiError {

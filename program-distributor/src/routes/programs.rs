@@ -254,7 +254,7 @@ pub async fn status(
 ) -> Result<HttpResponse, ApiError> {
     let program = owned_program(&state, &caller, &path).await?;
     let id = program.id.clone();
-    let now = now_millis();
+    let now = state.clock.now_millis();
     let counts = state
         .db
         .run(move |conn| input_groups::counts(conn, &id, now))
@@ -274,18 +274,16 @@ pub async fn status(
 
 /// The objects of an input group: its inputs, and its proof and execution if it has them.
 pub(super) fn group_objects(program_id: &str, group: &InputGroupRow) -> Vec<String> {
-    let mut objects = vec![keys::inputs(program_id, &group.id)];
-    if let Some(proof) = &group.proof_id {
-        objects.push(keys::proof(program_id, &group.id, proof));
-    }
-    if let Some(execution) = &group.execution_id {
-        objects.push(keys::execution(program_id, &group.id, execution));
-    }
-    objects
+    keys::of_group(
+        program_id,
+        &group.id,
+        group.proof_id.as_deref(),
+        group.execution_id.as_deref(),
+    )
 }
 
-/// Deletes objects whose rows are gone; a failure leaves an orphan blob (logged), never a row
-/// pointing at nothing.
+/// Deletes objects whose rows are gone; a failure (or a crash) leaves an orphan blob (logged),
+/// never a row pointing at nothing, and the sweeper (`crate::sweeper`) removes it later.
 pub(super) async fn delete_objects(state: &AppState, keys: &[String]) {
     for key in keys {
         if let Err(error) = state.storage.delete(key).await {

@@ -13,7 +13,7 @@ use crate::auth::Authenticated;
 use crate::db::models::{InputGroupRow, ProgramRow};
 use crate::db::queries::input_groups::{self, MarkedProven, ProofLookup};
 use crate::db::queries::programs::Listing;
-use crate::db::{now_millis, DbConnection};
+use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::metrics::Checked;
 use crate::startup::AppState;
@@ -34,12 +34,13 @@ pub async fn upload(
     request: HttpRequest,
     body: Multipart,
 ) -> Result<HttpResponse, ApiError> {
-    let upload = uploads::read(&state, &request, body, state.limits.proof_bytes).await?;
+    let (upload, donor) = uploads::read(&state, &request, body, state.limits.proof_bytes).await?;
     let (program, group) = uploads::target(&state, &upload.data).await?;
     if group.proven {
         return Err(uploads::already_proven());
     }
-    let checked = check_proof(&state, &program, &group, upload.file.clone()).await;
+    let signer = donor.as_ref().map(|d| d.public_key.clone());
+    let checked = check_proof(&state, &program, &group, upload.file.clone(), signer).await;
     let steps = uploads::release_if_refused(
         &state,
         &group,
@@ -52,11 +53,24 @@ pub async fn upload(
     let proof_id = keys::new_object_id();
     let key = keys::proof(&program.id, &group.id, &proof_id);
     let (pid, gid) = (program.id.clone(), group.id.clone());
-    let now = now_millis();
+    let now = state.clock.now_millis();
     let marked = uploads::store_and_record(&state, key, upload.file, move |conn| {
         Ok(
             match input_groups::mark_proven(conn, &pid, &gid, &proof_id, steps, now)? {
-                MarkedProven::Marked { execution_id } => Ok(execution_id),
+                MarkedProven::Marked { execution_id } => {
+                    if let Some(donor) = &donor {
+                        uploads::credit(
+                            conn,
+                            &donor.id,
+                            (&pid, &gid),
+                            "proof",
+                            &proof_id,
+                            steps,
+                            now,
+                        )?;
+                    }
+                    Ok(execution_id)
+                }
                 MarkedProven::AlreadyProven => Err(uploads::already_proven()),
             },
         )
@@ -73,13 +87,15 @@ pub async fn upload(
 }
 
 /// Verifies `proof` against the stored program and the stored input group (never anything the
-/// proof itself claims about them), requiring the program's verification policy. Returns the
-/// number of Cairo steps it proves.
+/// proof itself claims about them), requiring the program's verification policy, and that it was
+/// made for the donor who signed the upload (`signer`, hex key; see [`check_donor_binding`]).
+/// Returns the number of Cairo steps it proves.
 async fn check_proof(
     state: &AppState,
     program: &ProgramRow,
     group: &InputGroupRow,
     proof: Bytes,
+    signer: Option<String>,
 ) -> Result<i64, ApiError> {
     if proof.is_empty() {
         return Err(ApiError::invalid_request(
@@ -93,7 +109,10 @@ async fn check_proof(
     };
     let (verified, took) =
         uploads::check_against_stored(state, program, group, move |compiled, inputs| {
-            cairo_stark::verify(&proof, compiled, inputs, &policy).map_err(refusal)
+            let verified =
+                cairo_stark::verify(&proof, compiled, inputs, &policy).map_err(refusal)?;
+            check_donor_binding(&verified, signer.as_deref())?;
+            Ok(verified)
         })
         .await?;
     state.metrics.checked(Checked::Proof, took);
@@ -107,6 +126,36 @@ async fn check_proof(
     );
     i64::try_from(verified.steps)
         .map_err(|_| ApiError::new(ErrorCode::InvalidProof, "the proof claims too many steps"))
+}
+
+/// THE place where a proof's donor binding is checked. A proof bound to a donor's key
+/// (`Verified::prover_key`, absorbed into its statement) is accepted only when that key signed
+/// the upload: nobody can upload, or be credited for, a proof made for another donor, and it
+/// cannot be sent anonymously either (`INVALID_PROOF`). A registered executor binds every proof
+/// to its key; an unbound proof (an anonymous executor's) is accepted from anyone and credited
+/// to the donor who signed the upload (the signature covers its bytes).
+fn check_donor_binding(
+    verified: &cairo_stark::Verified,
+    signer: Option<&str>,
+) -> Result<(), ApiError> {
+    let Some(bound) = verified.prover_key else {
+        return Ok(());
+    };
+    let bound = distributor_api::signing::hex(&bound);
+    if signer == Some(bound.as_str()) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::InvalidProof,
+        format!(
+            "this proof is bound to the donor key {bound}; only that donor may upload it, signed \
+             with that key ({})",
+            match signer {
+                Some(_) => "this upload is signed with another key",
+                None => "this upload is not signed",
+            }
+        ),
+    ))
 }
 
 /// The answer to a proof the verifier refused. A proof of another format version gets its own

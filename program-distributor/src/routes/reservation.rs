@@ -14,7 +14,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use distributor_api::archive::{EXECUTION_FILE, INPUTS_FILE, METADATA_FILE, PROGRAM_FILE};
-use distributor_api::{ErrorCode, ReleaseReservationRequest, ReservationMetadata};
+use distributor_api::{signing, ErrorCode, ReleaseReservationRequest, ReservationMetadata};
 use uuid::Uuid;
 
 use super::programs::program_json;
@@ -22,10 +22,11 @@ use super::{convert, file, success};
 use crate::db::models::ProgramRow;
 use crate::db::queries::input_groups::{self, Reserved, Stage};
 use crate::db::queries::programs;
-use crate::db::{now_millis, Backend};
+use crate::db::Backend;
 use crate::domain::archive::build_tar;
 use crate::domain::parse_id;
 use crate::error::ApiError;
+use crate::signature;
 use crate::startup::AppState;
 use crate::storage::{keys, StorageError};
 
@@ -66,12 +67,20 @@ async fn reserve_in(
     stage: Stage,
 ) -> Result<HttpResponse, ApiError> {
     state.rates.reservation(request)?;
+    // A signed reservation must come from a registered donor (it proves nothing more today, but
+    // a bad or replayed signature is refused rather than ignored).
+    if let Some(signer) = signature::check(state, request, &signing::body_hash(b"")).await? {
+        signer.registered()?;
+    }
     let program_id = parse_id(program_id)
         .ok_or_else(ApiError::program_not_found)?
         .to_string();
-    let now = now_millis();
+    let now = state.clock.now_millis();
     let reservation_id = Uuid::new_v4();
     let (program, reserved) = pick(state, program_id, stage, now, reservation_id).await?;
+    if reserved.lock_expired {
+        state.metrics.lock_expired();
+    }
     let files = match ReservedFiles::fetch(state, &program.id, &reserved, stage).await {
         Ok(files) => files,
         Err(StorageError::NotFound(key)) => {
@@ -247,7 +256,7 @@ pub(super) async fn end(
 ) -> Result<bool, ApiError> {
     let (pid, gid) = (program_id.to_string(), input_group_id.to_string());
     let rid = reservation_id.to_string();
-    let now = now_millis();
+    let now = state.clock.now_millis();
     Ok(state
         .db
         .write(move |conn| input_groups::release(conn, &pid, &gid, &rid, now))

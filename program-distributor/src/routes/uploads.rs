@@ -10,21 +10,24 @@ use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest};
 use bytes::Bytes;
 use cairo_stark::{CompiledProgram, Felt};
-use distributor_api::{ErrorCode, UploadProofData};
+use distributor_api::{signing, ErrorCode, UploadProofData};
 use uuid::Uuid;
 
 use super::multipart::{self, Upload};
 use super::programs::{delete_objects, program_json};
 use super::reservation;
-use crate::db::models::{InputGroupRow, ProgramRow};
+use crate::db::models::{CreditEntryRow, DonorRow, InputGroupRow, ProgramRow};
+use crate::db::queries::credit::{self, DAY_MILLIS};
 use crate::db::queries::{input_groups, programs};
 use crate::db::DbConnection;
 use crate::error::ApiError;
+use crate::signature;
 use crate::startup::AppState;
 use crate::storage::keys;
 
 /// Reads a donor's upload, within the per-address upload rate: the `file` part (at most
-/// `file_limit` bytes) and the ids in `data`.
+/// `file_limit` bytes) and the ids in `data`; and checks its donor signature, if it has one
+/// (the registered donor who signed it is returned, to be credited).
 /// A body that declares more than the limits allow is refused before any of it is read; a body
 /// of unknown length is cut off as soon as its `file` part goes over the limit.
 pub(super) async fn read(
@@ -32,11 +35,43 @@ pub(super) async fn read(
     request: &HttpRequest,
     body: Multipart,
     file_limit: usize,
-) -> Result<Upload<UploadProofData>, ApiError> {
+) -> Result<(Upload<UploadProofData>, Option<DonorRow>), ApiError> {
     state.rates.upload(request)?;
     let json_limit = state.limits.json_bytes;
     multipart::check_declared_length(request, file_limit + json_limit)?;
-    multipart::read(body, file_limit, json_limit).await
+    let upload = multipart::read(body, file_limit, json_limit).await?;
+    let hash = signing::upload_hash(&upload.raw_data, &upload.file);
+    let donor = match signature::check(state, request, &hash).await? {
+        Some(signer) => Some(signer.registered()?),
+        None => None,
+    };
+    Ok((upload, donor))
+}
+
+/// Credits the donor `donor_id` for the accepted proof or execution `object_id` (`kind`) of an
+/// input group. Run it in the transaction that records the file.
+pub(super) fn credit(
+    conn: &mut DbConnection,
+    donor_id: &str,
+    group: (&str, &str),
+    kind: &str,
+    object_id: &str,
+    steps: i64,
+    now: i64,
+) -> diesel::QueryResult<()> {
+    let entry = CreditEntryRow {
+        id: Uuid::new_v4().to_string(),
+        donor_id: donor_id.to_string(),
+        program_id: group.0.to_string(),
+        input_group_id: group.1.to_string(),
+        kind: kind.to_string(),
+        object_id: object_id.to_string(),
+        day: now.div_euclid(DAY_MILLIS),
+        created_at: now,
+        steps,
+        jobs: 1,
+    };
+    credit::add(conn, &entry).map(|_| ())
 }
 
 /// The program and the input group an upload names: the program must belong to the organization

@@ -7,14 +7,20 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
-use super::{validate_key, ObjectStore, StorageError};
+use super::{validate_key, ObjectInfo, ObjectStore, StorageError};
 
 /// Stores each object in a file at `root/key`, written to a temporary file (`*.tmp-<id>`) and
 /// renamed into place so that readers never see half an object. A temporary file whose write
-/// failed (a full disk) is removed at once; one left by a crash is swept when the store is opened.
+/// failed (a full disk) is removed at once; one left by a crash is swept when the store is opened
+/// (and by the sweeper, [`ObjectStore::sweep_temporary`]).
+///
+/// A write that would leave less than the reserve free on the directory's file system is refused
+/// as a full disk before anything is written, so that the space left lets deletions go through
+/// (SQLite needs room in its journal to delete a row) and reads keep working.
 #[derive(Debug, Clone)]
 pub struct LocalStore {
     root: PathBuf,
+    reserve_bytes: u64,
 }
 
 impl LocalStore {
@@ -28,7 +34,16 @@ impl LocalStore {
         if swept > 0 {
             tracing::info!(swept, root = %root.display(), "removed leftover temporary files");
         }
-        Ok(LocalStore { root })
+        Ok(LocalStore {
+            root,
+            reserve_bytes: 0,
+        })
+    }
+
+    /// Keeps `bytes` free: a write that would leave less is refused as a full disk.
+    pub fn with_reserve(mut self, bytes: u64) -> Self {
+        self.reserve_bytes = bytes;
+        self
     }
 
     pub fn root(&self) -> &Path {
@@ -74,11 +89,63 @@ fn sweep_tmp(dir: &Path, age: Duration) -> std::io::Result<usize> {
     Ok(swept)
 }
 
+/// Refuses a write of `incoming` bytes under `root` that would leave less than `reserve` free.
+fn check_room(root: &Path, incoming: u64, reserve: u64) -> std::io::Result<()> {
+    if reserve == 0 {
+        return Ok(());
+    }
+    let stats = rustix::fs::statvfs(root).map_err(std::io::Error::from)?;
+    let free = stats.f_bavail.saturating_mul(stats.f_frsize);
+    if free < incoming.saturating_add(reserve) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            format!(
+                "{free} bytes free in {}, and {reserve} are kept in reserve",
+                root.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The complete objects under `dir` (recursively), keyed relative to `root`.
+fn list_files(root: &Path, dir: &Path, found: &mut Vec<ObjectInfo>) -> std::io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            list_files(root, &path, found)?;
+            continue;
+        }
+        let is_tmp = path
+            .extension()
+            .is_some_and(|e| e.to_string_lossy().starts_with(TMP_MARK));
+        let key = path.strip_prefix(root).ok().and_then(|relative| {
+            let parts: Option<Vec<&str>> = relative.iter().map(|p| p.to_str()).collect();
+            parts.map(|parts| parts.join("/"))
+        });
+        if let (true, false, Some(key)) = (kind.is_file(), is_tmp, key) {
+            if validate_key(&key).is_ok() {
+                let modified = entry.metadata()?.modified()?;
+                found.push(ObjectInfo { key, modified });
+            }
+        }
+    }
+    Ok(())
+}
+
 impl ObjectStore for LocalStore {
     fn put(&self, key: &str, bytes: Bytes) -> BoxFuture<'_, Result<(), StorageError>> {
         let path = self.path(key);
         async move {
             let path = path?;
+            check_room(&self.root, bytes.len() as u64, self.reserve_bytes)?;
             if let Some(parent) = path.parent() {
                 tokio::fs::create_dir_all(parent).await?;
             }
@@ -123,6 +190,33 @@ impl ObjectStore for LocalStore {
         .boxed()
     }
 
+    fn list(&self, prefix: &str) -> BoxFuture<'_, Result<Vec<ObjectInfo>, StorageError>> {
+        let (root, prefix) = (self.root.clone(), prefix.to_string());
+        async move {
+            let found = tokio::task::spawn_blocking(move || {
+                let mut found = Vec::new();
+                list_files(&root, &root, &mut found)?;
+                found.retain(|o| o.key.starts_with(&prefix));
+                Ok::<_, std::io::Error>(found)
+            })
+            .await
+            .map_err(|e| StorageError::Io(std::io::Error::other(e)))??;
+            Ok(found)
+        }
+        .boxed()
+    }
+
+    fn sweep_temporary(&self, age: Duration) -> BoxFuture<'_, Result<usize, StorageError>> {
+        let root = self.root.clone();
+        async move {
+            let swept = tokio::task::spawn_blocking(move || sweep_tmp(&root, age))
+                .await
+                .map_err(|e| StorageError::Io(std::io::Error::other(e)))??;
+            Ok(swept)
+        }
+        .boxed()
+    }
+
     fn check(&self) -> BoxFuture<'_, Result<(), StorageError>> {
         async move {
             tokio::fs::metadata(&self.root).await?;
@@ -155,6 +249,36 @@ mod tests {
         assert_eq!(sweep_tmp(dir.path(), Duration::ZERO).unwrap(), 1);
         assert!(!leftover.exists());
         assert!(object.exists());
+    }
+
+    #[tokio::test]
+    async fn listing_shows_complete_objects_only_and_a_reserve_refuses_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        store
+            .put("programs/a/x.bin", Bytes::from_static(b"1"))
+            .await
+            .unwrap();
+        store
+            .put("other/y.bin", Bytes::from_static(b"2"))
+            .await
+            .unwrap();
+        std::fs::write(dir.path().join("programs/a/z.tmp-0123"), b"half").unwrap();
+        let listed = store.list("programs/").await.unwrap();
+        let keys: Vec<&str> = listed.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(keys, ["programs/a/x.bin"]);
+
+        let full = LocalStore::open(dir.path())
+            .unwrap()
+            .with_reserve(u64::MAX / 2);
+        let refused = full.put("programs/b.bin", Bytes::from_static(b"3")).await;
+        match refused {
+            Err(StorageError::Io(e)) => assert_eq!(e.kind(), std::io::ErrorKind::StorageFull),
+            other => panic!("expected a full disk, got {other:?}"),
+        }
+        assert!(!dir.path().join("programs/b.bin").exists());
+        full.delete("programs/a/x.bin").await.unwrap();
+        assert_eq!(full.sweep_temporary(Duration::ZERO).await.unwrap(), 1);
     }
 
     #[tokio::test]

@@ -7,8 +7,18 @@
 pub mod local;
 pub mod s3;
 
+use std::time::{Duration, SystemTime};
+
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
+
+/// One stored object, as a listing shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub key: String,
+    /// When it was written (the sweeper leaves young objects alone: an upload may be in flight).
+    pub modified: SystemTime,
+}
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +42,15 @@ pub trait ObjectStore: Send + Sync + 'static {
     fn get(&self, key: &str) -> BoxFuture<'_, Result<Bytes, StorageError>>;
     /// Deletes the object; deleting an absent object is not an error.
     fn delete(&self, key: &str) -> BoxFuture<'_, Result<(), StorageError>>;
+    /// The objects whose keys start with `prefix` (complete objects only, never a write in
+    /// progress), in no particular order.
+    fn list(&self, prefix: &str) -> BoxFuture<'_, Result<Vec<ObjectInfo>, StorageError>>;
+    /// Removes what interrupted writes left behind (temporary files) older than `age`; returns
+    /// how many. Stores whose writes are atomic have nothing to remove.
+    fn sweep_temporary(&self, age: Duration) -> BoxFuture<'_, Result<usize, StorageError>> {
+        let _ = age;
+        Box::pin(async { Ok(0) })
+    }
     /// Checks that the store answers (for `/health` and start-up).
     fn check(&self) -> BoxFuture<'_, Result<(), StorageError>>;
     /// A short description for logs (no secrets).
@@ -59,6 +78,9 @@ pub fn validate_key(key: &str) -> Result<(), StorageError> {
 /// Where each blob lives. Ids appear without hyphens: some S3-compatible servers keep
 /// per-object metadata in a file named after the (encoded) bucket and key, so keys stay short.
 pub mod keys {
+    /// Where every object lives: the sweeper looks under it only.
+    pub const ROOT: &str = "programs/";
+
     fn compact(id: &str) -> String {
         id.replace('-', "")
     }
@@ -99,6 +121,23 @@ pub mod keys {
             compact(input_group_id),
             compact(execution_id)
         )
+    }
+
+    /// The objects of an input group: its inputs, and its proof and execution if it has them.
+    pub fn of_group(
+        program_id: &str,
+        group_id: &str,
+        proof_id: Option<&str>,
+        execution_id: Option<&str>,
+    ) -> Vec<String> {
+        let mut objects = vec![inputs(program_id, group_id)];
+        if let Some(proof_id) = proof_id {
+            objects.push(proof(program_id, group_id, proof_id));
+        }
+        if let Some(execution_id) = execution_id {
+            objects.push(execution(program_id, group_id, execution_id));
+        }
+        objects
     }
 
     /// A fresh id for an object that racing uploads could both write (a proof, an execution):

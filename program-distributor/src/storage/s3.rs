@@ -7,7 +7,7 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
 
-use super::{validate_key, ObjectStore, StorageError};
+use super::{validate_key, ObjectInfo, ObjectStore, StorageError};
 use crate::configuration::S3Settings;
 
 /// A bucket reached through aws-sdk-s3.
@@ -114,6 +114,37 @@ impl ObjectStore for S3Store {
                 .await
                 .map_err(|e| StorageError::S3(DisplayErrorContext(e).to_string()))?;
             Ok(())
+        }
+        .boxed()
+    }
+
+    fn list(&self, prefix: &str) -> BoxFuture<'_, Result<Vec<ObjectInfo>, StorageError>> {
+        let prefix = prefix.to_string();
+        async move {
+            let mut pages = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .into_paginator()
+                .send();
+            let mut found = Vec::new();
+            while let Some(page) = pages.next().await {
+                let page =
+                    page.map_err(|e| StorageError::S3(DisplayErrorContext(e).to_string()))?;
+                for object in page.contents() {
+                    let (Some(key), Some(modified)) = (object.key(), object.last_modified()) else {
+                        continue;
+                    };
+                    let modified = std::time::UNIX_EPOCH
+                        + std::time::Duration::from_secs(modified.secs().max(0) as u64);
+                    found.push(ObjectInfo {
+                        key: key.to_string(),
+                        modified,
+                    });
+                }
+            }
+            Ok(found)
         }
         .boxed()
     }

@@ -16,8 +16,10 @@ on_both_backends!(deleting_a_program_while_donors_reserve_never_answers_500);
 const ROUNDS: usize = 30;
 const RESERVERS: usize = 16;
 const GROUPS: usize = 4;
-/// Reservations each reserver makes at most in a round (the loop ends earlier, at the deletion).
-const ATTEMPTS: usize = 400;
+/// How long a reserver goes on at most in a round (the loop ends earlier, at the deletion). A
+/// time rather than a number of attempts: on a loaded machine the deletion may wait a while for a
+/// database connection while the reservers' "none available" answers come fast.
+const ROUND_LIMIT: Duration = Duration::from_secs(30);
 
 /// How a reserver's round went.
 #[derive(Default)]
@@ -34,7 +36,8 @@ async fn reserve_until_deleted(
     started: Arc<AtomicUsize>,
 ) -> Tally {
     let mut tally = Tally::default();
-    for _ in 0..ATTEMPTS {
+    let deadline = std::time::Instant::now() + ROUND_LIMIT;
+    while std::time::Instant::now() < deadline {
         match client.reserve(program).await {
             Ok(reservation) => {
                 tally.reserved += 1;

@@ -51,7 +51,10 @@ async fn openapi_document_matches_the_routes(app: TestApp) {
         let concrete = path
             .replace("{program_id}", &id)
             .replace("{input_group_id}", &id)
-            .replace("{organization_id}", &id);
+            .replace("{organization_id}", &id)
+            .replace("{donor_id}", &id)
+            .replace("{team_id}", &id)
+            .replace("{file}", "app.js");
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let response = app
             .client

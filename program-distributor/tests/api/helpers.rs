@@ -22,6 +22,8 @@ pub struct TestApp {
     /// A client without a token.
     pub client: Client,
     pub settings: Settings,
+    /// The server's reservation clock (see [`TestApp::advance_clock`]).
+    pub clock: std::sync::Arc<program_distributor::startup::Clock>,
     _database: Option<TestDatabase>,
     _dir: tempfile::TempDir,
 }
@@ -44,6 +46,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         client: Client::new(server.address.clone()),
         address: server.address,
         settings: server.settings,
+        clock: server.clock,
         _database: server.database,
         _dir: dir,
     }
@@ -52,12 +55,19 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
 impl TestApp {
     /// The object store the app writes to, opened on the side (to look at or remove blobs).
     pub fn object_store(&self) -> Box<dyn ObjectStore> {
-        match &self.settings.storage {
-            StorageSettings::Local(dir) => {
-                Box::new(program_distributor::storage::local::LocalStore::open(dir).unwrap())
-            }
-            StorageSettings::S3(s3) => Box::new(program_distributor::storage::s3::S3Store::new(s3)),
-        }
+        object_store_of(&self.settings)
+    }
+
+    /// Moves the server's reservation clock forward by `by`: locks shorter than that expire at
+    /// once, with no waiting.
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        self.clock.advance(by);
+    }
+
+    /// Moves the server's reservation clock just past `until` (the end of a lock it announced).
+    pub fn advance_clock_past(&self, until: chrono::DateTime<chrono::Utc>) {
+        let ahead = until.timestamp_millis() - self.clock.now_millis();
+        self.advance_clock(std::time::Duration::from_millis(ahead.max(0) as u64 + 1));
     }
 
     /// The input group's row as stored, for what the API does not show (its execution's id).
@@ -74,6 +84,42 @@ impl TestApp {
     }
 }
 
+/// The object store of a server running on `settings`, opened on the side.
+pub fn object_store_of(settings: &Settings) -> Box<dyn ObjectStore> {
+    match &settings.storage {
+        StorageSettings::Local(dir) => {
+            Box::new(program_distributor::storage::local::LocalStore::open(dir).unwrap())
+        }
+        StorageSettings::S3(s3) => Box::new(program_distributor::storage::s3::S3Store::new(s3)),
+    }
+}
+
+/// What the store holds and what the database refers to, for a server on `settings` (read on
+/// the side): `(stored, referenced)` object keys.
+pub async fn inventory(
+    settings: &Settings,
+) -> (
+    std::collections::HashSet<String>,
+    std::collections::HashSet<String>,
+) {
+    let url = settings.database.url.clone();
+    let db = tokio::task::spawn_blocking(move || program_distributor::db::Db::open(&url, 1))
+        .await
+        .expect("database task")
+        .expect("database");
+    let referenced = program_distributor::sweeper::referenced(&db)
+        .await
+        .expect("referenced objects");
+    let stored = object_store_of(settings)
+        .list(program_distributor::storage::keys::ROOT)
+        .await
+        .expect("list the objects")
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
+    (stored, referenced)
+}
+
 /// A logged-in organization.
 pub struct Org {
     pub client: Client,
@@ -84,54 +130,66 @@ pub struct Org {
 
 impl TestApp {
     pub async fn register(&self, username: &str, name: &str) {
-        self.client
-            .register(&RegisterRequest {
-                username: username.into(),
-                password: PASSWORD.into(),
-                name: name.into(),
-                description: format!("{name} does research"),
-            })
-            .await
-            .expect("register");
+        register_on(&self.client, username, name).await;
     }
 
     pub async fn login(&self, username: &str) -> LoginResponse {
-        self.client
-            .login(&LoginRequest {
-                username: username.into(),
-                password: PASSWORD.into(),
-            })
-            .await
-            .expect("login")
+        login_on(&self.client, username).await
     }
 
     /// Registers an organization called `name` and logs it in.
     pub async fn org(&self, name: &str) -> Org {
-        let username = format!(
-            "{}-{}",
-            name.to_lowercase().replace(' ', "-"),
-            &Uuid::new_v4().simple().to_string()[..6]
-        );
-        self.register(&username, name).await;
-        let login = self.login(&username).await;
-        let client = self.client.with_token(&login.basic_token.token);
-        let page = self
-            .client
-            .organizations(&PageQuery::new(50, 1).with_name_filter(name))
-            .await
-            .expect("organizations");
-        let organization_id = page
-            .organizations
-            .iter()
-            .find(|o| o.name == name)
-            .expect("the new organization is listed")
-            .organization_id;
-        Org {
-            client,
-            login,
-            username,
-            organization_id,
-        }
+        org_on(&self.client, name).await
+    }
+}
+
+pub async fn register_on(client: &Client, username: &str, name: &str) {
+    client
+        .register(&RegisterRequest {
+            username: username.into(),
+            password: PASSWORD.into(),
+            name: name.into(),
+            description: format!("{name} does research"),
+        })
+        .await
+        .expect("register");
+}
+
+pub async fn login_on(client: &Client, username: &str) -> LoginResponse {
+    client
+        .login(&LoginRequest {
+            username: username.into(),
+            password: PASSWORD.into(),
+        })
+        .await
+        .expect("login")
+}
+
+/// Registers an organization called `name` on the server `client` talks to, and logs it in.
+pub async fn org_on(anonymous: &Client, name: &str) -> Org {
+    let username = format!(
+        "{}-{}",
+        name.to_lowercase().replace(' ', "-"),
+        &Uuid::new_v4().simple().to_string()[..6]
+    );
+    register_on(anonymous, &username, name).await;
+    let login = login_on(anonymous, &username).await;
+    let client = anonymous.with_token(&login.basic_token.token);
+    let page = anonymous
+        .organizations(&PageQuery::new(50, 1).with_name_filter(name))
+        .await
+        .expect("organizations");
+    let organization_id = page
+        .organizations
+        .iter()
+        .find(|o| o.name == name)
+        .expect("the new organization is listed")
+        .organization_id;
+    Org {
+        client,
+        login,
+        username,
+        organization_id,
     }
 }
 

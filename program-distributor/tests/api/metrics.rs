@@ -33,7 +33,7 @@ fn sample(text: &str, series: &str) -> f64 {
 
 async fn metrics_count_requests_reservations_uploads_and_refusals(backend: Backend) {
     let rates = RateSettings {
-        reservations_per_ip: 2,
+        reservations_per_ip: 4,
         ..generous_rates()
     };
     let app = spawn_app_with(backend, |s| s.rate_limits = rates).await;
@@ -42,13 +42,21 @@ async fn metrics_count_requests_reservations_uploads_and_refusals(backend: Backe
     let zero = upload_inputs(&org, program, "zero", 0).await;
     let one = upload_inputs(&org, program, "one", 1).await;
 
-    // Two reservations (one given back), then the per-address limit.
+    // Two reservations (one given back), two of a group whose lock runs out in between, then
+    // the per-address limit.
     let first = app.client.reserve(program).await.unwrap().metadata;
     app.client
         .release_reservation(program, first.input_group_id, first.reservation_id.unwrap())
         .await
         .unwrap();
     app.client.reserve(program).await.unwrap();
+    // A lock that runs out: its group is handed out again, and that counts as an expiry.
+    let brief = upload_program(&org, "brief", 60).await;
+    upload_inputs(&org, brief, "brief", 2).await;
+    let other = app.client.anonymous();
+    other.reserve(brief).await.unwrap();
+    app.advance_clock(std::time::Duration::from_secs(61));
+    other.reserve(brief).await.unwrap();
     assert_code(
         app.client.reserve(program).await,
         ErrorCode::TooManyRequests,
@@ -65,19 +73,36 @@ async fn metrics_count_requests_reservations_uploads_and_refusals(backend: Backe
             .await,
         ErrorCode::InvalidProof,
     );
+    // An execution refused.
+    assert_code(
+        app.client
+            .upload_execution(b"not an execution".to_vec(), &ids(&org, program, one))
+            .await,
+        ErrorCode::InvalidExecution,
+    );
     let unknown = reqwest::get(format!("{}/no/such/route", app.address))
         .await
         .unwrap();
     assert_eq!(unknown.status().as_u16(), 404);
 
     let text = metrics_text(&app).await;
+    assert_eq!(sample(&text, "reservation_lock_expiries_total"), 1.0);
+    assert_eq!(
+        sample(
+            &text,
+            r#"donor_uploads_total{kind="execution",outcome="INVALID_EXECUTION"}"#
+        ),
+        1.0
+    );
+    // The start-up sweep ran (an empty store: nothing to remove).
+    assert!(sample(&text, "storage_sweeps_total") >= 1.0);
     let reserve = r#"method="GET",route="/program/program-and-inputs/{program_id}""#;
     assert_eq!(
         sample(
             &text,
             &format!("http_requests_total{{{reserve},status=\"200\"}}")
         ),
-        2.0
+        4.0
     );
     assert_eq!(
         sample(
@@ -91,13 +116,13 @@ async fn metrics_count_requests_reservations_uploads_and_refusals(backend: Backe
             &text,
             &format!("http_request_duration_seconds_count{{{reserve}}}")
         ),
-        3.0
+        5.0
     );
     assert_eq!(
         sample(&text, &format!("rate_limit_refusals_total{{{reserve}}}")),
         1.0
     );
-    assert_eq!(sample(&text, r#"reservations_total{kind="whole"}"#), 2.0);
+    assert_eq!(sample(&text, r#"reservations_total{kind="whole"}"#), 4.0);
     assert_eq!(sample(&text, "reservation_releases_total"), 1.0);
     assert_eq!(
         sample(

@@ -1,7 +1,7 @@
 use std::io::Read;
 
 use distributor_api::{ErrorCode, PageQuery, UploadProgramData};
-use program_distributor::domain::archive::hostile::{entry, finished};
+use program_distributor::domain::archive::hostile::{entry, finished, pax_record};
 use program_distributor::storage::keys;
 use uuid::Uuid;
 
@@ -159,6 +159,24 @@ async fn unsafe_or_unreadable_archives_are_refused(app: TestApp) {
         entries.extend(entry("dev", tar::EntryType::Char, b"", None));
         finished(entries)
     };
+    // A regular entry that a PAX header declares sparse, of 1 TiB once expanded.
+    let sparse = {
+        let mut records = pax_record("GNU.sparse.major", "1");
+        records.extend(pax_record("GNU.sparse.realsize", "1099511627776"));
+        let mut entries = entry(
+            "PaxHeaders/program.json",
+            tar::EntryType::XHeader,
+            &records,
+            None,
+        );
+        entries.extend(entry(
+            "program.json",
+            tar::EntryType::Regular,
+            &program,
+            None,
+        ));
+        finished(entries)
+    };
     let no_program = tar_of(&[("code/main.cairo", b"func main() {}")]);
     let garbage = b"this is not a tar archive at all, just some text".repeat(20);
     for (what, tar) in [
@@ -168,6 +186,7 @@ async fn unsafe_or_unreadable_archives_are_refused(app: TestApp) {
         ("symlink", symlink),
         ("hard link", hardlink),
         ("device", device),
+        ("sparse (PAX)", sparse),
         ("no program.json", no_program),
         ("garbage", garbage),
     ] {

@@ -1,9 +1,6 @@
 //! Reservation ids: the holder of a reservation (and only it) gives the group back early, with
 //! `POST /program/reservation/release` or by a refused upload that names the reservation.
 
-use std::time::Duration;
-
-use chrono::{DateTime, Utc};
 use distributor_api::{ErrorCode, PageQuery, ReservationMetadata};
 use uuid::Uuid;
 
@@ -39,12 +36,6 @@ async fn reserved(org: &Org, program: Uuid) -> i64 {
         .count() as i64;
     assert_eq!(counted, listed, "the status and the listing disagree");
     counted
-}
-
-/// Sleeps until just after `until`.
-async fn sleep_past(until: DateTime<Utc>) {
-    let wait = (until - Utc::now()).num_milliseconds().max(0) as u64 + 150;
-    tokio::time::sleep(Duration::from_millis(wait)).await;
 }
 
 async fn a_released_group_is_handed_out_again_at_once_in_every_stage(app: TestApp) {
@@ -147,7 +138,7 @@ async fn only_a_live_reservation_can_be_released(app: TestApp) {
     let short = upload_program(&org, "double quickly", 1).await;
     let short_group = upload_inputs(&org, short, "g", 3).await;
     let expiring = app.client.reserve(short).await.unwrap().metadata;
-    sleep_past(expiring.lock_expires_at).await;
+    app.advance_clock_past(expiring.lock_expires_at);
     assert_code(
         app.client
             .release_reservation(short, short_group, id_of(&expiring))
@@ -233,7 +224,7 @@ async fn a_bad_upload_that_does_not_name_the_live_reservation_leaves_it(app: Tes
     }
 
     // The group comes back only when the lock expires; the expired id then ends nothing.
-    sleep_past(live.lock_expires_at).await;
+    app.advance_clock_past(live.lock_expires_at);
     let next = app.client.reserve(program).await.unwrap().metadata;
     assert_eq!(next.input_group_id, group);
     let stale = ids_under(&org, program, group, id_of(&live));

@@ -1,6 +1,7 @@
 //! Slow and idle clients do not hold connections: a body trickled a byte a second is cut off at
-//! the body timeout, an idle kept-alive connection is closed. Raw TCP on loopback, every loop
-//! bounded in count and time.
+//! the body timeout, an idle kept-alive connection is closed, and connections beyond the limit
+//! wait in the backlog instead of taking descriptors. Raw TCP on loopback, every loop bounded in
+//! count and time.
 
 use std::time::{Duration, Instant};
 
@@ -119,8 +120,55 @@ async fn a_body_in_time_is_served(backend: Backend) {
     assert!(text.contains("\"WRONG_CREDENTIALS\""), "{text}");
 }
 
+/// One worker holding at most `LIMIT` connections: the next client waits until one closes.
+async fn connections_beyond_the_limit_wait_until_one_closes(backend: Backend) {
+    const LIMIT: usize = 4;
+    let app = spawn_app_with(backend, |s| {
+        // Long enough that no held connection is closed by the server during the test.
+        s.server.timeouts.keep_alive = Duration::from_secs(60);
+        s.server.workers = Some(1);
+        s.server.max_connections = LIMIT;
+    })
+    .await;
+    let request = "GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    // Clients are served and keep their connections open, until one is not served: the limit
+    // (a connection the harness itself keeps alive may hold one of the slots).
+    let mut held = Vec::new();
+    let mut waiting = None;
+    for _ in 0..LIMIT + 2 {
+        let mut stream = connect(&app).await;
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut chunk = [0u8; 1024];
+        match tokio::time::timeout(Duration::from_secs(2), stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => {
+                assert!(chunk[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &chunk[..n]);
+                held.push(stream);
+            }
+            _ => {
+                waiting = Some(stream);
+                break;
+            }
+        }
+    }
+    let mut waiting = waiting.unwrap_or_else(|| {
+        panic!(
+            "{} connections were all served: no limit of {LIMIT}",
+            held.len()
+        )
+    });
+    assert!(held.len() <= LIMIT, "{} connections served", held.len());
+    // One client leaves: the waiting one is taken and served.
+    drop(held.pop());
+    let mut chunk = [0u8; 1024];
+    let read = tokio::time::timeout(Duration::from_secs(10), waiting.read(&mut chunk)).await;
+    let n = read.expect("served once a slot is free").expect("read");
+    let text = String::from_utf8_lossy(&chunk[..n]);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text:?}");
+}
+
 for_both_backends!(
     a_body_trickled_a_byte_a_second_is_cut_off_at_the_body_timeout,
     an_idle_kept_alive_connection_is_closed,
     a_body_in_time_is_served,
+    connections_beyond_the_limit_wait_until_one_closes,
 );

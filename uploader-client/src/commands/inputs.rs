@@ -8,9 +8,9 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{resolve_program, App};
+use super::{resolve_groups, resolve_program, App};
 use crate::cli::{InputsDelete, InputsList, InputsRetry, InputsUpload};
-use crate::error::{CliError, CliResult};
+use crate::error::{exit, CliError, CliResult};
 use crate::ledger::{self, Entry, Kind};
 use crate::output::table;
 use crate::results::{default_path, ResultsFile};
@@ -64,7 +64,7 @@ pub async fn upload(app: &App, args: InputsUpload) -> CliResult<i32> {
     }
     let mut session = app.session()?;
     let mut ledger = app.ledger()?;
-    let program_id = resolve_program(app, Some(&mut session), &ledger, &args.program).await?;
+    let program_id = resolve_program(Some(&mut session), &ledger, &args.program).await?;
     if ledger.program(program_id).is_none() {
         return Err(CliError::new(format!(
             "program {program_id} is not in this machine's ledger, so its proofs could not be \
@@ -100,7 +100,7 @@ pub async fn upload(app: &App, args: InputsUpload) -> CliResult<i32> {
                 error: None,
             },
             // Losing the server or the session stops the batch: the rest would fail the same way.
-            Err(e) if e.code != crate::error::exit::FAILURE => {
+            Err(e) if [exit::AUTH, exit::UNREACHABLE].contains(&e.code) => {
                 bar.finish_and_clear();
                 return Err(e);
             }
@@ -138,7 +138,7 @@ pub async fn upload(app: &App, args: InputsUpload) -> CliResult<i32> {
         "failed": failed,
         "files": report,
     }));
-    app.out.text(format!(
+    app.out.summary(format!(
         "{uploaded} input group(s) uploaded, {skipped} already uploaded, {failed} failed \
          (program {program_id})"
     ));
@@ -193,7 +193,7 @@ async fn upload_one(
 pub async fn list(app: &App, args: InputsList) -> CliResult<i32> {
     let mut session = app.session()?;
     let ledger = app.ledger()?;
-    let program_id = resolve_program(app, Some(&mut session), &ledger, &args.program).await?;
+    let program_id = resolve_program(Some(&mut session), &ledger, &args.program).await?;
     let query = app.page(&args.page)?;
     let page = session
         .call("cannot list the input groups", async |c: &Client| {
@@ -201,7 +201,7 @@ pub async fn list(app: &App, args: InputsList) -> CliResult<i32> {
         })
         .await?;
     app.out.data(&page);
-    if page.program_input_groups.is_empty() {
+    if page.total_elements_amount == 0 {
         app.out.text("no input groups");
         return Ok(0);
     }
@@ -254,22 +254,17 @@ pub async fn list(app: &App, args: InputsList) -> CliResult<i32> {
         &rows,
     ));
     if page.program_input_groups.iter().any(|g| g.failed) {
-        app.out.note(format!(
-            "next: failed groups are not handed out; fix the cause, then \
+        app.out.next(format!(
+            "failed groups are not handed out; fix the cause, then \
              `uploader-client inputs retry {program_id} GROUP…` (full reasons: --json)"
         ));
     }
-    let (pages, current) = (
-        (page.total_elements_amount + query.limit.unwrap_or(1).max(1) - 1)
-            / query.limit.unwrap_or(1).max(1),
-        query.page.unwrap_or(1),
+    app.footer(
+        "input group",
+        &query,
+        page.total_elements_amount,
+        &format!("inputs list {}", args.program),
     );
-    if pages > 1 {
-        app.out.text(format!(
-            "page {current} of {pages} ({} input groups; --page N for more)",
-            page.total_elements_amount
-        ));
-    }
     Ok(0)
 }
 
@@ -288,24 +283,11 @@ fn last_failure(group: &InputGroup) -> String {
         .unwrap_or_default()
 }
 
-/// Parses the input group ids given on the command line.
-fn group_ids(texts: &[String]) -> CliResult<Vec<Uuid>> {
-    texts
-        .iter()
-        .map(|text| {
-            Uuid::parse_str(text.trim()).map_err(|_| {
-                CliError::new(format!("{text:?} is not an input group id"))
-                    .with_hint("list them with `uploader-client inputs list PROGRAM`")
-            })
-        })
-        .collect()
-}
-
 pub async fn delete(app: &App, args: InputsDelete) -> CliResult<i32> {
     let mut session = app.session()?;
     let mut ledger = app.ledger()?;
-    let program_id = resolve_program(app, Some(&mut session), &ledger, &args.program).await?;
-    let ids = group_ids(&args.input_groups)?;
+    let program_id = resolve_program(Some(&mut session), &ledger, &args.program).await?;
+    let ids = resolve_groups(&mut session, program_id, &args.input_groups).await?;
     for id in &ids {
         let id = *id;
         session
@@ -330,8 +312,8 @@ pub async fn delete(app: &App, args: InputsDelete) -> CliResult<i32> {
 pub async fn retry(app: &App, args: InputsRetry) -> CliResult<i32> {
     let mut session = app.session()?;
     let ledger = app.ledger()?;
-    let program_id = resolve_program(app, Some(&mut session), &ledger, &args.program).await?;
-    let ids = group_ids(&args.input_groups)?;
+    let program_id = resolve_program(Some(&mut session), &ledger, &args.program).await?;
+    let ids = resolve_groups(&mut session, program_id, &args.input_groups).await?;
     let mut groups = Vec::new();
     for id in ids {
         let group = session

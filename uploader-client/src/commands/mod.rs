@@ -45,13 +45,24 @@ impl App {
     }
 
     pub fn page(&self, paging: &crate::cli::Paging) -> CliResult<PageQuery> {
-        if paging.page < 1 {
-            return Err(CliError::new("--page counts from 1"));
-        }
         Ok(PageQuery::new(
-            self.settings.page_size(paging.limit),
+            self.settings.page_size(paging.page_size)?,
             paging.page,
         ))
+    }
+
+    /// The line under one page of a listing (text only), and the `next:` hint for the next page.
+    pub fn footer(&self, what: &str, query: &PageQuery, total: i64, command: &str) {
+        let footer = distributor_api::cli::footer(
+            what,
+            query.page.unwrap_or(1),
+            query.limit.unwrap_or(distributor_api::DEFAULT_PAGE_SIZE),
+            total,
+        );
+        self.out.text(footer.line);
+        if let Some(next) = footer.next {
+            self.out.next(format!("uploader-client {command} {next}"));
+        }
     }
 }
 
@@ -82,41 +93,33 @@ pub async fn run(cli: Cli, out: Out) -> CliResult<i32> {
         Command::Inputs(InputsCommand::Split(args)) => split::split(&app, args),
         Command::Proofs(ProofsCommand::List(args)) => proofs::list(&app, args).await,
         Command::Proofs(ProofsCommand::Verify(args)) => proofs::verify(&app, args).await,
+        Command::Proofs(ProofsCommand::Accept(args)) => proofs::decide(&app, args, true).await,
+        Command::Proofs(ProofsCommand::Reject(args)) => proofs::decide(&app, args, false).await,
         Command::Results(ResultsCommand::Aggregate(args)) => results::aggregate(&app, args).await,
         Command::Results(ResultsCommand::Show(args)) => results::show(&app, args).await,
         Command::Template(args) => template::template(&app, args).await,
     }
 }
 
-/// Every page of a listing, in order.
+/// Every page of a listing, in order (bounded: see [`distributor_api::cli::walk_pages`]).
 pub async fn all_pages<T>(
     session: &mut Session,
     what: &str,
-    page_size: i64,
     fetch: impl AsyncFn(&Client, PageQuery) -> Result<(Vec<T>, i64), distributor_api::ClientError>,
 ) -> CliResult<Vec<T>> {
-    let mut items = Vec::new();
-    let mut page = 1;
-    loop {
-        let query = PageQuery::new(page_size, page);
-        let (batch, total) = session
+    distributor_api::cli::walk_pages(async |query: PageQuery| {
+        session
             .call(what, async |c: &Client| fetch(c, query.clone()).await)
-            .await?;
-        let got = batch.len();
-        items.extend(batch);
-        if got == 0 || items.len() as i64 >= total {
-            return Ok(items);
-        }
-        page += 1;
-    }
+            .await
+    })
+    .await
 }
 
 /// The caller's programs, every page.
-pub async fn my_programs(app: &App, session: &mut Session) -> CliResult<Vec<Program>> {
+pub async fn my_programs(session: &mut Session) -> CliResult<Vec<Program>> {
     all_pages(
         session,
         "cannot list your programs",
-        app.settings.max_page_size as i64,
         async |c: &Client, q: PageQuery| {
             c.my_programs(&q)
                 .await
@@ -128,7 +131,6 @@ pub async fn my_programs(app: &App, session: &mut Session) -> CliResult<Vec<Prog
 
 /// A program named by id or by name: the ledger first, then the caller's programs on the server.
 pub async fn resolve_program(
-    app: &App,
     session: Option<&mut Session>,
     ledger: &Ledger,
     reference: &str,
@@ -143,22 +145,65 @@ pub async fn resolve_program(
     let Some(session) = session else {
         return Err(unknown_program(reference));
     };
-    let remote: Vec<Program> = my_programs(app, session)
-        .await?
-        .into_iter()
-        .filter(|p| p.name == reference)
-        .collect();
-    match remote.as_slice() {
-        [program] => Ok(program.program_id),
-        [] => Err(unknown_program(reference)),
-        _ => Err(
-            CliError::new(format!("several of your programs are named {reference:?}"))
-                .with_hint("name it by id (see `uploader-client program list`)"),
-        ),
-    }
+    let remote: Vec<Program> = my_programs(session).await?;
+    let candidates = remote.iter().map(|p| (p.program_id, p.name.as_str()));
+    distributor_api::cli::pick_by_name("program", reference, candidates).map_err(|e| {
+        CliError::name(
+            e,
+            "list them with `uploader-client program list`, or give the program's id",
+        )
+    })
 }
 
 fn unknown_program(reference: &str) -> CliError {
     CliError::new(format!("no program of yours is named {reference:?}"))
+        .with_code(crate::error::exit::REFUSED)
         .with_hint("list them with `uploader-client program list`, or give the program's id")
+}
+
+/// Input groups of the program named by id or by name (a name is looked up among the program's
+/// groups on the server; it must match exactly one).
+pub async fn resolve_groups(
+    session: &mut Session,
+    program_id: Uuid,
+    references: &[String],
+) -> CliResult<Vec<Uuid>> {
+    let ids: Vec<Option<Uuid>> = references
+        .iter()
+        .map(|r| distributor_api::cli::as_id(r))
+        .collect();
+    if ids.iter().all(Option::is_some) {
+        return Ok(ids.into_iter().flatten().collect());
+    }
+    let groups = all_pages(
+        session,
+        "cannot list the input groups",
+        async |c: &Client, q: PageQuery| {
+            c.input_groups(program_id, &q)
+                .await
+                .map(|p| (p.program_input_groups, p.total_elements_amount))
+        },
+    )
+    .await?;
+    references
+        .iter()
+        .zip(ids)
+        .map(|(reference, id)| match id {
+            Some(id) => Ok(id),
+            None => {
+                let candidates = groups.iter().map(|g| (g.input_group_id, g.name.as_str()));
+                distributor_api::cli::pick_by_name("input group", reference, candidates).map_err(
+                    |e| {
+                        CliError::name(
+                            e,
+                            &format!(
+                                "list them with `uploader-client inputs list {program_id}`, or \
+                                 give the group's id"
+                            ),
+                        )
+                    },
+                )
+            }
+        })
+        .collect()
 }

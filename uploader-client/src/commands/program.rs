@@ -193,8 +193,8 @@ pub async fn upload(app: &App, args: ProgramUpload) -> CliResult<i32> {
     }));
     app.out
         .text(format!("uploaded program {name:?}: {program_id}"));
-    app.out.note(format!(
-        "next: uploader-client inputs upload {program_id} INPUTS.csv|FOLDER"
+    app.out.next(format!(
+        "uploader-client inputs upload {program_id} INPUTS.csv|FOLDER"
     ));
     Ok(0)
 }
@@ -223,7 +223,13 @@ pub async fn list(app: &App, args: ProgramList) -> CliResult<i32> {
             })
             .await?
     };
-    print_programs(app, &page.programs, page.total_elements_amount, &query);
+    print_programs(
+        app,
+        &page.programs,
+        page.total_elements_amount,
+        &query,
+        "program list",
+    );
     Ok(0)
 }
 
@@ -235,14 +241,21 @@ fn policy_text(policy: &ProofPolicy) -> String {
     }
 }
 
-pub fn print_programs(app: &App, programs: &[Program], total: i64, query: &PageQuery) {
+/// A page of programs (`command` is the listing's, for the `next:` hint of the next page).
+pub fn print_programs(
+    app: &App,
+    programs: &[Program],
+    total: i64,
+    query: &PageQuery,
+    command: &str,
+) {
     app.out.data(&json!({
         "programs": programs,
         "total_elements_amount": total,
         "page": query.page,
         "limit": query.limit,
     }));
-    if programs.is_empty() {
+    if total == 0 {
         app.out.text("no programs");
         return;
     }
@@ -262,46 +275,32 @@ pub fn print_programs(app: &App, programs: &[Program], total: i64, query: &PageQ
         &["PROGRAM ID", "NAME", "LOCK", "MIN BITS", "DESCRIPTION"],
         &rows,
     ));
-    let (page, limit) = (query.page.unwrap_or(1), query.limit.unwrap_or(1).max(1));
-    let pages = (total + limit - 1) / limit;
-    if pages > 1 {
-        app.out.text(format!(
-            "page {page} of {pages} ({total} programs; --page N for more)"
-        ));
-    }
+    app.footer("program", query, total, command);
 }
 
 /// An organization by id, or by exact name (looked up with the name prefix filter).
 async fn resolve_organization(app: &App, reference: &str) -> CliResult<Uuid> {
-    if let Ok(id) = Uuid::parse_str(reference.trim()) {
+    if let Some(id) = distributor_api::cli::as_id(reference) {
         return Ok(id);
     }
-    let query = PageQuery::new(50, 1).with_name_filter(reference);
-    let page = app
-        .anonymous
-        .organizations(&query)
-        .await
-        .map_err(|e| CliError::api("cannot list the organizations", e))?;
-    let matches: Vec<_> = page
-        .organizations
-        .iter()
-        .filter(|o| o.name == reference)
-        .collect();
-    match matches.as_slice() {
-        [one] => Ok(one.organization_id),
-        [] => Err(CliError::new(format!(
-            "no organization is named {reference:?}"
-        ))),
-        _ => Err(CliError::new(format!(
-            "several organizations are named {reference:?}; give its id"
-        ))),
-    }
+    let named = distributor_api::cli::walk_pages(async |query: PageQuery| {
+        let page = app
+            .anonymous
+            .organizations(&query.with_name_filter(reference))
+            .await?;
+        Ok((page.organizations, page.total_elements_amount))
+    })
+    .await
+    .map_err(|e| CliError::api("cannot list the organizations", e))?;
+    let candidates = named.iter().map(|o| (o.organization_id, o.name.as_str()));
+    distributor_api::cli::pick_by_name("organization", reference, candidates)
+        .map_err(|e| CliError::name(e, "list them with `uploader-client program list --all`"))
 }
 
 pub async fn delete(app: &App, args: ProgramDelete) -> CliResult<i32> {
     let mut session = app.session()?;
     let mut ledger = app.ledger()?;
-    let id = resolve_program(app, Some(&mut session), &ledger, &args.program).await?;
+    let id = resolve_program(Some(&mut session), &ledger, &args.program).await?;
     if !args.yes {
         confirm(&format!(
             "delete program {id} with all its input groups and proofs?"
@@ -346,7 +345,7 @@ fn confirm(question: &str) -> CliResult<()> {
 pub async fn status(app: &App, args: ProgramRef) -> CliResult<i32> {
     let mut session = app.session()?;
     let ledger = app.ledger()?;
-    let id = resolve_program(app, Some(&mut session), &ledger, &args.program).await?;
+    let id = resolve_program(Some(&mut session), &ledger, &args.program).await?;
     let status = session
         .call("cannot read the program's status", async |c: &Client| {
             c.program_status(id).await
@@ -363,7 +362,7 @@ pub async fn status(app: &App, args: ProgramRef) -> CliResult<i32> {
             (status.proven, '+'),
             (status.executed, '*'),
             (status.reserved, '~'),
-            (status.uploaded, '.'),
+            (status.uploaded, ' '),
             (status.failed, '!'),
         ],
         40,
@@ -387,7 +386,7 @@ pub async fn status(app: &App, args: ProgramRef) -> CliResult<i32> {
     };
     app.out.text(format!(
         "program {name}{id}: {} input group(s)\n[{bar}] {done}% confirmed\n\
-         # confirmed {}   + proven (to verify) {}{executed}   ~ reserved {}   . uploaded {}\
+         # confirmed {}   + proven (to verify) {}{executed}   ~ reserved {}   (blank) waiting {}\
          {failed}\n\
          proofs need at least {} bits conjectured, {} bits provable",
         status.total,
@@ -399,12 +398,11 @@ pub async fn status(app: &App, args: ProgramRef) -> CliResult<i32> {
         status.policy.min_provable_security_bits
     ));
     if status.proven > 0 {
-        app.out
-            .note(format!("next: uploader-client proofs verify {id}"));
+        app.out.next(format!("uploader-client proofs verify {id}"));
     }
     if status.failed > 0 {
-        app.out.note(format!(
-            "next: see why with `uploader-client inputs list {id}`, fix the program or the \
+        app.out.next(format!(
+            "see why with `uploader-client inputs list {id}`, fix the program or the \
              inputs, then `uploader-client inputs retry {id} GROUP…`"
         ));
     }

@@ -26,7 +26,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{all_pages, resolve_program, App};
-use crate::cli::{ProofsList, ProofsVerify};
+use crate::cli::{ProofsDecide, ProofsList, ProofsVerify};
 use crate::error::{exit, CliError, CliResult};
 use crate::ledger::{self, Kind, Ledger};
 use crate::output::table;
@@ -50,13 +50,18 @@ pub async fn list(app: &App, args: ProofsList) -> CliResult<i32> {
                 app.out.text("no proofs waiting");
                 return Ok(0);
             }
-            super::program::print_programs(app, &page.programs, page.total_elements_amount, &query);
-            app.out
-                .note("verify them with `uploader-client proofs verify [PROGRAM]`");
+            super::program::print_programs(
+                app,
+                &page.programs,
+                page.total_elements_amount,
+                &query,
+                "proofs list",
+            );
+            app.out.next("uploader-client proofs verify [PROGRAM]");
         }
         Some(reference) => {
             let ledger = app.ledger()?;
-            let program_id = resolve_program(app, Some(&mut session), &ledger, &reference).await?;
+            let program_id = resolve_program(Some(&mut session), &ledger, &reference).await?;
             let page = session
                 .call("cannot list the proven input groups", async |c: &Client| {
                     c.proven_input_groups(program_id, &query).await
@@ -180,12 +185,11 @@ pub async fn verify(app: &App, args: ProofsVerify) -> CliResult<i32> {
 
     let programs = match &args.program {
         Some(reference) => {
-            vec![resolve_program(app, Some(&mut session), &ledger, reference).await?]
+            vec![resolve_program(Some(&mut session), &ledger, reference).await?]
         }
         None => all_pages(
             &mut session,
             "cannot list the programs with proofs",
-            app.settings.max_page_size as i64,
             async |c: &Client, q: PageQuery| {
                 c.programs_with_proofs(&q)
                     .await
@@ -331,7 +335,6 @@ async fn verify_program(
     let mut groups: Vec<InputGroup> = all_pages(
         session,
         "cannot list the proven input groups",
-        app.settings.max_page_size as i64,
         async |c: &Client, q: PageQuery| {
             c.proven_input_groups(program_id, &q)
                 .await
@@ -601,6 +604,51 @@ fn refused(error: VerifyError) -> Verdict {
     ))
 }
 
+/// `proofs accept|reject`: the manual path, for proofs an organization decides on itself.
+/// Accepting confirms without verifying here (the server verified the proof on upload) and saves
+/// nothing; rejecting offers the group again and logs the reason.
+pub async fn decide(app: &App, args: ProofsDecide, accept: bool) -> CliResult<i32> {
+    let mut session = app.session()?;
+    let ledger = app.ledger()?;
+    let program_id = resolve_program(Some(&mut session), &ledger, &args.program).await?;
+    let ids = super::resolve_groups(&mut session, program_id, &args.input_groups).await?;
+    for id in &ids {
+        let name = ledger
+            .input_group(program_id, *id)
+            .map(|g| g.name.clone())
+            .unwrap_or_default();
+        // Unlike `verify`'s confirm and reject, a proof that is not there is an error here.
+        let id = *id;
+        if accept {
+            session
+                .call("cannot accept the proof", async |c: &Client| {
+                    c.confirm_proof(program_id, id).await
+                })
+                .await?;
+            app.out.text(format!("accepted the proof of {id} {name}"));
+        } else {
+            session
+                .call("cannot reject the proof", async |c: &Client| {
+                    c.reject_proof(program_id, id).await
+                })
+                .await?;
+            log_rejection(app, program_id, id, &name, &args.reason)?;
+            app.out.text(format!(
+                "rejected the proof of {id} {name}: offered to donors again"
+            ));
+        }
+    }
+    let verb = if accept { "accepted" } else { "rejected" };
+    app.out.data(&json!({"program_id": program_id, verb: ids}));
+    if accept {
+        app.out.next(format!(
+            "nothing was saved to the results file; `uploader-client proofs verify {program_id}` \
+             verifies and saves instead"
+        ));
+    }
+    Ok(0)
+}
+
 /// Rejects a proof and logs why in `rejected.jsonl`.
 async fn reject_and_log(
     app: &App,
@@ -611,14 +659,7 @@ async fn reject_and_log(
     reason: String,
 ) -> CliResult<Rejection> {
     reject(session, program_id, group_id).await?;
-    let entry = json!({
-        "program_id": program_id,
-        "input_group_id": group_id,
-        "name": name,
-        "reason": reason,
-        "at": ledger::now(),
-    });
-    append_line(&app.state.rejected_file(), &entry.to_string())?;
+    log_rejection(app, program_id, group_id, &name, &reason)?;
     Ok(Rejection {
         input_group_id: group_id,
         name,
@@ -626,8 +667,26 @@ async fn reject_and_log(
     })
 }
 
+/// Appends why a proof was rejected to `rejected.jsonl`.
+fn log_rejection(
+    app: &App,
+    program_id: Uuid,
+    group_id: Uuid,
+    name: &str,
+    reason: &str,
+) -> CliResult<()> {
+    let entry = json!({
+        "program_id": program_id,
+        "input_group_id": group_id,
+        "name": name,
+        "reason": reason,
+        "at": ledger::now(),
+    });
+    append_line(&app.state.rejected_file(), &entry.to_string())
+}
+
 fn print_summary(app: &App, s: &Summary) {
-    app.out.text(format!(
+    app.out.summary(format!(
         "program {}: {} verified and confirmed, {} confirmed from earlier results, \
          {} rejected, {} skipped; results in {}",
         s.program_id,
@@ -642,7 +701,7 @@ fn print_summary(app: &App, s: &Summary) {
             0 => "all agree with their proofs".to_string(),
             n => format!("{n} CONTRADICT their proofs (rejected)"),
         };
-        app.out.text(format!(
+        app.out.summary(format!(
             "  recheck: {} verified group(s) re-executed in cairo-vm ({}% asked): {verdict}",
             r.rechecked,
             r.fraction * 100.0

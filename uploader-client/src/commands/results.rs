@@ -21,7 +21,7 @@ async fn open_results(
 ) -> CliResult<(Uuid, ResultsFile, Vec<ResultLine>)> {
     let ledger = app.ledger()?;
     let mut session = app.session().ok();
-    let program_id = resolve_program(app, session.as_mut(), &ledger, program).await?;
+    let program_id = resolve_program(session.as_mut(), &ledger, program).await?;
     let path = file.unwrap_or_else(|| default_path(&app.state, program_id));
     if !path.exists() {
         return Err(CliError::new(format!(

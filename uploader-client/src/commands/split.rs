@@ -90,6 +90,8 @@ pub fn split(app: &App, args: InputsSplit) -> CliResult<i32> {
         let bytes = std::fs::read(csv).map_err(|e| CliError::io("read", csv, e))?;
         let values = parse_csv(&bytes)
             .map_err(|e| CliError::new(format!("{} is not an input CSV: {e}", csv.display())))?;
+        // Written as they were given (decimal stays decimal); the parse above checked them.
+        let tokens = value_tokens(&bytes);
         prefix = args.prefix.clone().unwrap_or_else(|| {
             csv.file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -101,7 +103,14 @@ pub fn split(app: &App, args: InputsSplit) -> CliResult<i32> {
         for (i, (start, end)) in parts.into_iter().enumerate() {
             files.push((
                 format!("{prefix}-{:0width$}.csv", i + 1),
-                to_csv(&values[start as usize..end as usize]),
+                if tokens.len() == values.len() {
+                    tokens[start as usize..end as usize]
+                        .iter()
+                        .map(|t| format!("{t}\n"))
+                        .collect()
+                } else {
+                    to_csv(&values[start as usize..end as usize])
+                },
             ));
         }
     } else {
@@ -124,6 +133,18 @@ pub fn split(app: &App, args: InputsSplit) -> CliResult<i32> {
     Ok(0)
 }
 
+/// The values of a CSV as written, in order (the same cells `parse_csv` reads: empty lines and a
+/// trailing comma skipped).
+fn value_tokens(bytes: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(bytes);
+    text.lines()
+        .flat_map(|line| line.split(','))
+        .map(str::trim)
+        .filter(|cell| !cell.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +164,12 @@ mod tests {
             chunks(10, None, Some(4)).unwrap(),
             vec![(0, 4), (4, 8), (8, 10)]
         );
+    }
+
+    #[test]
+    fn values_keep_their_notation() {
+        let tokens = value_tokens(b"1, 0x2,\n\n33\n");
+        assert_eq!(tokens, ["1", "0x2", "33"]);
     }
 
     #[test]

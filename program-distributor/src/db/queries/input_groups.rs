@@ -101,6 +101,17 @@ pub fn delete(
     Ok(Some(row))
 }
 
+/// `(program_id, id, proof_id, execution_id)`: what names an input group's objects.
+pub type ObjectIds = (String, String, Option<String>, Option<String>);
+
+/// The [`ObjectIds`] of every input group: what the sweeper needs to tell the objects still
+/// referred to.
+pub fn all_objects(conn: &mut DbConnection) -> QueryResult<Vec<ObjectIds>> {
+    ig::table
+        .select((ig::program_id, ig::id, ig::proof_id, ig::execution_id))
+        .load(conn)
+}
+
 /// Counts of the input groups by state; they partition `total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
@@ -182,6 +193,9 @@ pub struct Reserved {
     pub name: String,
     /// Its execution, if it has one.
     pub execution_id: Option<String>,
+    /// Whether it was handed out because its previous reservation ran out (rather than given
+    /// back, ended by an upload, or never made).
+    pub lock_expired: bool,
 }
 
 /// The unproven, not failed input groups of the program in `stage` whose reservation (if any) has
@@ -203,7 +217,7 @@ fn reservable<'a>(program_id: &'a str, now: i64, fresh: bool, executed: bool) ->
                     .and(executed.into_sql::<Bool>())),
         )
         .order(ig::lock_expires.asc())
-        .select((ig::id, ig::name, ig::execution_id))
+        .select((ig::id, ig::name, ig::execution_id, ig::reservation_id))
 }
 
 /// Atomically picks one unproven input group of the program in `stage` whose reservation (if
@@ -224,14 +238,16 @@ pub fn reserve(
     let until = now.saturating_add(lock_millis);
     let (fresh, executed) = stage.pools();
     let candidates = reservable(program_id, now, fresh, executed);
-    let reserved = |(id, name, execution_id)| Reserved {
+    // A reservation that ends otherwise than by running out clears its id with its lock.
+    let reserved = |(id, name, execution_id, previous): Found| Reserved {
         id,
         name,
         execution_id,
+        lock_expired: previous.is_some(),
     };
     match conn {
         DbConnection::Mysql(c) => c.transaction(|c| {
-            let found: Option<(String, String, Option<String>)> = candidates
+            let found: Option<Found> = candidates
                 .limit(1)
                 .for_update()
                 .skip_locked()
@@ -250,7 +266,7 @@ pub fn reserve(
             Ok(Some(reserved(found)))
         }),
         DbConnection::Sqlite(c) => c.immediate_transaction(|c| {
-            let found: Option<(String, String, Option<String>)> = candidates.first(c).optional()?;
+            let found: Option<Found> = candidates.first(c).optional()?;
             let Some(found) = found else {
                 return Ok(None);
             };
@@ -265,6 +281,9 @@ pub fn reserve(
         }),
     }
 }
+
+/// A reservable group as [`reservable`] selects it: id, name, execution, previous reservation.
+type Found = (String, String, Option<String>, Option<String>);
 
 /// `UPDATE input_groups SET last_reserved = ?, lock_expires = ?, reservation_id = ? WHERE id = ?`
 /// as a statement with a static query id: diesel never caches the prepared statements of its own

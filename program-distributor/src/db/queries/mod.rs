@@ -1,6 +1,8 @@
 //! Every statement the server runs, one module per table family.
 
 pub mod accounts;
+pub mod credit;
+pub mod donors;
 pub mod input_groups;
 pub mod programs;
 

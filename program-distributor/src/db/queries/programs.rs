@@ -89,3 +89,8 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> QueryResult<Vec<InputGroupRo
     diesel::delete(programs::table.find(id)).execute(conn)?;
     Ok(groups)
 }
+
+/// The id of every program (for the sweeper).
+pub fn all_ids(conn: &mut DbConnection) -> QueryResult<Vec<String>> {
+    programs::table.select(programs::id).load(conn)
+}
