@@ -22,8 +22,28 @@ if [ ! -x "$VENV/bin/cairo-compile" ]; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install --quiet "cairo-lang==$CAIRO_LANG_VERSION"
 fi
+# The debug info is kept: with it, a failed run names the source line (`guest.cairo:12:5`). Each
+# file is compiled from its own directory and the library's paths are cut at `starkware/`, so the
+# JSON names no directory of this machine.
 for source in "$@"; do
-    output="${source%.cairo}.json"
-    "$VENV/bin/cairo-compile" "$source" --output "$output" $mode --no_debug_info
-    echo "compiled $source -> $output" >&2
+    dir="$(dirname "$source")"
+    name="$(basename "$source")"
+    output="${name%.cairo}.json"
+    (cd "$dir" && "$VENV/bin/cairo-compile" "$name" --output "$output" $mode)
+    "$VENV/bin/python3" - "$dir/$output" <<'PY'
+import json, sys
+path = sys.argv[1]
+with open(path) as f:
+    program = json.load(f)
+for location in (program.get("debug_info") or {}).get("instruction_locations", {}).values():
+    for place in [location["inst"]] + [hint["location"] for hint in location.get("hints", [])]:
+        while place:
+            name = place["input_file"]["filename"]
+            place["input_file"]["filename"] = name[name.find("starkware/"):] if "starkware/" in name else name
+            place = (place.get("parent_location") or [None])[0]
+with open(path, "w") as f:
+    json.dump(program, f, indent=4)
+    f.write("\n")
+PY
+    echo "compiled $source -> $dir/$output" >&2
 done

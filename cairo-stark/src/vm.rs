@@ -15,10 +15,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use crate::felt::{felt_from_vm, felt_to_u64, felt_to_vm};
 use crate::layout::code_address;
 use cairo_vm::hint_processor::builtin_hint_processor::builtin_hint_processor_definition::BuiltinHintProcessor;
+use cairo_vm::serde::deserialize_program::Location;
 use cairo_vm::types::builtin_name::BuiltinName;
 use cairo_vm::types::layout_name::LayoutName;
 use cairo_vm::types::relocatable::{MaybeRelocatable, Relocatable};
 use cairo_vm::vm::errors::vm_errors::VirtualMachineError;
+use cairo_vm::vm::errors::vm_exception::{get_error_attr_value, get_location};
 use cairo_vm::vm::runners::cairo_runner::{CairoRunner, RunResources};
 
 use crate::program::{CompiledProgram, SUPPORTED_BUILTINS};
@@ -153,6 +155,78 @@ fn failed(e: impl std::fmt::Display) -> ExecutionError {
     ExecutionError::ProgramFailed(e.to_string())
 }
 
+/// The message of a run that failed at the current pc, in the program's own terms: first the
+/// source position of the failing instruction (or hint), when the program was compiled with its
+/// debug info, and the first caller in another file (a failed library check names the line of
+/// the program that called it), then the messages of the `with_attr error_message(...)` blocks
+/// around it, then cairo-vm's error; a line per caller follows ("called from guest.cairo:30:5").
+///
+/// cairo-vm's own `VmException` text is not used: it reads the source files the debug info
+/// names from the disk, and a program's debug info is written by whoever uploaded it.
+fn located(runner: &CairoRunner, error: VirtualMachineError) -> String {
+    let pc = runner.vm.get_pc();
+    let hint = match &error {
+        VirtualMachineError::Hint(hint) => Some(hint.0),
+        _ => None,
+    };
+    let code_location = |pc: Relocatable, hint| {
+        (pc.segment_index == 0)
+            .then(|| get_location(pc.offset, runner, hint))
+            .flatten()
+    };
+    let callers: Vec<Location> = runner
+        .vm
+        .get_traceback_entries()
+        .into_iter()
+        .filter_map(|(_, call)| code_location(call, None))
+        // `<start>`: the proof-mode entry the compiler adds, no line of anybody's source.
+        .filter(|at| !at.input_file.filename.starts_with('<'))
+        .collect();
+    let mut message = match code_location(pc, hint) {
+        Some(at) => {
+            let caller = callers
+                .iter()
+                .find(|c| c.input_file.filename != at.input_file.filename);
+            match caller {
+                Some(caller) => format!("{} (called from {}): ", position(&at), position(caller)),
+                None => format!("{}: ", position(&at)),
+            }
+        }
+        None => format!("pc {pc} (no source line: compiled without debug info): "),
+    };
+    let notes = (pc.segment_index == 0)
+        .then(|| get_error_attr_value(pc.offset, runner))
+        .flatten()
+        .unwrap_or_default();
+    for note in notes
+        .lines()
+        .filter_map(|l| l.strip_prefix("Error message: "))
+    {
+        message.push_str(note.trim());
+        message.push_str(": ");
+    }
+    message.push_str(&error.to_string());
+    for caller in &callers {
+        message.push_str(&format!("\ncalled from {}", position(caller)));
+    }
+    message
+}
+
+/// `file:line:column` of a source location: the file's name only (not the directory it was
+/// compiled in), without control characters, at most 80 characters.
+fn position(at: &Location) -> String {
+    let path = &at.input_file.filename;
+    let name: String = path
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(path)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(80)
+        .collect();
+    format!("{name}:{}:{}", at.start_line, at.start_col)
+}
+
 fn unusable(what: impl Into<String>) -> ExecutionError {
     ExecutionError::Unusable(what.into())
 }
@@ -184,7 +258,7 @@ fn run(
         Err(VirtualMachineError::UnfinishedExecution) => {
             return Err(ExecutionError::StepLimit(max_steps))
         }
-        Err(e) => return Err(failed(e)),
+        Err(e) => return Err(ExecutionError::ProgramFailed(located(&runner, e))),
     }
     if runner.vm.get_pc() != end {
         return Err(ExecutionError::StepLimit(max_steps));

@@ -12,12 +12,52 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 #[test]
-fn failing_assert_is_a_program_failure() {
+fn failing_assert_is_a_program_failure_at_its_source_line() {
     let program = CompiledProgram::parse(&fixture("fails")).unwrap();
-    assert!(matches!(
-        execute(&program, &[]),
-        Err(ExecutionError::ProgramFailed(_))
-    ));
+    let Err(ExecutionError::ProgramFailed(message)) = execute(&program, &[]) else {
+        panic!("the assert must fail");
+    };
+    // `assert 1 = 2;` is line 4 of fails.cairo, whose debug info the fixture keeps.
+    assert!(message.starts_with("fails.cairo:4:5: "), "{message}");
+}
+
+/// Without debug info the message still says where (the pc) and why there is no line.
+#[test]
+fn a_failure_without_debug_info_names_its_pc() {
+    let mut json: serde_json::Value = serde_json::from_slice(&fixture("fails")).unwrap();
+    json.as_object_mut().unwrap().remove("debug_info");
+    let stripped = serde_json::to_vec(&json).unwrap();
+    let program = CompiledProgram::parse(&stripped).unwrap();
+    let Err(ExecutionError::ProgramFailed(message)) = execute(&program, &[]) else {
+        panic!("the assert must fail");
+    };
+    assert!(
+        message.starts_with("pc 0:") && message.contains("compiled without debug info"),
+        "{message}"
+    );
+}
+
+/// A program's debug info names files, and it comes from whoever uploaded the program: the
+/// message shows a file name only (never a directory, never control characters), and nothing
+/// is read from the disk.
+#[test]
+fn the_source_position_shows_only_a_clean_file_name() {
+    let mut json: serde_json::Value = serde_json::from_slice(&fixture("fails")).unwrap();
+    let locations = json["debug_info"]["instruction_locations"]
+        .as_object_mut()
+        .unwrap();
+    for location in locations.values_mut() {
+        location["inst"]["input_file"]["filename"] = "/etc/secret\u{1b}[2J/pass\nwd".into();
+    }
+    let program = CompiledProgram::parse(&serde_json::to_vec(&json).unwrap()).unwrap();
+    let Err(ExecutionError::ProgramFailed(message)) = execute(&program, &[]) else {
+        panic!("the assert must fail");
+    };
+    assert!(message.starts_with("passwd:4:5: "), "{message}");
+    assert!(
+        !message.contains('\u{1b}') && !message.contains("/etc"),
+        "{message}"
+    );
 }
 
 #[test]

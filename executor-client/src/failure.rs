@@ -60,16 +60,13 @@ pub fn diagnose(kind: FailureKind, message: &str) -> Diagnosis {
     }
 }
 
-/// The line without the words that say nothing about this failure (every failed run starts
-/// with them).
-fn without_preamble(mut line: &str) -> &str {
-    for preamble in [
-        "the program failed in cairo-vm: ",
-        "Got an exception while executing a hint: ",
-    ] {
-        line = line.strip_prefix(preamble).unwrap_or(line);
-    }
-    line
+/// The line without the words that say nothing about this failure (every failed run, or every
+/// failed hint, has them; a hint's come after the source position).
+fn without_preamble(line: &str) -> String {
+    let line = line
+        .strip_prefix("the program failed in cairo-vm: ")
+        .unwrap_or(line);
+    line.replacen("Got an exception while executing a hint: ", "", 1)
 }
 
 /// The reason of a failed cairo-vm run, by the wording of its error, and its plain words.
@@ -94,8 +91,7 @@ fn classify(message: &str) -> (FailureReason, &'static str) {
     ]) {
         (
             FailureReason::RangeCheck,
-            "a value is outside the range check's bound (negative, or 2^128 or more) for these \
-             inputs",
+            "a value is outside the range check's bound (negative, or 2^128 or more)",
         )
     } else if has(&["assert"]) {
         (
@@ -131,10 +127,13 @@ mod tests {
         let collatz = program("../example-program/collatz.json");
         // `assert [inputs] = 2` does not hold for three inputs.
         let assert = failure_of(&collatz, &[1, 2, 3], 1 << 20);
-        assert_eq!(
-            diagnose(FailureKind::Execution, &assert).reason,
-            FailureReason::AssertFailed,
-            "{assert}"
+        let diagnosis = diagnose(FailureKind::Execution, &assert);
+        assert_eq!(diagnosis.reason, FailureReason::AssertFailed, "{assert}");
+        // The program was compiled with its debug info: the failing line is named.
+        assert!(
+            diagnosis.summary.contains(": collatz.cairo:58:5: "),
+            "{}",
+            diagnosis.summary
         );
         let steps = failure_of(&collatz, &[1, 1000], 50);
         assert_eq!(
@@ -152,9 +151,13 @@ mod tests {
         assert!(
             diagnosis
                 .summary
-                .contains(": Assertion failed, 0 <= ids.a % PRIME"),
+                .contains("(called from collatz.cairo:62:5): Assertion failed"),
             "{}",
             diagnosis.summary
+        );
+        assert!(
+            range.contains("\ncalled from collatz.cairo:62:5"),
+            "{range}"
         );
     }
 
