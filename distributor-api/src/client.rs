@@ -289,6 +289,16 @@ impl Client {
         json(self.request(Method::GET, &path).query(page)).await
     }
 
+    /// The uploads of the program's donors that the server refused, newest first.
+    pub async fn refusals(
+        &self,
+        program_id: Uuid,
+        page: &PageQuery,
+    ) -> Result<RefusalsPage, ClientError> {
+        let path = fill(paths::PROGRAM_REFUSALS, &[&program_id]);
+        json(self.request(Method::GET, &path).query(page)).await
+    }
+
     pub async fn delete_input_group(
         &self,
         program_id: Uuid,

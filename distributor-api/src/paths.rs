@@ -35,6 +35,8 @@ pub const INPUT_GROUP_RETRY: &str = "/program/input/{program_id}/{input_group_id
 pub const ORGANIZATION_PROGRAMS: &str = "/program/organization/{organization_id}";
 pub const PROOF: &str = "/program/proof/{program_id}/{input_group_id}";
 pub const PROVEN_INPUT_GROUPS: &str = "/program/proofs/{program_id}";
+/// The uploads of the program's donors that the server refused, newest first (owner).
+pub const PROGRAM_REFUSALS: &str = "/program/refusals/{program_id}";
 pub const PROGRAM_STATUS: &str = "/program/status/{program_id}";
 pub const PROGRAM: &str = "/program/{program_id}";
 

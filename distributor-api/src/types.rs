@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::ErrorCode;
+
 /// `POST /account/register`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -280,6 +282,48 @@ pub struct FailureReportResponse {
     pub max_failures: u32,
     /// Whether the group is `failed` now (no longer handed out).
     pub failed: bool,
+}
+
+/// What kind of file a donor uploaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UploadKind {
+    Proof,
+    Execution,
+}
+
+impl UploadKind {
+    /// The kind as it travels and is stored (`proof`, `execution`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadKind::Proof => "proof",
+            UploadKind::Execution => "execution",
+        }
+    }
+}
+
+/// An upload the server's own check refused (owner only, `GET /program/refusals/{program_id}`):
+/// a proof that did not verify, of an unsupported format, or bound to another donor, or an
+/// execution whose replay failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    pub at: DateTime<Utc>,
+    pub input_group_id: Uuid,
+    pub input_group_name: String,
+    pub kind: UploadKind,
+    /// The error code the upload was answered with.
+    pub code: ErrorCode,
+    /// The server's reason, as the donor was told.
+    pub message: String,
+    /// The registered donor who signed the upload (none for an anonymous one).
+    pub donor_id: Option<Uuid>,
+}
+
+/// Answer of the refusal listing, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusalsPage {
+    pub refusals: Vec<Refusal>,
+    pub total_elements_amount: i64,
 }
 
 /// Answer of the input group listings.

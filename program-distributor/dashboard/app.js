@@ -233,7 +233,8 @@ function logoutPage() {
   return `<h1>Logged out</h1><p><a href="#/login">Log in again</a></p>`;
 }
 
-/** The logged-in organization's programs: every input group state, and the failed runs. */
+/** The logged-in organization's programs: every input group state, the failed runs and the
+ * uploads the server refused. */
 async function minePage() {
   if (!sessionStorage.getItem(TOKEN_KEY)) return loginPage(route());
   let data;
@@ -245,11 +246,12 @@ async function minePage() {
     return loginPage({ query: new URLSearchParams("expired=1") });
   }
   const details = await Promise.all(data.programs.map(async (p) => {
-    const [status, groups] = await Promise.all([
+    const [status, groups, refused] = await Promise.all([
       api(`/program/status/${p.program_id}`, { auth: true }),
       api(`/program/inputs/all/${p.program_id}?limit=50`, { auth: true }),
+      api(`/program/refusals/${p.program_id}?limit=10`, { auth: true }),
     ]);
-    return { p, status, groups: groups.program_input_groups };
+    return { p, status, groups: groups.program_input_groups, refused };
   }));
   const rows = details.map(({ p, status: s }) => `<tr data-test="my-program-row"><td><a href="#/program/${p.program_id}">${esc(p.name)}</a></td>
     ${[s.total, s.uploaded, s.reserved, s.executed, s.proven, s.confirmed, s.failed].map((n) => `<td class="num">${num(n)}</td>`).join("")}</tr>`);
@@ -257,9 +259,13 @@ async function minePage() {
     const last = g.failure_reasons[g.failure_reasons.length - 1] || { reason: "", message: "" };
     return `<tr data-test="failure-row"><td>${esc(p.name)}</td><td>${esc(g.name)}</td><td class="num">${g.failures}${g.failed ? " (failed)" : ""}</td><td>${esc(last.reason)}</td><td>${esc(last.message)}</td></tr>`;
   }));
+  const refusals = details.flatMap(({ p, refused }) => refused.refusals.map((r) =>
+    `<tr data-test="refusal-row"><td>${esc(p.name)}</td><td>${esc(r.input_group_name)}</td><td>${esc(r.kind)}</td><td>${esc(r.code)}</td><td>${esc(r.message)}</td><td>${esc(new Date(r.at).toLocaleString())}</td></tr>`));
   return `<h1>Your programs</h1><p><a href="#/logout">Log out</a></p>
     ${table([["Program"], ["Total", "num"], ["Waiting", "num"], ["Reserved", "num"], ["Executed", "num"], ["Proven", "num"], ["Confirmed", "num"], ["Failed", "num"]], rows, "my-programs")}
-    <h2>Failed runs</h2>${table([["Program"], ["Input group"], ["Failures", "num"], ["Last reason"], ["Message"]], failures, "failures")}`;
+    <h2>Failed runs</h2>${table([["Program"], ["Input group"], ["Failures", "num"], ["Last reason"], ["Message"]], failures, "failures")}
+    <h2>Refused uploads</h2><p>The newest ten of each program: files the server's own check turned down.</p>
+    ${table([["Program"], ["Input group"], ["File"], ["Code"], ["Reason"], ["When"]], refusals, "refusals")}`;
 }
 
 // ---- routing and live updates ----

@@ -162,6 +162,14 @@ async fn the_dashboard_shows_what_the_api_answers_and_moves_with_the_work(backen
         })
         .await
         .unwrap();
+    // A donor sends a file that is no proof at all: the server refuses it, and says why.
+    let refused = app
+        .client
+        .upload_proof(b"not a proof".to_vec(), &ids(&org, program, second))
+        .await;
+    let Err(distributor_api::ClientError::Api { message: told, .. }) = refused else {
+        panic!("a refused proof: {refused:?}");
+    };
     let progress = app.client.program_progress(program).await.unwrap();
     let profile = app.client.donor(ada_id).await.unwrap();
 
@@ -276,6 +284,11 @@ async fn the_dashboard_shows_what_the_api_answers_and_moves_with_the_work(backen
     assert!(
         failure.contains("assert_failed") && failure.contains("boom at pc 12"),
         "{failure}"
+    );
+    let refusal = text(&browser, "[data-test=refusal-row]").await;
+    assert!(
+        refusal.contains("second") && refusal.contains("INVALID_PROOF") && refusal.contains(&told),
+        "{refusal}"
     );
     screenshot(&browser, "dashboard-organization").await;
 

@@ -150,3 +150,20 @@ pub struct CreditEntryRow {
     pub steps: i64,
     pub jobs: i64,
 }
+
+/// An upload refused by the server's check of its file.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::refusals)]
+pub struct RefusalRow {
+    pub id: String,
+    pub program_id: String,
+    pub input_group_id: String,
+    /// `proof` or `execution`.
+    pub kind: String,
+    /// The error code the upload was answered with.
+    pub code: String,
+    pub message: String,
+    /// The registered donor who signed the upload.
+    pub donor_id: Option<String>,
+    pub created_at: i64,
+}

@@ -126,6 +126,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Uploads refused by the server's check of the file (see the migration).
+    refusals (id) {
+        id -> Text,
+        program_id -> Text,
+        input_group_id -> Text,
+        kind -> Text,
+        code -> Text,
+        message -> Text,
+        donor_id -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(refusals -> input_groups (input_group_id));
+diesel::allow_tables_to_appear_in_same_query!(refusals, input_groups);
 diesel::joinable!(donors -> teams (team_id));
 diesel::joinable!(credit_entries -> donors (donor_id));
 diesel::allow_tables_to_appear_in_same_query!(donors, teams, credit_entries);

@@ -4,11 +4,10 @@
 use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
-use distributor_api::{ErrorCode, EXECUTION_CREDIT_PERCENT};
+use distributor_api::{ErrorCode, UploadKind, EXECUTION_CREDIT_PERCENT};
 
 use super::{success, uploads};
 use crate::db::models::{InputGroupRow, ProgramRow};
-use crate::db::now_millis;
 use crate::db::queries::input_groups;
 use crate::error::ApiError;
 use crate::metrics::Checked;
@@ -22,7 +21,8 @@ use crate::storage::keys;
 /// input group), store the file under its own id, then record it with a conditional update, so
 /// of two racing uploads exactly one wins (the loser's object is deleted). Recording it ends the
 /// group's reservation: provers get it at once. An execution that is not exactly the run of the
-/// program on the group's inputs is answered `INVALID_EXECUTION`; nothing is stored and, when the
+/// program on the group's inputs is answered `INVALID_EXECUTION` and recorded among the
+/// program's refusals; nothing is stored and, when the
 /// upload names the group's live reservation, that reservation ends, so the next donor gets the
 /// group.
 pub async fn upload(
@@ -37,16 +37,16 @@ pub async fn upload(
         return Err(refusal(&group));
     }
     let checked = check_execution(&state, &program, &group, upload.file.clone()).await;
-    let steps = uploads::release_if_refused(
-        &state,
-        &group,
-        upload.data.reservation_id,
-        &[ErrorCode::InvalidExecution],
-        checked,
-    )
-    .await?;
+    let sent = uploads::Sent {
+        group: &group,
+        reservation_id: upload.data.reservation_id,
+        kind: UploadKind::Execution,
+        donor: donor.as_ref(),
+    };
+    let steps =
+        uploads::settle_refusal(&state, sent, &[ErrorCode::InvalidExecution], checked).await?;
     let share = steps.saturating_mul(EXECUTION_CREDIT_PERCENT) / 100;
-    let now = now_millis();
+    let now = state.clock.now_millis();
 
     let execution_id = keys::new_object_id();
     let key = keys::execution(&program.id, &group.id, &execution_id);

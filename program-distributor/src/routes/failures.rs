@@ -6,15 +6,22 @@
 //!   failures the group is `failed`: not handed out any more.
 //! - `POST /program/input/{program_id}/{input_group_id}/retry`: the organization hands a failed
 //!   group out again, its failures forgotten.
+//! - `GET /program/refusals/{program_id}`: the organization reads the files its donors sent that
+//!   the server's check refused (recorded by the upload routes, see `uploads::settle_refusal`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use distributor_api::{ErrorCode, FailureRecord, FailureReport, FailureReportResponse};
+use distributor_api::{
+    ErrorCode, FailureRecord, FailureReport, FailureReportResponse, PageQuery, Refusal,
+    RefusalsPage, UploadKind,
+};
 
-use super::programs::owned_group;
+use super::programs::{owned_group, owned_program};
 use super::{convert, success};
 use crate::auth::Authenticated;
-use crate::db::queries::{input_groups, programs};
+use crate::db::models::RefusalRow;
+use crate::db::queries::{input_groups, programs, refusals};
 use crate::domain::fields::FailureMessage;
+use crate::domain::pagination::Pagination;
 use crate::error::ApiError;
 use crate::startup::AppState;
 
@@ -85,4 +92,45 @@ pub async fn retry(
         row,
         state.clock.now_millis(),
     )?))
+}
+
+/// A page of the uploads of the caller's program that the server refused, newest first.
+pub async fn refused(
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    path: web::Path<String>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let window = Pagination::parse(query.limit, query.page)?.window();
+    let program = owned_program(&state, &caller, &path).await?;
+    let (rows, total) = state
+        .db
+        .run(move |conn| refusals::page(conn, &program.id, window))
+        .await?;
+    Ok(success(RefusalsPage {
+        refusals: convert::all(rows, refusal)?,
+        total_elements_amount: total,
+    }))
+}
+
+fn refusal((row, input_group_name): (RefusalRow, String)) -> Result<Refusal, ApiError> {
+    Ok(Refusal {
+        at: convert::time(row.created_at),
+        input_group_id: convert::stored_id(&row.input_group_id)?,
+        input_group_name,
+        kind: match row.kind.as_str() {
+            "execution" => UploadKind::Execution,
+            _ => UploadKind::Proof,
+        },
+        code: ErrorCode::ALL
+            .into_iter()
+            .find(|code| code.as_str() == row.code)
+            .unwrap_or(ErrorCode::Unknown),
+        message: row.message,
+        donor_id: row
+            .donor_id
+            .as_deref()
+            .map(convert::stored_id)
+            .transpose()?,
+    })
 }

@@ -111,6 +111,7 @@ pub fn table() -> Vec<RouteEntry> {
         proofs::proven_input_groups,
     );
     t.add(Method::GET, paths::PROGRAM_STATUS, programs::status);
+    t.add(Method::GET, paths::PROGRAM_REFUSALS, failures::refused);
     t.add(Method::GET, paths::PROGRAM_PROGRESS, progress::progress);
     t.add(
         Method::PUT,

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use cairo_stark::format::FORMAT_VERSION;
 use cairo_stark::{FormatError, SecurityPolicy, VerifyError};
-use distributor_api::{ErrorCode, PageQuery, ProofVersionMismatch};
+use distributor_api::{ErrorCode, PageQuery, ProofVersionMismatch, UploadKind};
 
 use super::programs::{delete_objects, list, owned_group};
 use super::{file, success, uploads};
@@ -26,8 +26,8 @@ use crate::storage::keys;
 /// the proof under its own id, then mark the group proven with a conditional update, so of two
 /// racing uploads exactly one wins (the loser's object is deleted). The group's execution, if an
 /// execution-only donor left one, is deleted once the group is proven. A proof that does not
-/// verify is answered `INVALID_PROOF`; nothing is stored and, when the upload names the group's
-/// live reservation, that reservation ends at once, so the next donor gets it (its execution
+/// verify is answered `INVALID_PROOF` and recorded among the program's refusals; nothing is
+/// stored and, when the upload names the group's live reservation, that reservation ends at once, so the next donor gets it (its execution
 /// stays: the replay checked it, the prover was at fault).
 pub async fn upload(
     state: web::Data<AppState>,
@@ -41,10 +41,15 @@ pub async fn upload(
     }
     let signer = donor.as_ref().map(|d| d.public_key.clone());
     let checked = check_proof(&state, &program, &group, upload.file.clone(), signer).await;
-    let steps = uploads::release_if_refused(
+    let sent = uploads::Sent {
+        group: &group,
+        reservation_id: upload.data.reservation_id,
+        kind: UploadKind::Proof,
+        donor: donor.as_ref(),
+    };
+    let steps = uploads::settle_refusal(
         &state,
-        &group,
-        upload.data.reservation_id,
+        sent,
         &[ErrorCode::InvalidProof, ErrorCode::UnsupportedProofVersion],
         checked,
     )

@@ -10,15 +10,15 @@ use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest};
 use bytes::Bytes;
 use cairo_stark::{CompiledProgram, Felt};
-use distributor_api::{signing, ErrorCode, UploadProofData};
+use distributor_api::{signing, ErrorCode, UploadKind, UploadProofData};
 use uuid::Uuid;
 
 use super::multipart::{self, Upload};
 use super::programs::{delete_objects, program_json};
 use super::reservation;
-use crate::db::models::{CreditEntryRow, DonorRow, InputGroupRow, ProgramRow};
+use crate::db::models::{CreditEntryRow, DonorRow, InputGroupRow, ProgramRow, RefusalRow};
 use crate::db::queries::credit::{self, DAY_MILLIS};
-use crate::db::queries::{input_groups, programs};
+use crate::db::queries::{input_groups, programs, refusals};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 use crate::signature;
@@ -149,22 +149,62 @@ async fn compiled_program(
     Ok(compiled)
 }
 
-/// Passes `outcome` through; when it is one of the refusals `refused` (the donor sent a bad file) and the
-/// upload names the group's live reservation (`reservation_id`), that reservation ends first, so
+/// A donor's file as the server's check of it saw it: which input group it is about, the
+/// reservation it named, what kind of file it is and who signed it.
+pub(super) struct Sent<'a> {
+    pub group: &'a InputGroupRow,
+    pub reservation_id: Option<Uuid>,
+    pub kind: UploadKind,
+    pub donor: Option<&'a DonorRow>,
+}
+
+/// The longest refusal message kept, in characters.
+const REFUSAL_MESSAGE_CHARS: usize = 500;
+
+/// Passes `outcome`, the server's check of the file `sent`, through. When it is one of the
+/// refusals `refused` (the donor sent a bad file), the refusal is recorded for the organization
+/// to see, and if the upload names the group's live reservation, that reservation ends first, so
 /// the next donor gets the group at once instead of waiting for the lock of a donor who failed.
 /// An upload that does not name it leaves the lock alone: a bad file from anyone else must not
 /// take the group away from the donor working on it.
-pub(super) async fn release_if_refused<T>(
+pub(super) async fn settle_refusal<T>(
     state: &AppState,
-    group: &InputGroupRow,
-    reservation_id: Option<Uuid>,
+    sent: Sent<'_>,
     refused: &[ErrorCode],
     outcome: Result<T, ApiError>,
 ) -> Result<T, ApiError> {
-    if let (Err(error), Some(reservation_id)) = (&outcome, reservation_id) {
-        if refused.contains(&error.code) {
-            reservation::end(state, &group.program_id, &group.id, reservation_id).await?;
-        }
+    let Err(error) = &outcome else {
+        return outcome;
+    };
+    if !refused.contains(&error.code) {
+        return outcome;
+    }
+    if let Some(reservation_id) = sent.reservation_id {
+        reservation::end(
+            state,
+            &sent.group.program_id,
+            &sent.group.id,
+            reservation_id,
+        )
+        .await?;
+    }
+    let row = RefusalRow {
+        id: Uuid::new_v4().to_string(),
+        program_id: sent.group.program_id.clone(),
+        input_group_id: sent.group.id.clone(),
+        kind: sent.kind.as_str().into(),
+        code: error.code.as_str().into(),
+        message: error.message.chars().take(REFUSAL_MESSAGE_CHARS).collect(),
+        donor_id: sent.donor.map(|d| d.id.clone()),
+        created_at: state.clock.now_millis(),
+    };
+    // The donor's answer does not wait on, or depend on, the organization's log.
+    if let Err(e) = state
+        .db
+        .write(move |conn| refusals::record(conn, &row))
+        .await
+    {
+        tracing::warn!(error = %e, "could not record a refused upload");
     }
     outcome
 }

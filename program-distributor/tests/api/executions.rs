@@ -315,6 +315,21 @@ async fn executions_that_are_not_the_run_are_refused_and_free_the_group(app: Tes
         .await
         .unwrap();
     assert_eq!(counts(&org, program).await, (1, 0, 0, 1, 0, 0));
+    // The organization reads the four refusals, newest first: the garbage came first.
+    let page = org
+        .client
+        .refusals(program, &distributor_api::PageQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(page.total_elements_amount, 4);
+    assert!(page
+        .refusals
+        .iter()
+        .all(|r| r.kind == distributor_api::UploadKind::Execution
+            && r.code == ErrorCode::InvalidExecution
+            && r.input_group_id == group));
+    let oldest = &page.refusals[3].message;
+    assert!(oldest.len() > 30, "the reason the donor was told: {oldest}");
 }
 
 async fn an_execution_is_accepted_once_and_only_for_an_unproven_group(app: TestApp) {

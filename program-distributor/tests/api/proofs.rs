@@ -12,6 +12,7 @@ on_both_backends!(
     oversized_proofs_are_refused_before_they_are_read,
     only_the_owner_reads_confirms_or_rejects_proofs,
     of_racing_proofs_for_one_group_exactly_one_is_accepted,
+    a_program_keeps_only_its_newest_refusals,
 );
 
 async fn bad_proof_uploads_get_their_documented_errors(app: TestApp) {
@@ -77,6 +78,9 @@ async fn bad_proof_uploads_get_their_documented_errors(app: TestApp) {
         app.client.upload_proof(valid, &data).await,
         ErrorCode::ProofAlreadySubmitted,
     );
+    // None of these files reached the verifier, so none is a refusal the organization reads.
+    let refused = org.client.refusals(program, &PageQuery::default()).await;
+    assert_eq!(refused.unwrap().total_elements_amount, 0);
     // The prover's step count is kept.
     let page = org
         .client
@@ -124,6 +128,7 @@ async fn proofs_that_do_not_verify_are_refused_and_free_the_group(app: TestApp) 
             "another program",
         ),
     ];
+    let mut told = Vec::new();
     for (what, bytes, reason) in refused {
         // The group is reserved (for 10 minutes) by a donor; its refused proof frees it.
         let (reserved, until, reservation) = reserve_one(&app, program).await;
@@ -138,6 +143,7 @@ async fn proofs_that_do_not_verify_are_refused_and_free_the_group(app: TestApp) 
             Err(distributor_api::ClientError::Api { code, message, .. }) => {
                 assert_eq!(code, ErrorCode::InvalidProof, "{what}: {message}");
                 assert!(message.contains(reason), "{what}: {message}");
+                told.push(message);
             }
             other => panic!("{what}: expected INVALID_PROOF, got {other:?}"),
         }
@@ -156,6 +162,51 @@ async fn proofs_that_do_not_verify_are_refused_and_free_the_group(app: TestApp) 
     // The valid proof is still accepted afterwards.
     app.client.upload_proof(valid.clone(), &data).await.unwrap();
     assert_eq!(org.client.proof(program, group).await.unwrap(), valid);
+    refusals_are_the_organizations_to_read(&app, &org, program, group, &told).await;
+}
+
+/// The organization reads each refused proof, newest first, with the reason its donor was told;
+/// nobody else reads them.
+async fn refusals_are_the_organizations_to_read(
+    app: &TestApp,
+    org: &Org,
+    program: Uuid,
+    group: Uuid,
+    told: &[String],
+) {
+    let page = org
+        .client
+        .refusals(program, &PageQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(page.total_elements_amount, told.len() as i64);
+    let messages: Vec<&str> = page.refusals.iter().map(|r| r.message.as_str()).collect();
+    let newest_first: Vec<&str> = told.iter().rev().map(String::as_str).collect();
+    assert_eq!(messages, newest_first);
+    for refusal in &page.refusals {
+        assert_eq!(refusal.code, ErrorCode::InvalidProof);
+        assert_eq!(refusal.kind, distributor_api::UploadKind::Proof);
+        assert_eq!(
+            (refusal.input_group_id, refusal.input_group_name.as_str()),
+            (group, "g")
+        );
+        assert_eq!(refusal.donor_id, None, "the uploads were anonymous");
+    }
+    assert!(page.refusals.windows(2).all(|w| w[0].at >= w[1].at));
+    let second = org
+        .client
+        .refusals(program, &PageQuery::new(2, 2))
+        .await
+        .unwrap();
+    assert_eq!(second.refusals, page.refusals[2..4]);
+    let stranger = app.org("Curious Stranger").await;
+    assert_code(
+        stranger
+            .client
+            .refusals(program, &PageQuery::default())
+            .await,
+        ErrorCode::ProgramNotFound,
+    );
 }
 
 /// Writes `head`, then `body_bytes` of the `file` part in 64 KiB chunks, without ever finishing
@@ -343,4 +394,41 @@ async fn of_racing_proofs_for_one_group_exactly_one_is_accepted(app: TestApp) {
     assert_eq!(org.client.proof(program, group).await.unwrap(), proof);
     let status = org.client.program_status(program).await.unwrap();
     assert_eq!((status.total, status.proven), (1, 1));
+}
+
+/// Anyone can send bad files, so a program's refusals are bounded: the newest are kept.
+async fn a_program_keeps_only_its_newest_refusals(app: TestApp) {
+    let org = app.org("Busy Verifier").await;
+    let program = upload_program(&org, "double", 600).await;
+    let first = upload_inputs(&org, program, "first", 3).await;
+    let later = upload_inputs(&org, program, "later", 4).await;
+    let garbage = || b"not a proof at all".to_vec();
+    for _ in 0..3 {
+        let refused = app
+            .client
+            .upload_proof(garbage(), &ids(&org, program, first))
+            .await;
+        assert_code(refused, ErrorCode::InvalidProof);
+    }
+    let kept = program_distributor::db::queries::refusals::KEPT_PER_PROGRAM;
+    for _ in 0..kept {
+        let refused = app
+            .client
+            .upload_proof(garbage(), &ids(&org, program, later))
+            .await;
+        assert_code(refused, ErrorCode::InvalidProof);
+    }
+    let mut seen = Vec::new();
+    let pages = (kept + distributor_api::MAX_PAGE_SIZE - 1) / distributor_api::MAX_PAGE_SIZE;
+    for page in 1..=pages {
+        let query = PageQuery::new(distributor_api::MAX_PAGE_SIZE, page);
+        let listed = org.client.refusals(program, &query).await.unwrap();
+        assert_eq!(listed.total_elements_amount, kept);
+        seen.extend(listed.refusals);
+    }
+    assert_eq!(seen.len() as i64, kept);
+    assert!(
+        seen.iter().all(|r| r.input_group_id == later),
+        "the three oldest refusals are forgotten"
+    );
 }

@@ -5,6 +5,7 @@ pub mod credit;
 pub mod donors;
 pub mod input_groups;
 pub mod programs;
+pub mod refusals;
 
 use diesel::result::{DatabaseErrorKind, Error};
 
