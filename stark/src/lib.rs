@@ -53,8 +53,8 @@
 //! `air` the contract with computations · `options` parameters and the conjectured security ·
 //! `security` both security figures · `shape` every length a proof must have, derived from
 //! AIR + options · `protocol` steps both sides replay · `constraints` the composition
-//! polynomial · `prover` / `verifier` · `proof` encoding · `fft`, `merkle`, `transcript`, `hash`
-//! the primitives.
+//! polynomial · `fri` the low-degree test, both sides · `prover` / `verifier` · `proof` encoding
+//! · `fft`, `merkle`, `transcript`, `hash` the primitives.
 
 // Hot loops use lambdaworks' reference operators (`&a * &b`) on purpose: its by-value operators
 // are wrappers that the compiler does not always inline (measured: 11% slower FFT butterflies).
@@ -65,6 +65,7 @@ mod air;
 extern crate self as stark;
 mod constraints;
 mod fft;
+mod fri;
 mod hash;
 #[cfg(test)]
 mod hostile_tests;

@@ -117,31 +117,6 @@ pub(crate) fn generators(shape: &ProofShape) -> (Felt, Felt) {
     )
 }
 
-/// Folds `v` (the values at `x·ζ^t`, `t < k`, for the `k`-th root of unity `ζ`) into the
-/// value at `x^k` of the next FRI function, by `log2 k` binary folds with `β, β², β⁴, …`:
-/// `f'(x²) = (f(x) + f(−x)) + β · (f(x) − f(−x)) / x`. `x_inv` is `1/x`; `zeta_inv` is `1/ζ`.
-/// The prover's whole-layer fold applies the same formula, so both agree value for value.
-pub(crate) fn fold_coset(v: &mut [Felt], beta: &Felt, x_inv: &Felt, zeta_inv: &Felt) -> Felt {
-    let mut len = v.len();
-    let mut beta = *beta;
-    let mut x_inv = *x_inv;
-    let mut zeta_inv = *zeta_inv;
-    while len > 1 {
-        let half = len / 2;
-        let mut xi = x_inv;
-        for t in 0..half {
-            let (a, b) = (v[t], v[t + half]);
-            v[t] = (a + b) + beta * (a - b) * xi;
-            xi *= zeta_inv;
-        }
-        len = half;
-        beta = beta.square();
-        x_inv = x_inv.square();
-        zeta_inv = zeta_inv.square();
-    }
-    v[0]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

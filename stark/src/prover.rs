@@ -6,6 +6,7 @@ use crate::fft::{
     evaluate_at_indices, evaluate_poly, interpolate_coset_columns, root_of_unity, shift_powers,
     FftPlan,
 };
+use crate::fri::{self, FriCommitment};
 use crate::hash::{push_felt_internal, Digest};
 use crate::merkle::MerkleTree;
 use crate::options::{HashFunction, ProofOptions};
@@ -16,6 +17,7 @@ use crate::protocol::{
     statement_transcript,
 };
 use crate::shape::{coset_offset, AirShapeError, ProofShape};
+use crate::transcript::Transcript;
 use crate::Felt;
 use rayon::prelude::*;
 use thiserror::Error;
@@ -51,7 +53,7 @@ pub enum ProvingError {
 
 /// Rows per unit of parallel work when evaluating over the LDE domain: large enough to amortise
 /// one field inversion per batch, small enough to balance two cores on small traces.
-const CHUNK: usize = 1024;
+pub(crate) const CHUNK: usize = 1024;
 
 /// Proves that `main_trace` (extended by `air`'s auxiliary columns) satisfies `air`.
 ///
@@ -158,6 +160,7 @@ pub(crate) fn prove_with_fault<A: AuxTraceBuilder + ?Sized>(
     prove_inner(air, main_trace, options, run, &mut |_, _| {})
 }
 
+/// Every prover builds its proof here: one step per stage of the protocol, in transcript order.
 fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     air: &A,
     main_trace: TraceTable,
@@ -165,228 +168,345 @@ fn prove_inner<A: AuxTraceBuilder + ?Sized>(
     run: RunSettings,
     progress: Progress<'_>,
 ) -> Result<StarkProof, ProvingError> {
-    let RunSettings {
-        self_check,
-        memory,
-        fault,
-    } = run;
-    let keep = memory == MemoryMode::Fast;
-    let mut tracker = Tracker::new(progress, memory);
+    let tracker = Tracker::new(progress, run.memory);
     let shape = ProofShape::new(air, options)?;
+    check_main_trace_shape(&shape, &main_trace)?;
+    let mut prover = Prover {
+        air,
+        options,
+        run,
+        plan: FftPlan::new(shape.trace_length),
+        transcript: statement_transcript(air, options, &shape),
+        tracker,
+        shape,
+    };
+    let traces = prover.commit_traces(main_trace)?;
+    let (composition, parts) = prover.commit_composition(&traces)?;
+    let ood = prover.evaluate_out_of_domain(&traces, &composition, &parts)?;
+    let fri = prover.commit_fri(&traces, &parts, &ood)?;
+    let (pow_nonce, positions) = prover.grind_and_draw_queries()?;
+    Ok(prover.open_queries(traces, parts, ood, fri, pow_nonce, &positions))
+}
+
+/// The main trace must have the AIR's width and length.
+fn check_main_trace_shape(shape: &ProofShape, trace: &TraceTable) -> Result<(), ProvingError> {
     let n = shape.trace_length;
-    let lde_size = shape.lde_size;
-    if main_trace.width() != shape.main_width || main_trace.columns.iter().any(|c| c.len() != n) {
+    if trace.width() != shape.main_width || trace.columns.iter().any(|c| c.len() != n) {
         return Err(ProvingError::MainTraceShape {
-            width: main_trace.width(),
-            length: main_trace.length(),
+            width: trace.width(),
+            length: trace.length(),
             expected_width: shape.main_width,
             expected_length: n,
         });
     }
-    let hash = options.hash;
-    let offset = coset_offset();
-    let (g, _) = generators(&shape);
-    let plan = FftPlan::new(n);
-    let mut transcript = statement_transcript(air, options, &shape);
+    Ok(())
+}
 
-    // 1. Main trace: interpolated in place over ⟨g⟩; its extension to offset·⟨ω⟩ is committed
-    //    coset by coset (and kept only in the fast mode, with the trace's values).
-    tracker.enter(Stage::Commit, 0.0, 0.1);
-    let trace_values = (keep && shape.aux_width > 0).then(|| main_trace.columns.clone());
-    let mut main = main_trace.columns;
-    plan.interpolate_columns(&mut main);
-    tracker.enter(Stage::Commit, 0.1, 0.6);
-    let mut main = Committed::new(hash, &shape, main, keep, &mut tracker);
-    transcript.absorb(b"main root", &main.tree.root());
+/// One proof in the making: what every step reads, and the transcript and progress they advance.
+struct Prover<'a, 'p, A: ?Sized> {
+    air: &'a A,
+    options: &'a ProofOptions,
+    run: RunSettings,
+    shape: ProofShape,
+    /// The FFT plan over the trace domain.
+    plan: FftPlan,
+    transcript: Transcript,
+    tracker: Tracker<'p>,
+}
 
-    // 2. Challenges, then the auxiliary trace built from them.
-    let challenges = transcript.draw_felts(shape.num_challenges);
-    let aux = if shape.aux_width > 0 {
-        tracker.enter(Stage::Commit, 0.6, 0.75);
-        let aux = aux_trace(air, &plan, &shape, &mut main, trace_values, &challenges)?;
-        tracker.enter(Stage::Commit, 0.75, 1.0);
-        let mut aux = aux.columns;
-        plan.interpolate_columns(&mut aux);
-        let aux = Committed::new(hash, &shape, aux, keep, &mut tracker);
-        transcript.absorb(b"aux root", &aux.tree.root());
-        Some(aux)
-    } else {
-        None
-    };
-    let columns: Vec<&[Felt]> = main
-        .coeffs
-        .iter()
-        .chain(aux.iter().flat_map(|a| &a.coeffs))
-        .map(Vec::as_slice)
-        .collect();
+/// The committed trace columns and the challenges drawn between the two commitments.
+struct Traces {
+    main: Committed,
+    aux: Option<Committed>,
+    challenges: Vec<Felt>,
+}
 
-    // 3. Composition polynomial, split into parts of degree < n.
-    let boundary = air.boundary_constraints(&challenges);
-    if let Some(i) = boundary
-        .iter()
-        .position(|b| b.column >= shape.width() || b.row >= n)
-    {
-        return Err(ProvingError::BoundaryConstraint(i));
+impl Traces {
+    /// Every trace column's coefficients, main then auxiliary.
+    fn columns(&self) -> Vec<&[Felt]> {
+        self.main
+            .coeffs
+            .iter()
+            .chain(self.aux.iter().flat_map(|a| &a.coeffs))
+            .map(Vec::as_slice)
+            .collect()
     }
-    let coeffs = transcript.draw_felts(shape.num_transition + boundary.len());
-    let composition = Composition::new(air, &boundary, &coeffs, &g);
-    // H has degree < P·n, so its values on a coset of P'·n points (P' = P rounded up to a
-    // power of two) determine it: evaluating the constraints there instead of on all
-    // blowup·n points saves a factor blowup/P' of the most expensive step.
-    let composition_domain = shape.composition_parts.next_power_of_two() * n;
-    tracker.enter(Stage::Composition, 0.0, 0.85);
-    let extension: Option<Vec<&[Felt]>> = std::iter::once(&main)
-        .chain(aux.iter())
-        .map(Committed::extension)
-        .collect::<Option<Vec<_>>>()
-        .map(|columns| columns.concat());
-    let h_values = match extension {
-        Some(extension) => composition_on_extension(
-            air,
-            &composition,
-            &extension,
-            &challenges,
-            composition_domain,
-            &mut tracker,
-        ),
-        None => evaluate_composition(
-            air,
-            &composition,
-            &columns,
-            &challenges,
-            composition_domain,
-            &mut tracker,
-        ),
-    };
-    tracker.enter(Stage::Composition, 0.85, 1.0);
-    let mut h_coeffs = interpolate_coset_columns(vec![h_values], &offset)
-        .pop()
-        .unwrap_or_default();
-    let parts_len = shape.composition_parts * n;
-    if self_check && h_coeffs[parts_len..].iter().any(|c| *c != Felt::zero()) {
-        return Err(ProvingError::ConstraintsNotSatisfied);
-    }
-    h_coeffs.truncate(parts_len);
-    let parts: Vec<Vec<Felt>> = h_coeffs.chunks(n).map(<[Felt]>::to_vec).collect();
-    drop(h_coeffs);
-    let parts = Committed::new(hash, &shape, parts, false, &mut tracker);
-    transcript.absorb(b"composition root", &parts.tree.root());
+}
 
-    // 4. Out-of-domain evaluations.
-    tracker.enter(Stage::Deep, 0.0, 0.2);
-    let z = draw_ood_point(&mut transcript, &shape, &offset).ok_or(ProvingError::OodSampling)?;
-    let gz = g * z;
-    let mut ood_current = evaluate_columns_at(&columns, &z);
-    let ood_next = evaluate_columns_at(&columns, &gz);
-    let mut ood_composition = evaluate_columns_at(&parts.column_refs(), &z);
-    if fault == Fault::LieAtOodPoint {
-        ood_current[0] += Felt::one();
-        let h = composition
-            .ood_value(air, &z, &ood_current, &ood_next, &challenges)
-            .ok_or(ProvingError::OodSampling)?;
-        let z_n = pow2k(&z, n.trailing_zeros());
-        let mut rest = Felt::zero();
-        let mut z_pn = z_n;
-        for v in &ood_composition[1..] {
-            rest += z_pn * v;
-            z_pn *= z_n;
+impl<A: AuxTraceBuilder + ?Sized> Prover<'_, '_, A> {
+    /// Steps 1 and 2: the main trace, interpolated in place over `⟨g⟩`, its extension to
+    /// `offset·⟨ω⟩` committed coset by coset (and kept only in the fast mode, with the trace's
+    /// values); then the challenges, and the auxiliary trace built from them, committed alike.
+    fn commit_traces(&mut self, main_trace: TraceTable) -> Result<Traces, ProvingError> {
+        let (hash, shape) = (self.options.hash, &self.shape);
+        let keep = self.run.memory == MemoryMode::Fast;
+        self.tracker.enter(Stage::Commit, 0.0, 0.1);
+        let trace_values = (keep && shape.aux_width > 0).then(|| main_trace.columns.clone());
+        let mut main = main_trace.columns;
+        self.plan.interpolate_columns(&mut main);
+        self.tracker.enter(Stage::Commit, 0.1, 0.6);
+        let mut main = Committed::new(hash, shape, main, keep, &mut self.tracker);
+        self.transcript.absorb(b"main root", &main.tree.root());
+
+        let challenges = self.transcript.draw_felts(shape.num_challenges);
+        let aux = if shape.aux_width > 0 {
+            self.tracker.enter(Stage::Commit, 0.6, 0.75);
+            let aux = aux_trace(
+                self.air,
+                &self.plan,
+                shape,
+                &mut main,
+                trace_values,
+                &challenges,
+            )?;
+            self.tracker.enter(Stage::Commit, 0.75, 1.0);
+            let mut aux = aux.columns;
+            self.plan.interpolate_columns(&mut aux);
+            let aux = Committed::new(hash, shape, aux, keep, &mut self.tracker);
+            self.transcript.absorb(b"aux root", &aux.tree.root());
+            Some(aux)
+        } else {
+            None
+        };
+        Ok(Traces {
+            main,
+            aux,
+            challenges,
+        })
+    }
+
+    /// Step 3: the composition polynomial from coefficients drawn after the traces' commitments,
+    /// split into parts of degree `< n` and committed.
+    fn commit_composition(
+        &mut self,
+        traces: &Traces,
+    ) -> Result<(Composition, Committed), ProvingError> {
+        let (n, width) = (self.shape.trace_length, self.shape.width());
+        let boundary = self.air.boundary_constraints(&traces.challenges);
+        if let Some(i) = boundary
+            .iter()
+            .position(|b| b.column >= width || b.row >= n)
+        {
+            return Err(ProvingError::BoundaryConstraint(i));
         }
-        ood_composition[0] = h - rest;
+        let coeffs = self
+            .transcript
+            .draw_felts(self.shape.num_transition + boundary.len());
+        let (g, _) = generators(&self.shape);
+        let composition = Composition::new(self.air, &boundary, &coeffs, &g);
+        let parts = self.composition_parts(&composition, traces)?;
+        let parts = Committed::new(
+            self.options.hash,
+            &self.shape,
+            parts,
+            false,
+            &mut self.tracker,
+        );
+        self.transcript
+            .absorb(b"composition root", &parts.tree.root());
+        Ok((composition, parts))
     }
-    // The verifier's out-of-domain check, run here so that a trace breaking its constraints
-    // is reported instead of producing a proof that cannot verify.
-    if self_check
-        && composition.ood_identity_holds(
-            air,
-            &z,
-            &ood_current,
-            &ood_next,
-            &ood_composition,
-            &challenges,
-        ) != Some(true)
-    {
-        return Err(ProvingError::ConstraintsNotSatisfied);
-    }
-    transcript.absorb_felts(b"ood current", &ood_current);
-    transcript.absorb_felts(b"ood next", &ood_next);
-    transcript.absorb_felts(b"ood composition", &ood_composition);
 
-    // 5. DEEP composition, then FRI on it.
-    let deep_coeffs = transcript.draw_felts(2 * shape.width() + shape.composition_parts);
-    tracker.enter(Stage::Deep, 0.2, 1.0);
-    let deep_values = deep_composition(
-        &plan,
-        &shape,
-        &columns,
-        &parts.column_refs(),
-        &Ood {
-            current: &ood_current,
-            next: &ood_next,
-            composition: &ood_composition,
+    /// The composition's parts `H_p` (`H = Σ x^(p·n) H_p`), each `n` coefficients; with the
+    /// self-check, a composition of too high a degree (a trace breaking its constraints) is an
+    /// error.
+    fn composition_parts(
+        &mut self,
+        composition: &Composition,
+        traces: &Traces,
+    ) -> Result<Vec<Vec<Felt>>, ProvingError> {
+        let n = self.shape.trace_length;
+        // H has degree < P·n, so its values on a coset of P'·n points (P' = P rounded up to a
+        // power of two) determine it: evaluating the constraints there instead of on all
+        // blowup·n points saves a factor blowup/P' of the most expensive step.
+        let composition_domain = self.shape.composition_parts.next_power_of_two() * n;
+        self.tracker.enter(Stage::Composition, 0.0, 0.85);
+        let extension: Option<Vec<&[Felt]>> = std::iter::once(&traces.main)
+            .chain(traces.aux.iter())
+            .map(Committed::extension)
+            .collect::<Option<Vec<_>>>()
+            .map(|columns| columns.concat());
+        let (air, challenges) = (self.air, &traces.challenges);
+        let h_values = match extension {
+            Some(extension) => composition_on_extension(
+                air,
+                composition,
+                &extension,
+                challenges,
+                composition_domain,
+                &mut self.tracker,
+            ),
+            None => evaluate_composition(
+                air,
+                composition,
+                &traces.columns(),
+                challenges,
+                composition_domain,
+                &mut self.tracker,
+            ),
+        };
+        self.tracker.enter(Stage::Composition, 0.85, 1.0);
+        let mut h_coeffs = interpolate_coset_columns(vec![h_values], &coset_offset())
+            .pop()
+            .unwrap_or_default();
+        let parts_len = self.shape.composition_parts * n;
+        if self.run.self_check && h_coeffs[parts_len..].iter().any(|c| *c != Felt::zero()) {
+            return Err(ProvingError::ConstraintsNotSatisfied);
+        }
+        h_coeffs.truncate(parts_len);
+        Ok(h_coeffs.chunks(n).map(<[Felt]>::to_vec).collect())
+    }
+
+    /// Step 4: every column at the out-of-domain point `z` and at `g·z`, every composition part
+    /// at `z`, checked against the constraints as the verifier will (with the self-check) and
+    /// absorbed.
+    fn evaluate_out_of_domain(
+        &mut self,
+        traces: &Traces,
+        composition: &Composition,
+        parts: &Committed,
+    ) -> Result<Ood, ProvingError> {
+        self.tracker.enter(Stage::Deep, 0.0, 0.2);
+        let offset = coset_offset();
+        let z = draw_ood_point(&mut self.transcript, &self.shape, &offset)
+            .ok_or(ProvingError::OodSampling)?;
+        let (g, _) = generators(&self.shape);
+        let gz = g * z;
+        let columns = traces.columns();
+        let mut ood = Ood {
+            current: evaluate_columns_at(&columns, &z),
+            next: evaluate_columns_at(&columns, &gz),
+            composition: evaluate_columns_at(&parts.column_refs(), &z),
             z,
             gz,
-        },
-        &deep_coeffs,
-        &mut tracker,
-    );
-    tracker.enter(Stage::Fri, 0.0, 1.0);
-    let (fri_layers, fri_remainder) = fri_commit(
-        &mut transcript,
-        &shape,
-        hash,
-        deep_values,
-        offset,
-        self_check,
-        &mut tracker,
-    )?;
-    transcript.absorb_felts(b"fri remainder", &fri_remainder);
-
-    // 6. Proof of work, then the queries it makes expensive to steer.
-    tracker.enter(Stage::Queries, 0.0, 0.5);
-    let pow_nonce = transcript.grind(options.grinding_bits);
-    transcript.absorb(b"pow nonce", &pow_nonce.to_le_bytes());
-    let positions = draw_query_positions(&mut transcript, options, lde_size)
-        .ok_or(ProvingError::QuerySampling)?;
-
-    tracker.enter(Stage::Queries, 0.5, 1.0);
-    let main_opening = main.open(&shape, &positions);
-    let aux_opening = aux.as_ref().map(|a| a.open(&shape, &positions));
-    let composition_opening = parts.open(&shape, &positions);
-    let mut fri_roots = Vec::with_capacity(fri_layers.len());
-    let mut fri_openings = Vec::with_capacity(fri_layers.len());
-    for layer in &fri_layers {
-        fri_roots.push(layer.tree.root());
-        let leaves_count = layer.values.len() / shape.folding;
-        let mut leaves: Vec<usize> = positions.iter().map(|p| p % leaves_count).collect();
-        leaves.sort_unstable();
-        leaves.dedup();
-        let mut values = Vec::with_capacity(leaves.len() * shape.folding);
-        for &j in &leaves {
-            values.extend((0..shape.folding).map(|t| layer.values[j + t * leaves_count]));
+        };
+        if self.run.fault == Fault::LieAtOodPoint {
+            lie_at_ood_point(self.air, composition, &traces.challenges, &mut ood)?;
         }
-        fri_openings.push(Opening {
-            values,
-            siblings: layer.tree.prove_batch(&leaves),
-        });
+        // The verifier's out-of-domain check, run here so that a trace breaking its constraints
+        // is reported instead of producing a proof that cannot verify.
+        if self.run.self_check
+            && composition.ood_identity_holds(
+                self.air,
+                &z,
+                &ood.current,
+                &ood.next,
+                &ood.composition,
+                &traces.challenges,
+            ) != Some(true)
+        {
+            return Err(ProvingError::ConstraintsNotSatisfied);
+        }
+        self.transcript.absorb_felts(b"ood current", &ood.current);
+        self.transcript.absorb_felts(b"ood next", &ood.next);
+        self.transcript
+            .absorb_felts(b"ood composition", &ood.composition);
+        Ok(ood)
     }
 
-    tracker.step(1.0);
-    Ok(StarkProof {
-        options: *options,
-        main_root: main.tree.root(),
-        aux_root: aux.as_ref().map(|a| a.tree.root()),
-        composition_root: parts.tree.root(),
-        ood_current,
-        ood_next,
-        ood_composition,
-        fri_roots,
-        fri_remainder,
-        pow_nonce,
-        main_opening,
-        aux_opening,
-        composition_opening,
-        fri_openings,
-    })
+    /// Step 5: the DEEP composition from coefficients drawn after the out-of-domain values, then
+    /// FRI on it.
+    fn commit_fri(
+        &mut self,
+        traces: &Traces,
+        parts: &Committed,
+        ood: &Ood,
+    ) -> Result<FriCommitment, ProvingError> {
+        let shape = &self.shape;
+        let deep_coeffs = self
+            .transcript
+            .draw_felts(2 * shape.width() + shape.composition_parts);
+        self.tracker.enter(Stage::Deep, 0.2, 1.0);
+        let deep_values = deep_composition(
+            &self.plan,
+            shape,
+            &traces.columns(),
+            &parts.column_refs(),
+            ood,
+            &deep_coeffs,
+            &mut self.tracker,
+        );
+        self.tracker.enter(Stage::Fri, 0.0, 1.0);
+        fri::commit(
+            &mut self.transcript,
+            shape,
+            self.options.hash,
+            deep_values,
+            coset_offset(),
+            self.run.self_check,
+            &mut self.tracker,
+        )
+    }
+
+    /// Step 6a: the proof of work, then the query positions it makes expensive to steer.
+    fn grind_and_draw_queries(&mut self) -> Result<(u64, Vec<usize>), ProvingError> {
+        self.tracker.enter(Stage::Queries, 0.0, 0.5);
+        let pow_nonce = self.transcript.grind(self.options.grinding_bits);
+        self.transcript
+            .absorb(b"pow nonce", &pow_nonce.to_le_bytes());
+        let positions =
+            draw_query_positions(&mut self.transcript, self.options, self.shape.lde_size)
+                .ok_or(ProvingError::QuerySampling)?;
+        Ok((pow_nonce, positions))
+    }
+
+    /// Step 6b: every commitment opened at the query positions, and the proof.
+    fn open_queries(
+        mut self,
+        traces: Traces,
+        parts: Committed,
+        ood: Ood,
+        fri: FriCommitment,
+        pow_nonce: u64,
+        positions: &[usize],
+    ) -> StarkProof {
+        let shape = &self.shape;
+        self.tracker.enter(Stage::Queries, 0.5, 1.0);
+        let main_opening = traces.main.open(shape, positions);
+        let aux_opening = traces.aux.as_ref().map(|a| a.open(shape, positions));
+        let composition_opening = parts.open(shape, positions);
+        let (fri_roots, fri_openings) = fri.open(positions, shape.folding);
+        self.tracker.step(1.0);
+        StarkProof {
+            options: *self.options,
+            main_root: traces.main.tree.root(),
+            aux_root: traces.aux.as_ref().map(|a| a.tree.root()),
+            composition_root: parts.tree.root(),
+            ood_current: ood.current,
+            ood_next: ood.next,
+            ood_composition: ood.composition,
+            fri_roots,
+            fri_remainder: fri.remainder,
+            pow_nonce,
+            main_opening,
+            aux_opening,
+            composition_opening,
+            fri_openings,
+        }
+    }
+}
+
+/// [`Fault::LieAtOodPoint`]: a wrong first trace value at `z`, with the first composition part
+/// adjusted so that the out-of-domain identity still holds.
+fn lie_at_ood_point<A: AuxTraceBuilder + ?Sized>(
+    air: &A,
+    composition: &Composition,
+    challenges: &[Felt],
+    ood: &mut Ood,
+) -> Result<(), ProvingError> {
+    ood.current[0] += Felt::one();
+    let h = composition
+        .ood_value(air, &ood.z, &ood.current, &ood.next, challenges)
+        .ok_or(ProvingError::OodSampling)?;
+    let z_n = pow2k(&ood.z, air.trace_length().trailing_zeros());
+    let mut rest = Felt::zero();
+    let mut z_pn = z_n;
+    for v in &ood.composition[1..] {
+        rest += z_pn * v;
+        z_pn *= z_n;
+    }
+    ood.composition[0] = h - rest;
+    Ok(())
 }
 
 /// The auxiliary trace, built from the main trace's values: `values` when the caller kept
@@ -834,11 +954,14 @@ fn composition_chunk<A: AuxTraceBuilder + ?Sized>(
     }
 }
 
-/// The claimed out-of-domain values and their points.
-struct Ood<'a> {
-    current: &'a [Felt],
-    next: &'a [Felt],
-    composition: &'a [Felt],
+/// The out-of-domain values and their points.
+struct Ood {
+    /// Every trace column at `z`.
+    current: Vec<Felt>,
+    /// Every trace column at `g·z`.
+    next: Vec<Felt>,
+    /// Every composition part at `z`.
+    composition: Vec<Felt>,
     z: Felt,
     gz: Felt,
 }
@@ -856,7 +979,7 @@ fn deep_composition(
     shape: &ProofShape,
     columns: &[&[Felt]],
     parts: &[&[Felt]],
-    ood: &Ood<'_>,
+    ood: &Ood,
     coeffs: &[Felt],
     tracker: &mut Tracker<'_>,
 ) -> Vec<Felt> {
@@ -870,8 +993,8 @@ fn deep_composition(
             .map(|(a, b)| a * b)
             .fold(Felt::zero(), |acc, v| acc + v)
     };
-    let a = dot(gamma, ood.current) + dot(delta, ood.composition);
-    let b = dot(gamma_next, ood.next);
+    let a = dot(gamma, &ood.current) + dot(delta, &ood.composition);
+    let b = dot(gamma_next, &ood.next);
     let mut poly_a = vec![Felt::zero(); n];
     let mut poly_b = vec![Felt::zero(); n];
     poly_a
@@ -928,106 +1051,4 @@ fn deep_composition(
         tracker.step((j + 1) as f64 / blowup as f64);
     }
     result
-}
-
-struct FriLayer {
-    values: Vec<Felt>,
-    tree: MerkleTree,
-}
-
-/// FRI commit phase: commit each layer (leaf `j` holds the `k` values at `j + t·M/k`, which fold
-/// together), draw its folding challenge, fold; finally interpolate the remainder.
-fn fri_commit(
-    transcript: &mut crate::transcript::Transcript,
-    shape: &ProofShape,
-    hash: HashFunction,
-    mut values: Vec<Felt>,
-    mut offset: Felt,
-    self_check: bool,
-    tracker: &mut Tracker<'_>,
-) -> Result<(Vec<FriLayer>, Vec<Felt>), ProvingError> {
-    let k = shape.folding;
-    let mut layers = Vec::with_capacity(shape.fri_layer_sizes.len());
-    let layer_count = shape.fri_layer_sizes.len();
-    for layer in 0..layer_count {
-        let leaves_count = values.len() / k;
-        let mut leaves: Vec<Digest> = vec![[0u8; 32]; leaves_count];
-        leaves
-            .par_chunks_mut(CHUNK)
-            .enumerate()
-            .for_each(|(ci, chunk)| {
-                let mut scratch = Vec::with_capacity(32 * k);
-                for (m, leaf) in chunk.iter_mut().enumerate() {
-                    let j = ci * CHUNK + m;
-                    scratch.clear();
-                    for t in 0..k {
-                        push_felt_internal(&values[j + t * leaves_count], &mut scratch);
-                    }
-                    *leaf = hash.hash_leaf(&scratch);
-                }
-            });
-        let tree = MerkleTree::build(hash, leaves);
-        transcript.absorb(b"fri layer root", &tree.root());
-        let beta = transcript.draw_felt();
-        let folded = fold_layer(&values, &beta, &offset, k);
-        layers.push(FriLayer { values, tree });
-        values = folded;
-        offset = pow2k(&offset, k.trailing_zeros());
-        // Each layer is a quarter of the previous one's work, or less.
-        tracker.step(1.0 - 0.25f64.powi(layer as i32 + 1));
-    }
-    let mut remainder = interpolate_coset_columns(vec![values], &offset)
-        .pop()
-        .unwrap_or_default();
-    if self_check
-        && remainder[shape.remainder_len..]
-            .iter()
-            .any(|c| *c != Felt::zero())
-    {
-        return Err(ProvingError::ConstraintsNotSatisfied);
-    }
-    remainder.truncate(shape.remainder_len);
-    Ok((layers, remainder))
-}
-
-/// Folds a whole layer by `k` through `log2 k` binary folds (see `protocol::fold_coset`).
-fn fold_layer(values: &[Felt], beta: &Felt, offset: &Felt, k: usize) -> Vec<Felt> {
-    let mut current = fold_binary(values, beta, offset);
-    let mut beta = beta.square();
-    let mut offset = offset.square();
-    let mut remaining = k / 2;
-    while remaining > 1 {
-        current = fold_binary(&current, &beta, &offset);
-        beta = beta.square();
-        offset = offset.square();
-        remaining /= 2;
-    }
-    current
-}
-
-/// `f'(x_j²) = (f(x_j) + f(−x_j)) + β·(f(x_j) − f(−x_j))/x_j` with `x_j = offset·ω^j`,
-/// `−x_j = x_{j + M/2}`.
-fn fold_binary(values: &[Felt], beta: &Felt, offset: &Felt) -> Vec<Felt> {
-    let m = values.len();
-    let half = m / 2;
-    let omega_inv = root_of_unity(m)
-        .inv()
-        .unwrap_or_else(|_| unreachable!("roots of unity are non-zero"));
-    let offset_inv = offset
-        .inv()
-        .unwrap_or_else(|_| unreachable!("coset offsets are non-zero"));
-    let mut out = vec![Felt::zero(); half];
-    out.par_chunks_mut(CHUNK)
-        .enumerate()
-        .for_each(|(ci, chunk)| {
-            let start = ci * CHUNK;
-            let mut x_inv = offset_inv * omega_inv.pow(start as u64);
-            for (k, o) in chunk.iter_mut().enumerate() {
-                let (a, b) = (&values[start + k], &values[start + k + half]);
-                let (sum, diff) = (a + b, a - b);
-                *o = &sum + &(&(beta * &diff) * &x_inv);
-                x_inv *= omega_inv;
-            }
-        });
-    out
 }

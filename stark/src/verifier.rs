@@ -6,16 +6,15 @@
 
 use crate::air::Air;
 use crate::constraints::Composition;
-use crate::fft::evaluate_poly;
+use crate::fri;
 use crate::hash::Digest;
 use crate::merkle::verify_batch;
 use crate::options::{HashFunction, ProofOptions};
 use crate::proof::{Opening, StarkProof};
-use crate::protocol::{
-    draw_ood_point, draw_query_positions, fold_coset, generators, pow2k, statement_transcript,
-};
+use crate::protocol::{draw_ood_point, draw_query_positions, generators, statement_transcript};
 use crate::security::{AirShape, SecurityLevel};
 use crate::shape::{coset_offset, AirShapeError, ProofShape};
+use crate::transcript::Transcript;
 use crate::Felt;
 use std::fmt;
 use thiserror::Error;
@@ -147,17 +146,43 @@ pub fn verify<A: Air + ?Sized>(
     proof: &StarkProof,
     policy: &VerificationPolicy,
 ) -> Result<SecurityLevel, VerificationError> {
-    use VerificationError::*;
+    let (shape, level) = accept_options(air, proof, policy)?;
+    check_proof_shape(&shape, proof)?;
+    let mut transcript = statement_transcript(air, &proof.options, &shape);
+    let constraints = replay_commitments(air, &shape, proof, &mut transcript)?;
+    let z = check_out_of_domain(air, &shape, proof, &constraints, &mut transcript)?;
+    let deep_coeffs = transcript.draw_felts(2 * shape.width() + shape.composition_parts);
+    let betas = fri::read_commitments(&mut transcript, &proof.fri_roots, &proof.fri_remainder);
+    let positions = check_pow_and_draw_queries(&shape, proof, &mut transcript)?;
+    let rows = open_query_rows(&shape, proof, &positions)?;
+    let values = deep_at_queries(&shape, proof, &rows, &positions, &deep_coeffs, &z)?;
+    fri::check_queries(&shape, proof, &betas, positions, values)?;
+    Ok(level)
+}
+
+/// Refuses options the policy does not allow, so that a prover cannot pick weak parameters
+/// (few queries, a small blowup) to make forging cheap; returns the shape they imply and their
+/// security level.
+fn accept_options<A: Air + ?Sized>(
+    air: &A,
+    proof: &StarkProof,
+    policy: &VerificationPolicy,
+) -> Result<(ProofShape, SecurityLevel), VerificationError> {
     let options = proof.options;
     if policy.required_options.is_some_and(|o| o != options) {
-        return Err(OptionsNotAccepted);
+        return Err(VerificationError::OptionsNotAccepted);
     }
     let shape = ProofShape::new(air, &options)?;
     let level = SecurityLevel::of(&options, &AirShape::of(air));
     policy.check(level)?;
-    let n = shape.trace_length;
+    Ok((shape, level))
+}
+
+/// Compares every length in the proof with what the AIR and options imply, before anything is
+/// indexed: a malformed proof is an error, never a panic or a read out of bounds.
+fn check_proof_shape(shape: &ProofShape, proof: &StarkProof) -> Result<(), VerificationError> {
+    use VerificationError::MalformedProof;
     let width = shape.width();
-    let parts = shape.composition_parts;
     let num_layers = shape.fri_layer_sizes.len();
     if proof.aux_root.is_some() != (shape.aux_width > 0)
         || proof.aux_opening.is_some() != (shape.aux_width > 0)
@@ -167,7 +192,7 @@ pub fn verify<A: Air + ?Sized>(
     if proof.ood_current.len() != width || proof.ood_next.len() != width {
         return Err(MalformedProof("out-of-domain trace evaluations"));
     }
-    if proof.ood_composition.len() != parts {
+    if proof.ood_composition.len() != shape.composition_parts {
         return Err(MalformedProof("out-of-domain composition evaluations"));
     }
     if proof.fri_roots.len() != num_layers || proof.fri_openings.len() != num_layers {
@@ -176,11 +201,25 @@ pub fn verify<A: Air + ?Sized>(
     if proof.fri_remainder.len() != shape.remainder_len {
         return Err(MalformedProof("FRI remainder length"));
     }
+    Ok(())
+}
 
-    let hash = options.hash;
-    let offset = coset_offset();
-    let (g, omega) = generators(&shape);
-    let mut transcript = statement_transcript(air, &options, &shape);
+/// The constraints as the transcript fixes them: the challenges the auxiliary trace was built
+/// from, and the composition with its random coefficients.
+struct Constraints {
+    challenges: Vec<Felt>,
+    composition: Composition,
+}
+
+/// Replays the trace and composition commitments, drawing the challenges and the composition's
+/// coefficients after the commitments they bind, as the prover did: the prover could not choose
+/// a trace to suit them. A boundary constraint outside the trace is refused.
+fn replay_commitments<A: Air + ?Sized>(
+    air: &A,
+    shape: &ProofShape,
+    proof: &StarkProof,
+    transcript: &mut Transcript,
+) -> Result<Constraints, VerificationError> {
     transcript.absorb(b"main root", &proof.main_root);
     let challenges = transcript.draw_felts(shape.num_challenges);
     if let Some(root) = &proof.aux_root {
@@ -189,82 +228,132 @@ pub fn verify<A: Air + ?Sized>(
     let boundary = air.boundary_constraints(&challenges);
     if let Some(i) = boundary
         .iter()
-        .position(|b| b.column >= width || b.row >= n)
+        .position(|b| b.column >= shape.width() || b.row >= shape.trace_length)
     {
-        return Err(BoundaryConstraint(i));
+        return Err(VerificationError::BoundaryConstraint(i));
     }
     let coeffs = transcript.draw_felts(shape.num_transition + boundary.len());
+    let (g, _) = generators(shape);
     let composition = Composition::new(air, &boundary, &coeffs, &g);
     transcript.absorb(b"composition root", &proof.composition_root);
+    Ok(Constraints {
+        challenges,
+        composition,
+    })
+}
 
+/// Draws the out-of-domain point `z` and checks the claimed values there satisfy the
+/// constraints: a trace that breaks them cannot have a composition consistent with its parts.
+/// Returns `z`.
+fn check_out_of_domain<A: Air + ?Sized>(
+    air: &A,
+    shape: &ProofShape,
+    proof: &StarkProof,
+    constraints: &Constraints,
+    transcript: &mut Transcript,
+) -> Result<Felt, VerificationError> {
+    let z =
+        draw_ood_point(transcript, shape, &coset_offset()).ok_or(VerificationError::OodSampling)?;
     // Out-of-domain: H(z) from the claimed trace values must equal Σ_p z^(p·n) · H_p(z).
-    let z = draw_ood_point(&mut transcript, &shape, &offset).ok_or(OodSampling)?;
-    let gz = g * z;
-    let ood_ok = composition.ood_identity_holds(
+    let ood_ok = constraints.composition.ood_identity_holds(
         air,
         &z,
         &proof.ood_current,
         &proof.ood_next,
         &proof.ood_composition,
-        &challenges,
+        &constraints.challenges,
     );
     if ood_ok != Some(true) {
-        return Err(OodConstraintMismatch);
+        return Err(VerificationError::OodConstraintMismatch);
     }
     transcript.absorb_felts(b"ood current", &proof.ood_current);
     transcript.absorb_felts(b"ood next", &proof.ood_next);
     transcript.absorb_felts(b"ood composition", &proof.ood_composition);
+    Ok(z)
+}
 
-    let deep_coeffs = transcript.draw_felts(2 * width + parts);
-    let mut betas = Vec::with_capacity(num_layers);
-    for root in &proof.fri_roots {
-        transcript.absorb(b"fri layer root", root);
-        betas.push(transcript.draw_felt());
-    }
-    transcript.absorb_felts(b"fri remainder", &proof.fri_remainder);
+/// Checks the proof-of-work nonce, which makes every attempt to steer the query positions (by
+/// committing anew) cost `2^grinding_bits` hashes, then draws the positions.
+fn check_pow_and_draw_queries(
+    shape: &ProofShape,
+    proof: &StarkProof,
+    transcript: &mut Transcript,
+) -> Result<Vec<usize>, VerificationError> {
+    let options = &proof.options;
     if !transcript.pow_is_valid(proof.pow_nonce, options.grinding_bits) {
-        return Err(InvalidProofOfWork);
+        return Err(VerificationError::InvalidProofOfWork);
     }
     transcript.absorb(b"pow nonce", &proof.pow_nonce.to_le_bytes());
-    let positions =
-        draw_query_positions(&mut transcript, &options, shape.lde_size).ok_or(QuerySampling)?;
+    draw_query_positions(transcript, options, shape.lde_size)
+        .ok_or(VerificationError::QuerySampling)
+}
 
-    // Trace and composition rows at the query positions.
+/// The opened rows at the query positions, row-major: main trace, auxiliary trace (empty without
+/// one), composition parts.
+struct QueryRows<'a> {
+    main: &'a [Felt],
+    aux: &'a [Felt],
+    parts: &'a [Felt],
+}
+
+/// Checks the trace and composition rows at the query positions against their commitments,
+/// which ties the values DEEP is computed from to what the prover committed before `z` was drawn.
+fn open_query_rows<'a>(
+    shape: &ProofShape,
+    proof: &'a StarkProof,
+    positions: &[usize],
+) -> Result<QueryRows<'a>, VerificationError> {
+    let hash = proof.options.hash;
     let lde_log = shape.lde_size.trailing_zeros();
-    let main_rows = check_rows(
+    let main = check_rows(
         hash,
         &proof.main_root,
         lde_log,
-        &positions,
+        positions,
         shape.main_width,
         &proof.main_opening,
         "main trace",
     )?;
-    let aux_rows = match (&proof.aux_root, &proof.aux_opening) {
+    let aux = match (&proof.aux_root, &proof.aux_opening) {
         (Some(root), Some(opening)) => check_rows(
             hash,
             root,
             lde_log,
-            &positions,
+            positions,
             shape.aux_width,
             opening,
             "auxiliary trace",
         )?,
         _ => &[],
     };
-    let parts_rows = check_rows(
+    let parts = check_rows(
         hash,
         &proof.composition_root,
         lde_log,
-        &positions,
-        parts,
+        positions,
+        shape.composition_parts,
         &proof.composition_opening,
         "composition",
     )?;
+    Ok(QueryRows { main, aux, parts })
+}
 
-    // DEEP composition at each query point, as the prover computed it.
+/// DEEP composition at each query point, as the prover computed it: the values FRI must find on
+/// a function of low degree, which they are only if the out-of-domain claims are true.
+fn deep_at_queries(
+    shape: &ProofShape,
+    proof: &StarkProof,
+    rows: &QueryRows<'_>,
+    positions: &[usize],
+    deep_coeffs: &[Felt],
+    z: &Felt,
+) -> Result<Vec<Felt>, VerificationError> {
+    let (width, parts) = (shape.width(), shape.composition_parts);
+    let (g, omega) = generators(shape);
+    let gz = g * z;
     let (gamma, rest) = deep_coeffs.split_at(width);
     let (gamma_next, delta) = rest.split_at(width);
+    let offset = coset_offset();
     let xs: Vec<Felt> = positions
         .iter()
         .map(|&p| offset * omega.pow(p as u64))
@@ -274,15 +363,16 @@ pub fn verify<A: Air + ?Sized>(
         .map(|x| x - z)
         .chain(xs.iter().map(|x| x - gz))
         .collect();
-    Felt::inplace_batch_inverse(&mut denominators).map_err(|_| OodSampling)?;
+    Felt::inplace_batch_inverse(&mut denominators).map_err(|_| VerificationError::OodSampling)?;
     let q = positions.len();
-    let mut values: Vec<Felt> = (0..q)
+    let values = (0..q)
         .map(|i| {
-            let main = &main_rows[i * shape.main_width..(i + 1) * shape.main_width];
-            let aux = aux_rows
+            let main = &rows.main[i * shape.main_width..(i + 1) * shape.main_width];
+            let aux = rows
+                .aux
                 .get(i * shape.aux_width..(i + 1) * shape.aux_width)
                 .unwrap_or(&[]);
-            let part = &parts_rows[i * parts..(i + 1) * parts];
+            let part = &rows.parts[i * parts..(i + 1) * parts];
             let mut a = Felt::zero();
             let mut b = Felt::zero();
             for (c, v) in main.iter().chain(aux).enumerate() {
@@ -295,68 +385,12 @@ pub fn verify<A: Air + ?Sized>(
             a * denominators[i] + b * denominators[q + i]
         })
         .collect();
-
-    // FRI: each layer's opened leaf must hold the running value; fold it into the next one.
-    let k = shape.folding;
-    let mut layer_offset = offset;
-    let mut layer_positions = positions.clone();
-    for (layer, ((&size, opening), beta)) in shape
-        .fri_layer_sizes
-        .iter()
-        .zip(&proof.fri_openings)
-        .zip(&betas)
-        .enumerate()
-    {
-        let leaves_count = size / k;
-        let mut leaf_indices: Vec<usize> =
-            layer_positions.iter().map(|p| p % leaves_count).collect();
-        leaf_indices.sort_unstable();
-        leaf_indices.dedup();
-        let leaf_values = check_rows(
-            hash,
-            &proof.fri_roots[layer],
-            leaves_count.trailing_zeros(),
-            &leaf_indices,
-            k,
-            opening,
-            "FRI layer",
-        )?;
-        let omega_layer = crate::fft::root_of_unity(size);
-        let omega_inv = omega_layer.inv().map_err(|_| OodSampling)?;
-        let offset_inv = layer_offset.inv().map_err(|_| OodSampling)?;
-        // ζ = ω^(M/k) generates the k points that fold together.
-        let zeta_inv = omega_inv.pow(leaves_count as u64);
-        for (pos, value) in layer_positions.iter_mut().zip(values.iter_mut()) {
-            let j = *pos % leaves_count;
-            let slot = *pos / leaves_count;
-            let Ok(li) = leaf_indices.binary_search(&j) else {
-                return Err(MalformedProof("FRI leaf index"));
-            };
-            let mut leaf = leaf_values[li * k..(li + 1) * k].to_vec();
-            if leaf.get(slot) != Some(value) {
-                return Err(FriLayerMismatch { layer });
-            }
-            let x_inv = offset_inv * omega_inv.pow(j as u64);
-            *value = fold_coset(&mut leaf, beta, &x_inv, &zeta_inv);
-            *pos = j;
-        }
-        layer_offset = pow2k(&layer_offset, k.trailing_zeros());
-    }
-
-    // The last folded values must lie on the remainder polynomial.
-    let omega_last = crate::fft::root_of_unity(shape.remainder_domain);
-    for (pos, value) in layer_positions.iter().zip(&values) {
-        let x = layer_offset * omega_last.pow(*pos as u64);
-        if evaluate_poly(&proof.fri_remainder, &x) != *value {
-            return Err(FriRemainderMismatch);
-        }
-    }
-    Ok(level)
+    Ok(values)
 }
 
 /// Checks an opening of `indices` (sorted, distinct) in a tree of `2^depth` rows of `width`
 /// elements, returning the opened values (row-major).
-fn check_rows<'a>(
+pub(crate) fn check_rows<'a>(
     hash: HashFunction,
     root: &Digest,
     depth: u32,
