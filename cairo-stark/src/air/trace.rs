@@ -58,6 +58,15 @@ struct Memory {
 }
 
 impl Memory {
+    /// The relocated memory of `exec`, with nothing accessed yet.
+    fn of(exec: &Execution) -> Self {
+        Memory {
+            accessed: vec![false; exec.memory.len()],
+            limit: exec.memory.len() as u64 + MAX_ADDRESS_SLACK,
+            cells: exec.memory.clone(),
+        }
+    }
+
     /// Reads a cell the trace accesses; a cell cairo-vm never wrote (possible only for operands
     /// the instruction ignores) gets 0, consistently for every later access.
     fn read(&mut self, address: u64) -> Option<Felt> {
@@ -147,6 +156,48 @@ fn decode_step(
     })
 }
 
+/// One range-check builtin cell: its address, its value and that value as an integer below
+/// 2^128 (whose 16 byte limbs fill the cell's block).
+struct RcCell {
+    address: u64,
+    value: Felt,
+    low: u128,
+}
+
+/// The 16-bit chain: offsets with their gaps filled by `rc_fill`.
+struct OffsetChain {
+    min: u16,
+    max: u16,
+    gaps: Vec<u16>,
+}
+
+/// Everything the rows must hold, gathered before the trace length is chosen.
+struct Contents {
+    steps: usize,
+    /// The steps and the first padding row.
+    decoded: Vec<Step>,
+    rc_cells: Vec<RcCell>,
+    public_memory: Vec<(u64, Felt)>,
+    /// Addresses up to `max_address` that no access and no public cell covers.
+    holes: Vec<u64>,
+    max_address: usize,
+    offsets: OffsetChain,
+}
+
+impl Contents {
+    /// Whether `rows` rows hold it all: the steps and a padding row, one row per 16-bit gap
+    /// (the last row's `rc_fill` is pinned to `offset_max`), a block per range-check cell plus
+    /// an unused last one (the last row's `rc_addr` is pinned to `range_check_stop`), and an
+    /// extra slot, outside the used blocks' first rows, for every placeholder and hole.
+    fn fits(&self, rows: usize) -> bool {
+        let rc_count = self.rc_cells.len();
+        rows > self.steps
+            && self.offsets.gaps.len() < rows
+            && (rc_count + 1) * RC_BLOCK <= rows
+            && self.public_memory.len() + self.holes.len() <= rows - rc_count
+    }
+}
+
 /// Builds the main trace of `exec` and the statement it proves. The trace has the smallest
 /// power-of-two length (at least `2^min_log_rows`) that fits the steps, the range-check cells,
 /// the public memory placeholders, the memory holes and the 16-bit fillers.
@@ -154,66 +205,110 @@ pub fn build_main_trace(
     exec: &Execution,
     min_log_rows: u8,
 ) -> Result<(Statement, TraceTable), TraceError> {
-    let steps = exec.steps;
-    let end_pc = exec.end_pc;
-    let mut mem = Memory {
-        accessed: vec![false; exec.memory.len()],
-        limit: exec.memory.len() as u64 + MAX_ADDRESS_SLACK,
-        cells: exec.memory.clone(),
+    let mut mem = Memory::of(exec);
+    let decoded = decode_steps(exec, &mut mem)?;
+    let rc_cells = range_check_cells(exec, &mut mem)?;
+
+    // Statement (trace length and 16-bit bounds are settled below).
+    let mut claim = provisional_claim(exec);
+    let public_memory = statement_for(exec, claim.clone())
+        .map_err(|e| match e {
+            StatementError::Steps { .. } => TraceError::TooLong,
+            e => TraceError::Statement(e),
+        })?
+        .public_memory();
+    let (holes, max_address) = memory_holes(&mem, &public_memory);
+    let offsets = offset_chain(&decoded);
+    let contents = Contents {
+        steps: exec.steps,
+        decoded,
+        rc_cells,
+        public_memory,
+        holes,
+        max_address,
+        offsets,
     };
 
-    // Decode the steps and the first padding row (the final state, executing `jmp rel 0`).
-    let mut decoded = Vec::with_capacity(steps + 1);
-    for (t, regs) in exec.trace.iter().enumerate().take(steps + 1) {
-        decoded.push(decode_step(t, regs.pc, regs.ap, regs.fp, &mut mem)?);
-    }
-    let final_regs = exec.final_registers();
+    let log_rows = trace_log_length(&contents, min_log_rows)?;
+    claim.log_trace_length = log_rows;
+    claim.offset_min = contents.offsets.min;
+    claim.offset_max = contents.offsets.max;
+    let statement = statement_for(exec, claim)?;
+    let columns = main_columns(exec, &mem, &contents, 1usize << log_rows)?;
+    Ok((statement, TraceTable::new(columns)))
+}
 
-    // Range-check builtin cells, 16 byte limbs each.
-    let (rc_base, rc_stop) = exec.range_check.map_or((0, 0), |s| (s.base, s.stop));
-    let rc_count = (rc_stop - rc_base) as usize;
-    let mut rc_values = Vec::with_capacity(rc_count);
+/// Decodes the steps and the first padding row (the final state, executing `jmp rel 0`),
+/// marking every cell they access.
+fn decode_steps(exec: &Execution, mem: &mut Memory) -> Result<Vec<Step>, TraceError> {
+    let mut decoded = Vec::with_capacity(exec.steps + 1);
+    for (t, regs) in exec.trace.iter().enumerate().take(exec.steps + 1) {
+        decoded.push(decode_step(t, regs.pc, regs.ap, regs.fp, mem)?);
+    }
+    Ok(decoded)
+}
+
+/// `(range_check_base, range_check_stop)`, both 0 without the builtin.
+fn range_check_bounds(exec: &Execution) -> (u64, u64) {
+    exec.range_check.map_or((0, 0), |s| (s.base, s.stop))
+}
+
+/// The range-check builtin cells, 16 byte limbs each: the AIR proves each value below 2^128
+/// by rebuilding it from its limbs, so a larger value cannot be proven at all.
+fn range_check_cells(exec: &Execution, mem: &mut Memory) -> Result<Vec<RcCell>, TraceError> {
+    let (rc_base, rc_stop) = range_check_bounds(exec);
+    let mut cells = Vec::with_capacity((rc_stop - rc_base) as usize);
     for address in rc_base..rc_stop {
         let bad = TraceError::BadRangeCheckCell { address };
-        let v = mem.read(address).ok_or(bad.clone())?;
-        let limbs = v.representative().limbs;
+        let value = mem.read(address).ok_or(bad.clone())?;
+        let limbs = value.representative().limbs;
         if limbs[0] != 0 || limbs[1] != 0 {
             return Err(bad);
         }
         let low = ((limbs[2] as u128) << 64) | limbs[3] as u128;
-        rc_values.push((address, v, low));
+        cells.push(RcCell {
+            address,
+            value,
+            low,
+        });
     }
+    Ok(cells)
+}
 
-    // Statement (trace length and 16-bit bounds are settled below).
-    let mut claim = Claim {
+/// The claim of `exec` before the trace length and the 16-bit bounds are known.
+fn provisional_claim(exec: &Execution) -> Claim {
+    let (range_check_base, range_check_stop) = range_check_bounds(exec);
+    Claim {
         outputs: exec.outputs.clone(),
-        steps: steps as u64,
+        steps: exec.steps as u64,
         log_trace_length: MAX_LOG_TRACE_LENGTH,
-        final_ap: final_regs.ap,
+        final_ap: exec.final_registers().ap,
         output_base: exec.output.map_or(0, |s| s.base),
-        range_check_base: rc_base,
-        range_check_stop: rc_stop,
+        range_check_base,
+        range_check_stop,
         offset_min: 0,
         offset_max: 0,
         prover_key: None,
-    };
-    let provisional = Statement::from_parts(
+    }
+}
+
+/// The statement of `exec`'s program, inputs and builtins with `claim`.
+fn statement_for(exec: &Execution, claim: Claim) -> Result<Statement, StatementError> {
+    Statement::from_parts(
         exec.bytecode.clone(),
         exec.inputs.clone(),
         exec.builtins.clone(),
         exec.start_pc,
-        end_pc,
-        claim.clone(),
+        exec.end_pc,
+        claim,
     )
-    .map_err(|e| match e {
-        StatementError::Steps { .. } => TraceError::TooLong,
-        e => TraceError::Statement(e),
-    })?;
-    let public_memory = provisional.public_memory();
+}
 
-    // Memory holes: every address up to the highest one used must occur on the sorted side.
+/// Memory holes and the highest address used: every address up to the highest one used
+/// must occur on the sorted side, whose addresses the AIR requires to be continuous.
+fn memory_holes(mem: &Memory, public_memory: &[(u64, Felt)]) -> (Vec<u64>, usize) {
     let mut is_public = vec![false; mem.cells.len()];
-    for (a, _) in &public_memory {
+    for (a, _) in public_memory {
         let a = *a as usize;
         if a >= is_public.len() {
             is_public.resize(a + 1, false);
@@ -221,56 +316,87 @@ pub fn build_main_trace(
         is_public[a] = true;
     }
     let max_address = mem.accessed.len().max(is_public.len()).saturating_sub(1);
-    let holes: Vec<u64> = (1..=max_address)
+    let holes = (1..=max_address)
         .filter(|&a| {
             !mem.accessed.get(a).copied().unwrap_or(false)
                 && !is_public.get(a).copied().unwrap_or(false)
         })
         .map(|a| a as u64)
         .collect();
+    (holes, max_address)
+}
 
-    // The 16-bit chain: offsets with their gaps filled by rc_fill.
+/// The 16-bit chain of the decoded offsets: the AIR requires the sorted chain to run
+/// continuously from `offset_min` to `offset_max`, so every gap needs an `rc_fill` value.
+fn offset_chain(decoded: &[Step]) -> OffsetChain {
     let mut offset_present = vec![false; OFFSET_VALUES];
-    for s in &decoded {
+    for s in decoded {
         for o in s.offsets {
             offset_present[o as usize] = true;
         }
     }
-    let (offset_min, offset_max, offset_gaps) = range_with_gaps(&offset_present);
+    let (min, max, gaps) = range_with_gaps(&offset_present);
+    OffsetChain { min, max, gaps }
+}
 
-    let n_pub = public_memory.len();
-    let fits = |rows: usize| {
-        rows > steps
-            && offset_gaps.len() < rows
-            && (rc_count + 1) * RC_BLOCK <= rows
-            && n_pub + holes.len() <= rows - rc_count
-    };
+/// The smallest log2 of the row count, at least `min_log_rows` and the statement's minimum,
+/// that fits `contents`.
+fn trace_log_length(contents: &Contents, min_log_rows: u8) -> Result<u8, TraceError> {
     let mut log_rows = min_log_rows.max(MIN_LOG_TRACE_LENGTH);
-    while !fits(1usize << log_rows) {
+    while !contents.fits(1usize << log_rows) {
         log_rows += 1;
         if log_rows > MAX_LOG_TRACE_LENGTH {
             return Err(TraceError::TooLong);
         }
     }
-    let n = 1usize << log_rows;
-    claim.log_trace_length = log_rows;
-    claim.offset_min = offset_min;
-    claim.offset_max = offset_max;
-    let statement = Statement::from_parts(
-        exec.bytecode.clone(),
-        exec.inputs.clone(),
-        exec.builtins.clone(),
-        exec.start_pc,
-        end_pc,
-        claim,
-    )?;
+    Ok(log_rows)
+}
 
+/// Every main-trace column over `n` rows, in the layout of `cols`.
+fn main_columns(
+    exec: &Execution,
+    mem: &Memory,
+    contents: &Contents,
+    n: usize,
+) -> Result<Vec<Vec<Felt>>, TraceError> {
+    let mut columns = step_columns(exec, &contents.decoded, mem, n);
+    columns[cols::JNZ_INV] = jnz_inverse_column(exec, &columns, n)?;
+    let (rc_base, _) = range_check_bounds(exec);
+    let rc = RangeCheckColumns::new(&contents.rc_cells, rc_base, n);
+    let (extra_addr, extra_val) = extra_memory_slots(contents, mem, n)?;
+    let address_count = memory_access_counts(contents, &extra_addr, n);
+    let sorted_mem = sorted_memory_columns(&address_count, mem, n)?;
+    let rc_fill = rc_fill_column(&contents.offsets, n);
+    let sorted_off = sorted_offset_columns(&columns, &rc_fill, n);
+
+    columns[cols::MULT] = limb_multiplicity_column(&rc.limb, n);
+    columns[cols::EXTRA_ADDR] = extra_addr.into_iter().map(Felt::from).collect();
+    columns[cols::EXTRA_VAL] = extra_val;
+    columns[cols::RC_FILL] = rc_fill;
+    columns[cols::LIMB] = rc.limb;
+    columns[cols::ACC] = rc.acc;
+    columns[cols::RC_ADDR] = rc.rc_addr;
+    columns[cols::RC_SEL] = rc.sel;
+    for (i, c) in sorted_mem.into_iter().enumerate() {
+        columns[cols::SORTED_MEM + i] = c;
+    }
+    for (i, c) in sorted_off.into_iter().enumerate() {
+        columns[cols::SORTED_OFF + i] = c;
+    }
+    if columns.iter().any(|c| c.len() != n) {
+        return Err(TraceError::Internal("column length"));
+    }
+    Ok(columns)
+}
+
+/// The columns of one Cairo step per row (registers, operands, `res`, `t0`, the offsets, the
+/// flag bits and `done`); rows from `steps` on repeat the final state, whose `jmp rel 0` the
+/// AIR checks like any step. The other columns are left empty.
+fn step_columns(exec: &Execution, decoded: &[Step], mem: &Memory, n: usize) -> Vec<Vec<Felt>> {
+    let steps = exec.steps;
     let mut columns: Vec<Vec<Felt>> = (0..cols::MAIN_WIDTH)
         .map(|_| Vec::with_capacity(n))
         .collect();
-    // Unsorted memory addresses (as integers) for the sorted side.
-    let mut address_count = vec![0u32; max_address + 1];
-    let mut jnz_inverses = Vec::new();
     for row in 0..n {
         let t = row.min(steps);
         let regs = exec.trace[t];
@@ -301,16 +427,25 @@ pub fn build_main_trace(
         for i in 0..15 {
             columns[cols::FLAGS + i].push(Felt::from(((s.flags >> i) & 1) as u64));
         }
-        if jnz && dst != Felt::zero() {
-            jnz_inverses.push((row, dst));
-        }
-        for a in &s.addrs {
-            address_count[*a as usize] += 1;
-        }
     }
+    columns
+}
 
+/// `jnz_inv`, from the filled step columns: the AIR needs the inverse of `dst` on a taken
+/// `jnz` (to prove `dst ≠ 0`) and of `pc − end_pc` on the last step (to prove the run had not
+/// reached `__end__` before), and 0 elsewhere.
+fn jnz_inverse_column(
+    exec: &Execution,
+    columns: &[Vec<Felt>],
+    n: usize,
+) -> Result<Vec<Felt>, TraceError> {
+    let jnz_flag = &columns[cols::FLAGS + flags::PC_JNZ];
+    let mut jnz_inverses: Vec<(usize, Felt)> = (0..n)
+        .map(|row| (row, columns[cols::DST][row]))
+        .filter(|(row, dst)| jnz_flag[*row] == Felt::one() && *dst != Felt::zero())
+        .collect();
     // Inverses, batched: dst on taken jnz steps, pc − end_pc on the last step.
-    let last_step = steps - 1;
+    let last_step = exec.steps - 1;
     if jnz_inverses
         .last()
         .is_some_and(|(row, _)| *row == last_step)
@@ -321,53 +456,85 @@ pub fn build_main_trace(
     }
     jnz_inverses.push((
         last_step,
-        Felt::from(exec.trace[last_step].pc) - Felt::from(end_pc),
+        Felt::from(exec.trace[last_step].pc) - Felt::from(exec.end_pc),
     ));
-    columns[cols::JNZ_INV] = vec![Felt::zero(); n];
+    let mut column = vec![Felt::zero(); n];
     let mut values: Vec<Felt> = jnz_inverses.iter().map(|(_, v)| *v).collect();
     Felt::inplace_batch_inverse(&mut values)
         .map_err(|_| TraceError::Internal("the run passed through __end__ before its last step"))?;
     for ((row, _), inv) in jnz_inverses.iter().zip(values) {
-        columns[cols::JNZ_INV][*row] = inv;
+        column[*row] = inv;
     }
+    Ok(column)
+}
 
-    // Range-check builtin blocks and the extra memory slot.
-    let mut limb = vec![Felt::zero(); n];
-    let mut sel = vec![Felt::zero(); n];
-    let mut rc_addr = vec![Felt::zero(); n];
+/// The range-check builtin's columns: cell `k` fills block `k` (rows `16k..16k + 16`).
+struct RangeCheckColumns {
+    limb: Vec<Felt>,
+    sel: Vec<Felt>,
+    rc_addr: Vec<Felt>,
+    acc: Vec<Felt>,
+}
+
+impl RangeCheckColumns {
+    /// Byte limbs (least significant first) and `rc_sel` on the used blocks, 0 elsewhere;
+    /// `rc_addr` counts the blocks up to `range_check_stop`; `acc` is the Horner accumulation
+    /// of each block's limbs, so a used block's first row holds the cell's value.
+    fn new(cells: &[RcCell], rc_base: u64, n: usize) -> Self {
+        let mut limb = vec![Felt::zero(); n];
+        let mut sel = vec![Felt::zero(); n];
+        for (k, cell) in cells.iter().enumerate() {
+            for i in 0..RC_BLOCK {
+                let byte = (cell.low >> (LIMB_BITS as usize * i)) & (LIMB_TABLE as u128 - 1);
+                limb[k * RC_BLOCK + i] = Felt::from(byte as u64);
+                sel[k * RC_BLOCK + i] = Felt::one();
+            }
+        }
+        let rc_addr = (0..n)
+            .map(|row| Felt::from(rc_base + (row / RC_BLOCK).min(cells.len()) as u64))
+            .collect();
+        let mut acc = vec![Felt::zero(); n];
+        let limb_base = Felt::from(1u64 << LIMB_BITS);
+        for row in (0..n).rev() {
+            acc[row] = if row % RC_BLOCK == RC_BLOCK - 1 {
+                limb[row]
+            } else {
+                limb[row] + limb_base * acc[row + 1]
+            };
+        }
+        RangeCheckColumns {
+            limb,
+            sel,
+            rc_addr,
+            acc,
+        }
+    }
+}
+
+/// `extra_addr` (as integers) and `extra_val`: the range-check cells on the first row of their
+/// blocks, where the AIR ties the cell to `acc` and `rc_addr`; the free slots hold the
+/// public-memory placeholders, then the holes, then copies of the first program word.
+fn extra_memory_slots(
+    contents: &Contents,
+    mem: &Memory,
+    n: usize,
+) -> Result<(Vec<u64>, Vec<Felt>), TraceError> {
     let mut extra_addr = vec![1u64; n];
     let mut extra_val = vec![Felt::zero(); n];
     let mut used_block_start = vec![false; n];
-    for (k, (address, value, low)) in rc_values.iter().enumerate() {
-        for i in 0..RC_BLOCK {
-            let byte = (low >> (LIMB_BITS as usize * i)) & (LIMB_TABLE as u128 - 1);
-            limb[k * RC_BLOCK + i] = Felt::from(byte as u64);
-            sel[k * RC_BLOCK + i] = Felt::one();
-        }
-        extra_addr[k * RC_BLOCK] = *address;
-        extra_val[k * RC_BLOCK] = *value;
+    for (k, cell) in contents.rc_cells.iter().enumerate() {
+        extra_addr[k * RC_BLOCK] = cell.address;
+        extra_val[k * RC_BLOCK] = cell.value;
         used_block_start[k * RC_BLOCK] = true;
-    }
-    for (row, a) in rc_addr.iter_mut().enumerate() {
-        *a = Felt::from(rc_base + (row / RC_BLOCK).min(rc_count) as u64);
-    }
-    let mut acc = vec![Felt::zero(); n];
-    let limb_base = Felt::from(1u64 << LIMB_BITS);
-    for row in (0..n).rev() {
-        acc[row] = if row % RC_BLOCK == RC_BLOCK - 1 {
-            limb[row]
-        } else {
-            limb[row] + limb_base * acc[row + 1]
-        };
     }
     // Free extra slots: public-memory placeholders (0, 0), then holes, then copies of the
     // first program word. Nothing else may sit at address 0: the sorted side starts at 1.
     let mut free_rows = (0..n).filter(|r| !used_block_start[*r]);
-    for row in free_rows.by_ref().take(n_pub) {
+    for row in free_rows.by_ref().take(contents.public_memory.len()) {
         extra_addr[row] = 0;
         extra_val[row] = Felt::zero();
     }
-    for &hole in &holes {
+    for &hole in &contents.holes {
         let row = free_rows
             .next()
             .ok_or(TraceError::Internal("no room for holes"))?;
@@ -378,28 +545,37 @@ pub fn build_main_trace(
         extra_addr[row] = 1;
         extra_val[row] = mem.value(1);
     }
-    for a in &extra_addr {
+    Ok((extra_addr, extra_val))
+}
+
+/// How often each address occurs on the sorted side: the unsorted memory accesses (four per
+/// step row, as integers, and the extra slot), with the public cells in place of their
+/// placeholders.
+fn memory_access_counts(contents: &Contents, extra_addr: &[u64], n: usize) -> Vec<u32> {
+    let mut address_count = vec![0u32; contents.max_address + 1];
+    for row in 0..n {
+        for a in &contents.decoded[row.min(contents.steps)].addrs {
+            address_count[*a as usize] += 1;
+        }
+    }
+    for a in extra_addr {
         address_count[*a as usize] += 1;
     }
     // The placeholders leave the sorted side; the public cells join it.
-    address_count[0] -= n_pub as u32;
-    for (a, _) in &public_memory {
+    address_count[0] -= contents.public_memory.len() as u32;
+    for (a, _) in &contents.public_memory {
         address_count[*a as usize] += 1;
     }
+    address_count
+}
 
-    let mut fill = offset_gaps.iter();
-    let rc_fill: Vec<Felt> = (0..n)
-        .map(|row| {
-            let v = if row == n - 1 {
-                offset_max
-            } else {
-                fill.next().copied().unwrap_or(offset_max)
-            };
-            Felt::from(v as u64)
-        })
-        .collect();
-
-    // Sorted memory, by counting (addresses are dense).
+/// The sorted memory accesses `(a', v')`, five per row read row-major, by counting (addresses
+/// are dense); fails unless they fill the `n` rows exactly.
+fn sorted_memory_columns(
+    address_count: &[u32],
+    mem: &Memory,
+    n: usize,
+) -> Result<Vec<Vec<Felt>>, TraceError> {
     let mut sorted_mem: Vec<Vec<Felt>> = (0..2 * MEM_PER_ROW)
         .map(|_| Vec::with_capacity(n))
         .collect();
@@ -420,47 +596,50 @@ pub fn build_main_trace(
     if slot != MEM_PER_ROW * n {
         return Err(TraceError::Internal("sorted memory size"));
     }
+    Ok(sorted_mem)
+}
 
-    // Sorted 16-bit chains, by counting.
+/// `rc_fill`: the chain's gaps, then `offset_max` (which the AIR pins on the last row).
+fn rc_fill_column(offsets: &OffsetChain, n: usize) -> Vec<Felt> {
+    let mut fill = offsets.gaps.iter();
+    (0..n)
+        .map(|row| {
+            let v = if row == n - 1 {
+                offsets.max
+            } else {
+                fill.next().copied().unwrap_or(offsets.max)
+            };
+            Felt::from(v as u64)
+        })
+        .collect()
+}
+
+/// The sorted 16-bit chain (4 columns, row-major) of the offsets and `rc_fill`, by counting.
+fn sorted_offset_columns(columns: &[Vec<Felt>], rc_fill: &[Felt], n: usize) -> Vec<Vec<Felt>> {
     let mut offset_count = vec![0u32; OFFSET_VALUES];
     for c in [cols::OFF_DST, cols::OFF_OP0, cols::OFF_OP1] {
         for v in &columns[c] {
             offset_count[small(v)] += 1;
         }
     }
-    for v in &rc_fill {
+    for v in rc_fill {
         offset_count[small(v)] += 1;
     }
-    let sorted_off = sorted_by_count(&offset_count, 4, n);
-    // LogUp multiplicities: the count of each byte value sits on the first row holding that
-    // table value (row v).
+    sorted_by_count(&offset_count, 4, n)
+}
+
+/// `mult`, the LogUp multiplicities: the count of each byte value sits on the first row
+/// holding that table value (row v).
+fn limb_multiplicity_column(limb: &[Felt], n: usize) -> Vec<Felt> {
     let mut mult = vec![Felt::zero(); n];
     let mut limb_count = [0u64; LIMB_TABLE];
-    for v in &limb {
+    for v in limb {
         limb_count[small(v) % LIMB_TABLE] += 1;
     }
     for (v, count) in limb_count.iter().enumerate() {
         mult[v] = Felt::from(*count);
     }
-
-    columns[cols::EXTRA_ADDR] = extra_addr.into_iter().map(Felt::from).collect();
-    columns[cols::EXTRA_VAL] = extra_val;
-    columns[cols::RC_FILL] = rc_fill;
-    columns[cols::LIMB] = limb;
-    columns[cols::ACC] = acc;
-    columns[cols::RC_ADDR] = rc_addr;
-    columns[cols::RC_SEL] = sel;
-    for (i, c) in sorted_mem.into_iter().enumerate() {
-        columns[cols::SORTED_MEM + i] = c;
-    }
-    for (i, c) in sorted_off.into_iter().enumerate() {
-        columns[cols::SORTED_OFF + i] = c;
-    }
-    columns[cols::MULT] = mult;
-    if columns.iter().any(|c| c.len() != n) {
-        return Err(TraceError::Internal("column length"));
-    }
-    Ok((statement, TraceTable::new(columns)))
+    mult
 }
 
 /// A 16-bit value held in a felt (the trace builder only stores such values there).
@@ -499,77 +678,133 @@ const AUX_CHUNK: usize = 4096;
 /// One chunk's product ratios (five groups per row) and LogUp increments.
 type AuxChunk = (Vec<[Felt; 5]>, Vec<Felt>);
 
+/// The challenges of the auxiliary trace, `z, α, z_rc, z_limb`.
+struct AuxChallenges {
+    z: Felt,
+    alpha: Felt,
+    z_rc: Felt,
+    z_limb: Felt,
+}
+
+impl AuxChallenges {
+    /// The four challenges, or `None` for any other count.
+    fn from_slice(challenges: &[Felt]) -> Option<Self> {
+        match challenges {
+            [z, alpha, z_rc, z_limb] => Some(AuxChallenges {
+                z: *z,
+                alpha: *alpha,
+                z_rc: *z_rc,
+                z_limb: *z_limb,
+            }),
+            _ => None,
+        }
+    }
+
+    /// A memory access's factor `z − (a + α·v)`.
+    fn mem(&self, a: &Felt, v: &Felt) -> Felt {
+        self.z - (a + self.alpha * v)
+    }
+
+    /// One row's five ratio groups as (numerators, denominators): memory accesses and 16-bit
+    /// values, unsorted over sorted, grouped two per `c1..c4` as the AIR checks them.
+    fn ratio_groups(&self, row: &[Felt]) -> ([Felt; 5], [Felt; 5]) {
+        use cols::*;
+        let z_rc = self.z_rc;
+        let inst = instruction(row);
+        let sorted = |j: usize| self.mem(&row[SORTED_MEM + 2 * j], &row[SORTED_MEM + 2 * j + 1]);
+        let numerators = [
+            self.mem(&row[PC], &inst) * self.mem(&row[DST_ADDR], &row[DST]),
+            self.mem(&row[OP0_ADDR], &row[OP0]) * self.mem(&row[OP1_ADDR], &row[OP1]),
+            self.mem(&row[EXTRA_ADDR], &row[EXTRA_VAL]) * (z_rc - row[OFF_DST]),
+            (z_rc - row[OFF_OP0]) * (z_rc - row[OFF_OP1]),
+            z_rc - row[RC_FILL],
+        ];
+        let denominators = [
+            sorted(0) * sorted(1),
+            sorted(2) * sorted(3),
+            sorted(4) * (z_rc - row[SORTED_OFF]),
+            (z_rc - row[SORTED_OFF + 1]) * (z_rc - row[SORTED_OFF + 2]),
+            z_rc - row[SORTED_OFF + 3],
+        ];
+        (numerators, denominators)
+    }
+}
+
 /// Running products of the memory and 16-bit permutation arguments and the limb LogUp sum
 /// (see the parent module). Ratios are computed in parallel chunks; the running product and sum
 /// are then a cheap sequential pass.
 pub(crate) fn build_aux_trace(main: &TraceTable, challenges: &[Felt]) -> TraceTable {
-    use cols::*;
     use rayon::prelude::*;
     let n = main.length();
-    let zero_trace = || TraceTable::new(vec![vec![Felt::zero(); n]; AUX_WIDTH]);
-    let [z, alpha, z_rc, z_limb] = match challenges {
-        [a, b, c, d] => [*a, *b, *c, *d],
-        _ => return zero_trace(),
-    };
-    // LogUp: limbs and table values are bytes, so 256 inverses serve every row.
-    let mut byte_inverses: Vec<Felt> = (0..LIMB_TABLE as u64)
-        .map(|v| z_limb - Felt::from(v))
-        .collect();
-    if Felt::inplace_batch_inverse(&mut byte_inverses).is_err() {
+    let zero_trace = || TraceTable::new(vec![vec![Felt::zero(); n]; cols::AUX_WIDTH]);
+    let Some(challenges) = AuxChallenges::from_slice(challenges) else {
         return zero_trace();
-    }
-    let mem = |a: &Felt, v: &Felt| z - (a + alpha * v);
-
-    // Per row: the five ratio groups of the running product, and the LogUp increment.
+    };
+    let Some(byte_inverses) = byte_inverses(challenges.z_limb) else {
+        return zero_trace();
+    };
     let chunks: Option<Vec<AuxChunk>> = (0..n)
         .into_par_iter()
         .chunks(AUX_CHUNK)
-        .map(|rows| {
-            let mut row = vec![Felt::zero(); MAIN_WIDTH];
-            let mut numerators = Vec::with_capacity(rows.len());
-            let mut denominators = Vec::with_capacity(rows.len() * 5);
-            let mut logup = Vec::with_capacity(rows.len());
-            for &r in &rows {
-                for (c, cell) in row.iter_mut().enumerate() {
-                    *cell = main.columns[c][r];
-                }
-                let inst = instruction(&row);
-                let sorted = |j: usize| mem(&row[SORTED_MEM + 2 * j], &row[SORTED_MEM + 2 * j + 1]);
-                let num = [
-                    mem(&row[PC], &inst) * mem(&row[DST_ADDR], &row[DST]),
-                    mem(&row[OP0_ADDR], &row[OP0]) * mem(&row[OP1_ADDR], &row[OP1]),
-                    mem(&row[EXTRA_ADDR], &row[EXTRA_VAL]) * (z_rc - row[OFF_DST]),
-                    (z_rc - row[OFF_OP0]) * (z_rc - row[OFF_OP1]),
-                    z_rc - row[RC_FILL],
-                ];
-                denominators.extend([
-                    sorted(0) * sorted(1),
-                    sorted(2) * sorted(3),
-                    sorted(4) * (z_rc - row[SORTED_OFF]),
-                    (z_rc - row[SORTED_OFF + 1]) * (z_rc - row[SORTED_OFF + 2]),
-                    z_rc - row[SORTED_OFF + 3],
-                ]);
-                numerators.push(num);
-                let limb = small(&row[LIMB]) % LIMB_TABLE;
-                logup.push(byte_inverses[limb] - row[MULT] * byte_inverses[r % LIMB_TABLE]);
-            }
-            Felt::inplace_batch_inverse(&mut denominators).ok()?;
-            let ratios = numerators
-                .iter()
-                .zip(denominators.chunks(5))
-                .map(|(num, inv)| std::array::from_fn(|j| num[j] * inv[j]))
-                .collect();
-            Some((ratios, logup))
-        })
+        .map(|rows| aux_chunk(main, &rows, &challenges, &byte_inverses))
         .collect();
     let Some(chunks) = chunks else {
         return zero_trace();
     };
+    running_columns(&chunks, n)
+}
 
-    let mut columns: Vec<Vec<Felt>> = (0..AUX_WIDTH).map(|_| Vec::with_capacity(n)).collect();
+/// `1/(z_limb − v)` for every byte `v`. LogUp: limbs and table values are bytes, so 256
+/// inverses serve every row. `None` if `z_limb` is a byte.
+fn byte_inverses(z_limb: Felt) -> Option<Vec<Felt>> {
+    let mut inverses: Vec<Felt> = (0..LIMB_TABLE as u64)
+        .map(|v| z_limb - Felt::from(v))
+        .collect();
+    Felt::inplace_batch_inverse(&mut inverses).ok()?;
+    Some(inverses)
+}
+
+/// Per row of `rows`: the five ratio groups of the running product, and the LogUp increment
+/// `1/(z_limb − limb) − mult/(z_limb − table)`. `None` if a denominator is 0.
+fn aux_chunk(
+    main: &TraceTable,
+    rows: &[usize],
+    challenges: &AuxChallenges,
+    byte_inverses: &[Felt],
+) -> Option<AuxChunk> {
+    let mut row = vec![Felt::zero(); cols::MAIN_WIDTH];
+    let mut numerators = Vec::with_capacity(rows.len());
+    let mut denominators = Vec::with_capacity(rows.len() * 5);
+    let mut logup = Vec::with_capacity(rows.len());
+    for &r in rows {
+        for (c, cell) in row.iter_mut().enumerate() {
+            *cell = main.columns[c][r];
+        }
+        let (num, den) = challenges.ratio_groups(&row);
+        numerators.push(num);
+        denominators.extend(den);
+        let limb = small(&row[cols::LIMB]) % LIMB_TABLE;
+        logup.push(byte_inverses[limb] - row[cols::MULT] * byte_inverses[r % LIMB_TABLE]);
+    }
+    Felt::inplace_batch_inverse(&mut denominators).ok()?;
+    let ratios = numerators
+        .iter()
+        .zip(denominators.chunks(5))
+        .map(|(num, inv)| std::array::from_fn(|j| num[j] * inv[j]))
+        .collect();
+    Some((ratios, logup))
+}
+
+/// The auxiliary columns from the chunks' ratios, in row order: `c0` is the product of all
+/// previous rows' ratios, `c1..c4` add this row's groups one by one (the fifth carries into
+/// the next row's `c0`), and `logup` is the sum of the previous rows' increments.
+fn running_columns(chunks: &[AuxChunk], n: usize) -> TraceTable {
+    let mut columns: Vec<Vec<Felt>> = (0..cols::AUX_WIDTH)
+        .map(|_| Vec::with_capacity(n))
+        .collect();
     let mut running = Felt::one();
     let mut sum = Felt::zero();
-    for (ratios, logup) in &chunks {
+    for (ratios, logup) in chunks {
         for (ratio, increment) in ratios.iter().zip(logup) {
             columns[0].push(running);
             for (j, r) in ratio.iter().enumerate() {
@@ -578,7 +813,7 @@ pub(crate) fn build_aux_trace(main: &TraceTable, challenges: &[Felt]) -> TraceTa
                     columns[j + 1].push(running);
                 }
             }
-            columns[LOGUP - MAIN_WIDTH].push(sum);
+            columns[cols::LOGUP - cols::MAIN_WIDTH].push(sum);
             sum += *increment;
         }
     }

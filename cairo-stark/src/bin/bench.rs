@@ -337,49 +337,80 @@ fn run_child(
 }
 
 fn main() {
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!("bench: {e}");
-            std::process::exit(2);
-        }
-    };
-    if let Some(k) = args.single {
-        if args.threads > 0 {
-            if let Err(e) = rayon::ThreadPoolBuilder::new()
-                .num_threads(args.threads)
-                .build_global()
-            {
-                eprintln!("bench: cannot set up {} threads: {e}", args.threads);
-                std::process::exit(1);
-            }
-        }
-        // `--single K` proves a run sized to fill 2^K rows, or of `--steps` steps when given.
-        let target = if args.steps > 0 {
-            args.steps
-        } else {
-            (1u64 << k) * 15 / 16
-        };
-        let memory = args.modes.first().copied().unwrap_or_default();
-        if let Err(e) = run_single(target, &args.program, options(&args), memory) {
-            eprintln!("bench: {target} steps: {e}");
-            std::process::exit(1);
-        }
-        return;
+    let args = parse_args().unwrap_or_else(|e| exit_with(2, e));
+    match args.single {
+        Some(k) => prove_single(&args, k),
+        None => print_table(&args),
     }
-    let exe = match std::env::current_exe() {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("bench: cannot find own executable: {e}");
-            std::process::exit(1);
+}
+
+/// Prints `bench: {message}` and exits with `code`.
+fn exit_with(code: i32, message: impl std::fmt::Display) -> ! {
+    eprintln!("bench: {message}");
+    std::process::exit(code)
+}
+
+/// The child's part (`--single K`): proves a run sized to fill 2^K rows, or of `--steps` steps
+/// when given, on `--threads` threads, and prints its `RESULT` line.
+fn prove_single(args: &Args, k: u32) {
+    if args.threads > 0 {
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(args.threads)
+            .build_global()
+        {
+            exit_with(1, format!("cannot set up {} threads: {e}", args.threads));
         }
+    }
+    let target = if args.steps > 0 {
+        args.steps
+    } else {
+        (1u64 << k) * 15 / 16
     };
-    let opts = options(&args);
+    let memory = args.modes.first().copied().unwrap_or_default();
+    if let Err(e) = run_single(target, &args.program, options(args), memory) {
+        exit_with(1, format!("{target} steps: {e}"));
+    }
+}
+
+/// The parent's part: one table line per size and memory mode, each from child runs on one
+/// and two threads (or on `--threads`).
+fn print_table(args: &Args) {
+    let exe = std::env::current_exe()
+        .unwrap_or_else(|e| exit_with(1, format!("cannot find own executable: {e}")));
     let thread_runs: Vec<usize> = if args.threads > 0 {
         vec![args.threads]
     } else {
         vec![1, 2]
     };
+    print_header(args, &thread_runs);
+    for target in table_targets(args) {
+        for &memory in &args.modes {
+            let mut runs = Vec::new();
+            for &threads in &thread_runs {
+                match run_child(&exe, args, target, threads, memory) {
+                    Ok(f) => runs.push((threads, f)),
+                    Err(e) => eprintln!("bench: {target} steps on {threads} thread(s): {e}"),
+                }
+            }
+            print_row(memory, &runs);
+        }
+    }
+}
+
+/// The step counts of the table: `--steps` alone, or runs filling 2^k rows for each size.
+fn table_targets(args: &Args) -> Vec<u64> {
+    if args.steps > 0 {
+        vec![args.steps]
+    } else {
+        (args.min_log..=args.max_log)
+            .map(|k| (1u64 << k) * 15 / 16)
+            .collect()
+    }
+}
+
+/// The options line and the column titles of the table.
+fn print_header(args: &Args, thread_runs: &[usize]) {
+    let opts = options(args);
     println!(
         "{}: options: blowup {}, {} queries, {} grinding bits, folding {}, {:?}; threads {:?}",
         args.program,
@@ -412,25 +443,6 @@ fn main() {
         "replay ms",
         "replay/prove"
     );
-    let targets: Vec<u64> = if args.steps > 0 {
-        vec![args.steps]
-    } else {
-        (args.min_log..=args.max_log)
-            .map(|k| (1u64 << k) * 15 / 16)
-            .collect()
-    };
-    for target in targets {
-        for &memory in &args.modes {
-            let mut runs = Vec::new();
-            for &threads in &thread_runs {
-                match run_child(&exe, &args, target, threads, memory) {
-                    Ok(f) => runs.push((threads, f)),
-                    Err(e) => eprintln!("bench: {target} steps on {threads} thread(s): {e}"),
-                }
-            }
-            print_row(memory, &runs);
-        }
-    }
 }
 
 /// One table line from the child runs of one size (`(threads, RESULT figures)`); the figures
