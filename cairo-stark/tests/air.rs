@@ -269,3 +269,20 @@ fn constraint_names_are_unique() {
     sorted.dedup();
     assert_eq!(sorted.len(), names.len());
 }
+
+/// An execution that no run produces (it can come from a donor's file) is an error of the trace
+/// builder, never a panic or a huge allocation.
+#[test]
+fn impossible_executions_are_errors_not_panics() {
+    let honest = execute(&program("range_checks"), &felts(&[1, 5])).unwrap();
+    let mut backwards = honest.clone();
+    let segment = backwards
+        .range_check
+        .as_mut()
+        .expect("a range-check segment");
+    segment.stop = segment.base - 1;
+    assert!(build_main_trace(&backwards, 0).is_err());
+    let mut empty = honest;
+    empty.steps = 0;
+    assert!(build_main_trace(&empty, 0).is_err());
+}

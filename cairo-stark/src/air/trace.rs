@@ -257,7 +257,10 @@ fn range_check_bounds(exec: &Execution) -> (u64, u64) {
 /// by rebuilding it from its limbs, so a larger value cannot be proven at all.
 fn range_check_cells(exec: &Execution, mem: &mut Memory) -> Result<Vec<RcCell>, TraceError> {
     let (rc_base, rc_stop) = range_check_bounds(exec);
-    let mut cells = Vec::with_capacity((rc_stop - rc_base) as usize);
+    let count = rc_stop.checked_sub(rc_base).ok_or(TraceError::Internal(
+        "the range-check segment ends before it starts",
+    ))?;
+    let mut cells = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
     for address in rc_base..rc_stop {
         let bad = TraceError::BadRangeCheckCell { address };
         let value = mem.read(address).ok_or(bad.clone())?;
@@ -445,7 +448,10 @@ fn jnz_inverse_column(
         .filter(|(row, dst)| jnz_flag[*row] == Felt::one() && *dst != Felt::zero())
         .collect();
     // Inverses, batched: dst on taken jnz steps, pc − end_pc on the last step.
-    let last_step = exec.steps - 1;
+    let last_step = exec
+        .steps
+        .checked_sub(1)
+        .ok_or(TraceError::Internal("an execution of no steps"))?;
     if jnz_inverses
         .last()
         .is_some_and(|(row, _)| *row == last_step)
