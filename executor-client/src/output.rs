@@ -124,6 +124,9 @@ pub enum Event {
     /// each such job in a row).
     BackingOff {
         program_id: Uuid,
+        /// Its name, when the listing gave it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        program_name: Option<String>,
         failed_in_a_row: u32,
         retry_in_secs: f64,
     },
@@ -442,12 +445,13 @@ impl Reporter {
             }
             Event::BackingOff {
                 program_id,
+                program_name,
                 failed_in_a_row,
                 retry_in_secs,
             } => self.err(&format!(
                 "leaving program {} alone for {} after {failed_in_a_row} unsuccessful job{} in a \
                  row",
-                short_id(program_id),
+                program_name.clone().unwrap_or_else(|| short_id(program_id)),
                 secs(*retry_in_secs),
                 if *failed_in_a_row == 1 { "" } else { "s" }
             )),

@@ -320,7 +320,7 @@ impl WorkLoop<'_> {
                         }
                     };
                     self.counts.add(result);
-                    self.after_job(target.id, result);
+                    self.after_job(&target, result);
                 }
                 Err(error) if error.code() == Some(ErrorCode::NoInputGroupAvailable) => {
                     self.failures = 0;
@@ -424,7 +424,8 @@ impl WorkLoop<'_> {
     /// After a job: a success forgets the program's failures; a job that did not succeed leaves
     /// the program alone for the next wait of its backoff (the first is --retry-delay, doubled
     /// after each failure in a row up to --max-backoff).
-    fn after_job(&mut self, program: Uuid, result: JobResult) {
+    fn after_job(&mut self, target: &Target, result: JobResult) {
+        let program = target.id;
         match result {
             JobResult::Accepted => {
                 self.cooling.remove(&program);
@@ -442,6 +443,7 @@ impl WorkLoop<'_> {
                 cooling.until = Instant::now() + Duration::from_secs_f64(delay);
                 self.reporter.event(&Event::BackingOff {
                     program_id: program,
+                    program_name: target.name.clone(),
                     failed_in_a_row: cooling.in_a_row,
                     retry_in_secs: delay,
                 });
