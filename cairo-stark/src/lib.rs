@@ -182,10 +182,10 @@ pub struct SecurityPolicy {
 }
 
 impl Default for SecurityPolicy {
-    /// 100 conjectured bits, no provable requirement.
+    /// [`stark::DEFAULT_MIN_CONJECTURED_BITS`] conjectured bits, no provable requirement.
     fn default() -> Self {
         SecurityPolicy {
-            min_conjectured_bits: 100,
+            min_conjectured_bits: stark::DEFAULT_MIN_CONJECTURED_BITS,
             min_provable_bits: 0,
         }
     }

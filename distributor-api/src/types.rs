@@ -136,8 +136,9 @@ fn default_max_failures() -> u32 {
     DEFAULT_MAX_FAILURES
 }
 
-/// Proofs under 100 bits of conjectured security are refused unless a program asks otherwise.
-pub const DEFAULT_MIN_CONJECTURED_SECURITY_BITS: u32 = 100;
+/// Proofs under this many bits of conjectured security are refused unless a program asks
+/// otherwise: the verifier's own default.
+pub const DEFAULT_MIN_CONJECTURED_SECURITY_BITS: u32 = stark::DEFAULT_MIN_CONJECTURED_BITS;
 /// No security estimate of a proof exceeds 128 bits (the hash's collision bound), so a policy
 /// asking for more could never be met.
 pub const MAX_SECURITY_BITS: u32 = 128;

@@ -226,8 +226,8 @@ pub struct VerifyArgs {
     /// The input group the proof must be about
     pub inputs: PathBuf,
 
-    /// Refuse proofs whose conjectured security is below this many bits [default: 100, the
-    /// prover's default policy]
+    /// Refuse proofs whose conjectured security is below this many bits (the default is the
+    /// verifier's own policy)
     #[arg(long, value_name = "BITS",
           default_value_t = cairo_stark::SecurityPolicy::default().min_conjectured_bits)]
     pub min_security_bits: u32,

@@ -21,6 +21,57 @@ pub const BASIC_SECRET: &str = "test-basic-token-secret";
 /// The secret the test servers sign refresh tokens with.
 pub const REFRESH_SECRET: &str = "test-refresh-token-secret";
 
+/// Declares each named test once per [`Backend`], as `name::mariadb_s3` and `name::embedded`
+/// (the test crates of the server and of both clients use it):
+/// - `async START; names`: `async fn name(x)` gets `START(backend).await` (an app, a server);
+/// - `sync START; names`: `fn name(x)` gets `START(backend)`;
+/// - `backend; names`: `async fn name(backend)` starts what it needs itself.
+#[macro_export]
+macro_rules! both_backends {
+    (async $start:expr; $($name:ident),* $(,)?) => {
+        $crate::both_backends!(@tokio $(
+            $name(backend) => super::$name($start(backend).await).await;
+        )*);
+    };
+    (backend; $($name:ident),* $(,)?) => {
+        $crate::both_backends!(@tokio $(
+            $name(backend) => super::$name(backend).await;
+        )*);
+    };
+    (sync $start:expr; $($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[test]
+                fn mariadb_s3() {
+                    super::$name($start($crate::testing::Backend::MariaDbS3));
+                }
+
+                #[test]
+                fn embedded() {
+                    super::$name($start($crate::testing::Backend::Embedded));
+                }
+            }
+        )*
+    };
+    (@tokio $($name:ident($backend:ident) => $run:expr;)*) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn mariadb_s3() {
+                    let $backend = $crate::testing::Backend::MariaDbS3;
+                    $run
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn embedded() {
+                    let $backend = $crate::testing::Backend::Embedded;
+                    $run
+                }
+            }
+        )*
+    };
+}
+
 /// Which storage pair a test server runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

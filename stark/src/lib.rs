@@ -91,7 +91,9 @@ pub use prover::prove_unchecked;
 pub use prover::{prove, prove_with_progress, MemoryMode, ProvingError};
 pub use security::{AirShape, SecurityLevel};
 pub use shape::{AirShapeError, MAX_COLUMNS, MAX_CONSTRAINT_DEGREE};
-pub use verifier::{verify, SecurityKind, VerificationError, VerificationPolicy};
+pub use verifier::{
+    verify, SecurityKind, VerificationError, VerificationPolicy, DEFAULT_MIN_CONJECTURED_BITS,
+};
 
 /// The Stark-252 prime field element every part of the crate computes with.
 pub type Felt = lambdaworks_math::field::element::FieldElement<

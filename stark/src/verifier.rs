@@ -30,13 +30,18 @@ pub struct VerificationPolicy {
     pub required_options: Option<ProofOptions>,
 }
 
+/// The least conjectured security, in bits, that verification accepts unless its caller says
+/// otherwise: the one home of this figure (the server's default program policy and both clients
+/// take it from here).
+pub const DEFAULT_MIN_CONJECTURED_BITS: u32 = 100;
+
 impl Default for VerificationPolicy {
-    /// At least 100 conjectured bits, any provable figure and any options otherwise: the
+    /// At least [`DEFAULT_MIN_CONJECTURED_BITS`] conjectured bits, any provable figure and any options otherwise: the
     /// default options give about 60 provable bits, and rejecting them by default would turn
     /// away every proof made without choosing options.
     fn default() -> Self {
         VerificationPolicy {
-            min_conjectured_bits: 100,
+            min_conjectured_bits: DEFAULT_MIN_CONJECTURED_BITS,
             min_provable_bits: 0,
             required_options: None,
         }
@@ -44,7 +49,7 @@ impl Default for VerificationPolicy {
 }
 
 impl VerificationPolicy {
-    /// Accepts proofs of at least `bits` conjectured bits. Lowering this below 100 is a
+    /// Accepts proofs of at least `bits` conjectured bits. Lowering this below the default is a
     /// deliberate choice of the caller (tests, experiments).
     pub fn with_min_security_bits(bits: u32) -> Self {
         VerificationPolicy {

@@ -277,25 +277,11 @@ impl Running {
     }
 }
 
-/// Runs `test` against a fresh server on each backend.
+/// Runs each `async fn name(server: Server)` against a fresh server on each backend.
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn embedded() {
-                    let server = $crate::common::start($crate::common::Backend::Embedded).await;
-                    super::$name(server).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn mariadb_s3() {
-                    let server = $crate::common::start($crate::common::Backend::MariaDbS3).await;
-                    super::$name(server).await;
-                }
-            }
-        )*
+        program_distributor::both_backends!(async $crate::common::start; $($name),*);
     };
 }
 

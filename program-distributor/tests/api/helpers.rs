@@ -286,21 +286,7 @@ pub fn assert_code<T: std::fmt::Debug>(
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn mariadb_s3() {
-                    let app = $crate::helpers::spawn_app($crate::helpers::Backend::MariaDbS3).await;
-                    super::$name(app).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn embedded() {
-                    let app = $crate::helpers::spawn_app($crate::helpers::Backend::Embedded).await;
-                    super::$name(app).await;
-                }
-            }
-        )*
+        program_distributor::both_backends!(async $crate::helpers::spawn_app; $($name),*);
     };
 }
 
@@ -309,19 +295,7 @@ macro_rules! on_both_backends {
 #[macro_export]
 macro_rules! for_both_backends {
     ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn mariadb_s3() {
-                    super::$name($crate::helpers::Backend::MariaDbS3).await;
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn embedded() {
-                    super::$name($crate::helpers::Backend::Embedded).await;
-                }
-            }
-        )*
+        program_distributor::both_backends!(backend; $($name),*);
     };
 }
 

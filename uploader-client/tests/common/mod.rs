@@ -377,18 +377,6 @@ pub fn assert_success(args: &[&str], output: &Output) {
 #[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
-        $(
-            mod $name {
-                #[test]
-                fn mariadb_s3() {
-                    super::$name($crate::common::Server::start($crate::common::Backend::MariaDbS3));
-                }
-
-                #[test]
-                fn embedded() {
-                    super::$name($crate::common::Server::start($crate::common::Backend::Embedded));
-                }
-            }
-        )*
+        program_distributor::both_backends!(sync $crate::common::Server::start; $($name),*);
     };
 }
