@@ -17,6 +17,9 @@
 //! BENCH_INPUTS=1,17 BENCH_SHARES=0.5,1 ...   # another job, other shares
 //! ```
 
+#[path = "../src/rusage.rs"]
+mod rusage;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -113,14 +116,7 @@ fn measure(run: impl FnOnce() -> std::process::Output) -> (f64, f64, String) {
 
 /// User + system CPU seconds of every child waited for so far.
 fn children_cpu() -> f64 {
-    // SAFETY: getrusage fills the struct it is given.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
-        usage
-    };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
+    rusage::cpu_seconds(rusage::Who::Children)
 }
 
 /// A number field of the last JSON line that has it (the worker's and the client's events both

@@ -23,6 +23,7 @@ mod listing;
 mod offline;
 mod output;
 mod resources;
+mod rusage;
 mod server;
 mod signals;
 mod speed;

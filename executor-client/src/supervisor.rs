@@ -22,6 +22,7 @@ use tokio::time::Instant;
 
 use crate::exit::AppError;
 use crate::resources::CpuShare;
+use crate::rusage;
 use crate::signals::StopLevel;
 use crate::worker::{FailureKind, WorkerEvent};
 
@@ -313,14 +314,7 @@ pub fn cpu_seconds(pid: libc::pid_t) -> Option<f64> {
 
 /// CPU time (user + system) this process has used, in seconds.
 fn own_cpu_seconds() -> f64 {
-    // SAFETY: getrusage fills the struct it is given.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
+    rusage::cpu_seconds(rusage::Who::Me)
 }
 
 fn clock_ticks_per_second() -> f64 {

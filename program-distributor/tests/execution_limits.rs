@@ -11,18 +11,15 @@ use helpers::*;
 
 /// The peak resident memory of this process since the last [`reset_peak`], in bytes.
 fn peak_memory() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    let kib: u64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/self/status");
-    kib * 1024
+    stark::peak_memory::peak_resident_bytes().expect("VmHWM in /proc/self/status")
 }
 
-/// Resets the peak to the current resident memory (Linux `clear_refs`).
+/// Resets the peak to the current resident memory.
 fn reset_peak() {
-    std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak memory");
+    assert!(
+        stark::peak_memory::reset_peak_resident(),
+        "reset the peak memory"
+    );
 }
 
 fn refused(result: Result<(), ClientError>) -> String {

@@ -70,11 +70,8 @@ fn main() {
     }
 }
 
-/// Peak resident memory of this process so far (Linux `VmHWM`), in MiB; sizes run in increasing
-/// order, so each row's figure is that size's peak.
+/// Peak resident memory of this process so far, in MiB; sizes run in increasing order, so each
+/// row's figure is that size's peak.
 fn peak_rss_mb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024)
+    stark::peak_memory::peak_resident_bytes().map(|b| b >> 20)
 }

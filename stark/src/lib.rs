@@ -71,6 +71,7 @@ mod hash;
 mod hostile_tests;
 mod merkle;
 mod options;
+pub mod peak_memory;
 mod progress;
 mod proof;
 mod protocol;

@@ -149,16 +149,7 @@ fn options(args: &Args) -> ProofOptions {
 }
 
 fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|v| v.parse::<f64>().ok())
-            })
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    stark::peak_memory::peak_resident_bytes().map_or(f64::NAN, |b| b as f64 / (1 << 20) as f64)
 }
 
 /// The program and the inputs that make a run of about `target` steps.
@@ -274,10 +265,10 @@ fn print_phases(phases: &[(ProvePhase, Instant, f64)], start: Instant) {
     println!("PHASES {}", shares.join(", "));
 }
 
-/// Starts a new peak-memory measurement (Linux: `VmHWM` back to the current RSS).
+/// Starts a new peak-memory measurement. Without it (not Linux) the peaks only grow: each phase
+/// shows the peak so far.
 fn reset_peak() {
-    // Without it (not Linux) the peaks only grow: each phase shows the peak so far.
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    stark::peak_memory::reset_peak_resident();
 }
 
 fn mode_name(memory: MemoryMode) -> &'static str {
