@@ -116,6 +116,12 @@ pub enum ProveError {
     Options(#[from] stark::InvalidOptions),
     #[error("the STARK prover failed: {0}")]
     Stark(#[from] stark::ProvingError),
+    #[error("proving {rows} trace rows needs about {needed} bytes, more than the {limit} allowed")]
+    TooLarge {
+        rows: usize,
+        needed: u64,
+        limit: u64,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +215,11 @@ pub struct ProveSettings {
     /// The donor's public key (Ed25519, 32 bytes) to bind the proof to (see
     /// [`Claim::prover_key`]); `None` for an anonymous proof.
     pub prover_key: Option<[u8; 32]>,
+    /// The most memory the proof may take, in bytes. Once the trace is built (it can need more
+    /// rows than the steps: memory holes, range checks) and before the prover's large
+    /// allocations, a proof whose lean-mode estimate ([`cost::memory_bytes`]) is larger ends
+    /// with [`ProveError::TooLarge`].
+    pub memory_limit: Option<u64>,
 }
 
 /// Proves `execution` with `options`: an anonymous proof, made in the lean memory mode.
@@ -234,6 +245,16 @@ pub fn prove_with_progress(
     let (mut statement, trace) = air::build_main_trace(execution, 0)?;
     statement.claim.prover_key = settings.prover_key;
     rows = statement.trace_length();
+    if let Some(limit) = settings.memory_limit {
+        let needed = cost::memory_bytes(rows, options);
+        if needed > limit {
+            return Err(ProveError::TooLarge {
+                rows,
+                needed,
+                limit,
+            });
+        }
+    }
     let claim = statement.claim.clone();
     let air = CairoAir::new(statement);
     let memory = settings.memory;

@@ -21,7 +21,7 @@ fn prove_and_verify(name: &str, inputs: &[Felt], expected: &[Felt]) {
     // The fast memory mode keeps the extension instead of recomputing it: the same proof.
     let fast = ProveSettings {
         memory: MemoryMode::Fast,
-        prover_key: None,
+        ..ProveSettings::default()
     };
     let fast = prove_with_progress(&execution, &fast_options(), &fast, |_| {}).unwrap();
     assert!(
@@ -164,4 +164,32 @@ fn dict_pattern_in_plain_memory_verifies() {
         &felts(&[3, 0, 5, 2, 9, 0, 6, 1, 1]),
         &felts(&[6, 1, 9]),
     );
+}
+
+/// A memory limit ends a proof whose trace would need more, once the trace's real size is known
+/// and before the prover allocates for it; a limit with room to spare changes nothing.
+#[test]
+fn a_proof_over_its_memory_limit_stops_before_proving() {
+    let execution = execute(&program("range_checks"), &felts(&[1, 5, 9])).unwrap();
+    let options = fast_options();
+    let tight = ProveSettings {
+        memory_limit: Some(1 << 20),
+        ..ProveSettings::default()
+    };
+    match prove_with_progress(&execution, &options, &tight, |_| {}) {
+        Err(cairo_stark::ProveError::TooLarge {
+            rows,
+            needed,
+            limit,
+        }) => {
+            assert!(rows >= execution.steps && needed > limit, "{rows} {needed}");
+            assert_eq!(needed, cairo_stark::cost::memory_bytes(rows, &options));
+        }
+        other => panic!("expected TooLarge, got {:?}", other.map(|_| ())),
+    }
+    let roomy = ProveSettings {
+        memory_limit: Some(1 << 40),
+        ..ProveSettings::default()
+    };
+    assert!(prove_with_progress(&execution, &options, &roomy, |_| {}).is_ok());
 }

@@ -213,17 +213,26 @@ fn work(args: &WorkerArgs) -> Result<(), Failure> {
         .num_threads(args.threads.max(1))
         .build_global();
     let prove_started = Instant::now();
-    let mut reporter = ProgressReporter::new(steps, args.memory_limit);
-    // Anonymous, in the lean memory mode: the memory figures of `cairo_stark::cost` are its.
+    let mut reporter = ProgressReporter::default();
+    // In the lean memory mode: the memory figures of `cairo_stark::cost` are its. The trace may
+    // need more rows than the steps (memory holes, range checks): with its real size, before
+    // the large allocations, a job too big for the memory ends as a memory failure.
     let settings = cairo_stark::ProveSettings {
         prover_key: args.prover_key,
+        memory_limit: args.memory_limit,
         ..cairo_stark::ProveSettings::default()
     };
     let proof =
         cairo_stark::prove_with_progress(&execution, &proof_options(), &settings, |progress| {
             reporter.report(progress)
         })
-        .map_err(|e| (FailureKind::Prove, e.to_string()))?;
+        .map_err(|e| match e {
+            cairo_stark::ProveError::TooLarge { rows, .. } => (
+                FailureKind::Memory,
+                too_big(steps, rows as u64, args.memory_limit).unwrap_or_else(|| e.to_string()),
+            ),
+            e => (FailureKind::Prove, e.to_string()),
+        })?;
     let prove_secs = prove_started.elapsed().as_secs_f64();
     drop(execution);
 
@@ -254,11 +263,9 @@ fn write_output(path: &std::path::Path, bytes: &[u8]) -> Result<(), Failure> {
 }
 
 /// Passes the prover's progress on to the parent: at each new phase and every hundredth of the
-/// proof (the prover calls far more often), and checks the memory again once the real trace size
-/// is known.
+/// proof (the prover calls far more often).
+#[derive(Default)]
 struct ProgressReporter {
-    steps: u64,
-    memory_limit: Option<u64>,
     phase: Option<ProvePhase>,
     fraction: f64,
 }
@@ -267,24 +274,12 @@ impl ProgressReporter {
     /// Least advance of the fraction worth a line to the parent.
     const STEP: f64 = 0.01;
 
-    fn new(steps: u64, memory_limit: Option<u64>) -> Self {
-        ProgressReporter {
-            steps,
-            memory_limit,
-            phase: None,
-            fraction: 0.0,
-        }
-    }
-
     fn report(&mut self, progress: ProveProgress) {
         let new_phase = self.phase != Some(progress.phase);
         if progress.phase == ProvePhase::Done
             || (!new_phase && progress.fraction < self.fraction + Self::STEP)
         {
             return;
-        }
-        if new_phase && self.phase == Some(ProvePhase::Trace) {
-            self.check_memory(progress.rows as u64);
         }
         self.phase = Some(progress.phase);
         self.fraction = progress.fraction;
@@ -293,20 +288,6 @@ impl ProgressReporter {
             fraction: progress.fraction,
             rows: progress.rows as u64,
         });
-    }
-
-    /// The trace may need more rows than the steps (memory holes, range checks): with the real
-    /// size, before the large allocations start, a job too big for the memory ends here. The
-    /// prover's callback cannot stop it, so the worker reports and exits (its parent reads the
-    /// report as the job's outcome).
-    fn check_memory(&self, rows: u64) {
-        if let Some(failure) = too_big(self.steps, rows, self.memory_limit) {
-            emit(&WorkerEvent::Failed {
-                kind: FailureKind::Memory,
-                message: failure,
-            });
-            std::process::exit(1);
-        }
     }
 }
 

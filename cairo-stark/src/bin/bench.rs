@@ -197,7 +197,7 @@ fn run_single(
     let mut peak_before = peak_rss_mb();
     let settings = ProveSettings {
         memory,
-        prover_key: None,
+        ..ProveSettings::default()
     };
     let proof = prove_with_progress(&execution, &options, &settings, |p| {
         if phases.last().map(|(phase, ..)| *phase) != Some(p.phase) {
