@@ -16,8 +16,8 @@ test: ## Run every test against real MariaDB + S3 (installs and starts them if n
 run: ## Start the server on its embedded default (SQLite + ./.data, http://127.0.0.1:8080)
 	cargo run --release -p program-distributor
 
-demo: ## The whole system end to end: build, serve (temp dir), upload, prove, verify, aggregate
-	./scripts/demo.sh
+demo: ## The whole system end to end: build, serve (temp dir), upload, prove, verify, aggregate (ARGS=--keep: leave the server running)
+	./scripts/demo.sh $(ARGS)
 
 services: ## Only bring up MariaDB and the S3-compatible test server
 	bash -c '. scripts/services.sh'
