@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What building the workspace needs beyond a Rust toolchain: the MariaDB client library that
 # diesel's MySQL backend links against, and pkg-config to find it. Installs them from Debian's
-# packages when missing. Sourced by services.sh and demo.sh; runnable on its own.
+# packages when missing. Sourced by services.sh, run by the demo (xtask); runnable on its own.
 set -euo pipefail
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
