@@ -15,6 +15,7 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 use distributor_api::{Token, TOKEN_HEADER};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -63,10 +64,18 @@ impl TokenKeys {
         let minutes = i64::try_from(settings.basic_minutes).unwrap_or(i64::MAX / 60);
         let days = i64::try_from(settings.refresh_days).unwrap_or(i64::MAX / 86_400);
         TokenKeys {
-            basic_encoding: EncodingKey::from_secret(settings.basic_secret.as_bytes()),
-            basic_decoding: DecodingKey::from_secret(settings.basic_secret.as_bytes()),
-            refresh_encoding: EncodingKey::from_secret(settings.refresh_secret.as_bytes()),
-            refresh_decoding: DecodingKey::from_secret(settings.refresh_secret.as_bytes()),
+            basic_encoding: EncodingKey::from_secret(
+                settings.basic_secret.expose_secret().as_bytes(),
+            ),
+            basic_decoding: DecodingKey::from_secret(
+                settings.basic_secret.expose_secret().as_bytes(),
+            ),
+            refresh_encoding: EncodingKey::from_secret(
+                settings.refresh_secret.expose_secret().as_bytes(),
+            ),
+            refresh_decoding: DecodingKey::from_secret(
+                settings.refresh_secret.expose_secret().as_bytes(),
+            ),
             basic_seconds: minutes.saturating_mul(60),
             refresh_seconds: days.saturating_mul(86_400),
         }

@@ -1,15 +1,25 @@
 //! Settings: the spec's JSON file (`src/config/dev.json`), overridden by environment variables,
 //! over defaults that start the embedded server (SQLite + a local directory) with no file at all.
 //!
-//! Precedence, highest first: environment variable, file, default. The file keeps the spec's shape
-//! (including its `arguments_serarator` spelling; `arguments_separator` is accepted too) and adds a
-//! few optional fields; unknown fields are refused so a typo does not go unnoticed.
+//! Every setting is declared once, in [`SETTINGS`] (file key, environment variable, default,
+//! meaning). Precedence, highest first: environment variable, file, declared default; `figment`
+//! merges the three layers, the result is read into the file's shape and then checked into
+//! [`Settings`]. The file keeps the spec's shape (including its `arguments_serarator` spelling;
+//! `arguments_separator` is accepted too) and adds a few optional fields; unknown fields are
+//! refused so a typo does not go unnoticed.
+
+mod layers;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use cairo_stark::execution_file::ReadLimits;
+use figment::value::{Dict, Value};
+use figment::Figment;
+use secrecy::SecretString;
 use serde::Deserialize;
+
+pub use layers::help;
 
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
@@ -55,18 +65,14 @@ pub struct ServerTimeouts {
 }
 
 impl Default for ServerTimeouts {
+    /// The declared defaults.
     fn default() -> Self {
-        ServerTimeouts {
-            request_head: Duration::from_secs(5),
-            request_body: Duration::from_secs(120),
-            keep_alive: Duration::from_secs(5),
-            disconnect: Duration::from_secs(1),
-            shutdown: Duration::from_secs(30),
-        }
+        from_declared(|layered| server(layered.server).map(|s| s.timeouts))
     }
 }
 
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+pub const DEFAULT_POOL_SIZE: u32 = 16;
 
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
@@ -75,7 +81,7 @@ pub struct DatabaseSettings {
 }
 
 /// Which database, from `database_url`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// `mysql://user:password@host:port/database` (`mariadb://` is accepted as a synonym).
     Mysql(String),
@@ -83,21 +89,19 @@ pub enum DatabaseUrl {
     Sqlite(PathBuf),
 }
 
-#[derive(Clone)]
-pub struct TokenSettings {
-    pub basic_secret: String,
-    pub basic_minutes: u64,
-    pub refresh_secret: String,
-    pub refresh_days: u64,
+impl std::fmt::Debug for DatabaseUrl {
+    /// The URL with its password hidden, as in the logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
 }
 
-impl std::fmt::Debug for TokenSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenSettings")
-            .field("basic_minutes", &self.basic_minutes)
-            .field("refresh_days", &self.refresh_days)
-            .finish_non_exhaustive()
-    }
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub basic_secret: SecretString,
+    pub basic_minutes: u64,
+    pub refresh_secret: SecretString,
+    pub refresh_days: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -107,27 +111,16 @@ pub enum StorageSettings {
     S3(S3Settings),
 }
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct S3Settings {
     pub region: String,
     pub bucket: String,
-    pub key_id: String,
-    pub key_secret: String,
+    pub key_id: SecretString,
+    pub key_secret: SecretString,
     /// Endpoint of an S3-compatible server (`None`: AWS).
     pub endpoint: Option<String>,
     /// Path-style addressing (`endpoint/bucket/key`), what most S3-compatible servers need.
     pub force_path_style: bool,
-}
-
-impl std::fmt::Debug for S3Settings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Settings")
-            .field("region", &self.region)
-            .field("bucket", &self.bucket)
-            .field("endpoint", &self.endpoint)
-            .field("force_path_style", &self.force_path_style)
-            .finish_non_exhaustive()
-    }
 }
 
 /// Keeping the object store consistent with the database and writable.
@@ -146,12 +139,9 @@ pub struct StorageCare {
 }
 
 impl Default for StorageCare {
+    /// The declared defaults.
     fn default() -> Self {
-        StorageCare {
-            sweep_interval: Some(Duration::from_secs(3600)),
-            sweep_grace: Duration::from_secs(600),
-            reserve_bytes: 64 * MIB as u64,
-        }
+        from_declared(|layered| Ok(storage_care(&layered.files_storage)))
     }
 }
 
@@ -177,17 +167,9 @@ pub struct Limits {
 }
 
 impl Default for Limits {
+    /// The declared defaults.
     fn default() -> Self {
-        let steps = cairo_stark::vm::DEFAULT_MAX_STEPS;
-        Limits {
-            program_bytes: 16 * MIB,
-            inputs_bytes: 8 * MIB,
-            proof_bytes: 16 * MIB,
-            execution_bytes: 64 * MIB,
-            json_bytes: 64 * 1024,
-            execution_steps: steps,
-            execution_decoded_bytes: ReadLimits::for_steps(steps).max_decoded_bytes,
-        }
+        from_declared(|layered| limits(layered.limits))
     }
 }
 
@@ -227,99 +209,12 @@ pub struct RateSettings {
 }
 
 impl Default for RateSettings {
+    /// The declared defaults.
     fn default() -> Self {
-        RateSettings {
-            login_per_ip: 30,
-            login_per_username: 10,
-            register_per_ip: 10,
-            uploads_per_ip: 120,
-            reservations_per_ip: 120,
-            password_hashing: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            password_hashing_wait: Duration::from_secs(5),
-            execution_replays: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            execution_replays_wait: Duration::from_secs(10),
-            trust_forwarded_for: false,
-        }
+        from_declared(|layered| rate_settings(layered.rate_limits))
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileRates {
-    pub login_per_ip: Option<u32>,
-    pub login_per_username: Option<u32>,
-    pub register_per_ip: Option<u32>,
-    pub uploads_per_ip: Option<u32>,
-    pub reservations_per_ip: Option<u32>,
-    pub password_hashing: Option<usize>,
-    pub password_hashing_wait_secs: Option<u64>,
-    pub execution_replays: Option<usize>,
-    pub execution_replays_wait_secs: Option<u64>,
-    pub trust_x_forwarded_for: Option<bool>,
-}
-
-fn rate_settings(
-    var: &dyn Fn(&'static str) -> Option<String>,
-    file: FileRates,
-) -> Result<RateSettings, ConfigError> {
-    let d = RateSettings::default();
-    let rate = |name, from_file: Option<u32>, default| {
-        Ok::<_, ConfigError>(parse_env(var, name)?.or(from_file).unwrap_or(default))
-    };
-    let settings = RateSettings {
-        login_per_ip: rate("RATE_LOGIN_PER_IP", file.login_per_ip, d.login_per_ip)?,
-        login_per_username: rate(
-            "RATE_LOGIN_PER_USERNAME",
-            file.login_per_username,
-            d.login_per_username,
-        )?,
-        register_per_ip: rate(
-            "RATE_REGISTER_PER_IP",
-            file.register_per_ip,
-            d.register_per_ip,
-        )?,
-        uploads_per_ip: rate("RATE_UPLOADS_PER_IP", file.uploads_per_ip, d.uploads_per_ip)?,
-        reservations_per_ip: rate(
-            "RATE_RESERVATIONS_PER_IP",
-            file.reservations_per_ip,
-            d.reservations_per_ip,
-        )?,
-        password_hashing: parse_env(var, "PASSWORD_HASHING_CONCURRENCY")?
-            .or(file.password_hashing)
-            .unwrap_or(d.password_hashing),
-        password_hashing_wait: parse_env(var, "PASSWORD_HASHING_WAIT_SECS")?
-            .or(file.password_hashing_wait_secs)
-            .map_or(d.password_hashing_wait, Duration::from_secs),
-        execution_replays: parse_env(var, "EXECUTION_REPLAY_CONCURRENCY")?
-            .or(file.execution_replays)
-            .unwrap_or(d.execution_replays),
-        execution_replays_wait: parse_env(var, "EXECUTION_REPLAY_WAIT_SECS")?
-            .or(file.execution_replays_wait_secs)
-            .map_or(d.execution_replays_wait, Duration::from_secs),
-        trust_forwarded_for: parse_env(var, "TRUST_X_FORWARDED_FOR")?
-            .or(file.trust_x_forwarded_for)
-            .unwrap_or(d.trust_forwarded_for),
-    };
-    for (value, name) in [
-        (settings.password_hashing, "password_hashing"),
-        (settings.execution_replays, "execution_replays"),
-    ] {
-        if value == 0 {
-            return Err(ConfigError::Invalid(format!(
-                "rate_limits.{name} must be at least 1"
-            )));
-        }
-    }
-    Ok(settings)
-}
-
-const MIB: usize = 1024 * 1024;
-pub const DEFAULT_ADDRESS: &str = "127.0.0.1";
-pub const DEFAULT_PORT: u16 = 8080;
-pub const DEFAULT_DATA_DIR: &str = ".data/distributor";
-pub const DEFAULT_BASIC_MINUTES: u64 = 15;
-pub const DEFAULT_REFRESH_DAYS: u64 = 7;
-pub const DEFAULT_POOL_SIZE: u32 = 16;
 const SECRETS_FILE: &str = "token-secrets.json";
 
 /// Why the settings could not be loaded.
@@ -337,6 +232,9 @@ pub enum ConfigError {
         #[source]
         source: serde_json::Error,
     },
+    /// A value of the wrong type, or an unknown key; it names the variable or the file key.
+    #[error("{0}")]
+    Value(Box<figment::Error>),
     #[error("environment variable {name}: {problem}")]
     Env { name: &'static str, problem: String },
     #[error("{0}")]
@@ -349,124 +247,130 @@ pub enum ConfigError {
     },
 }
 
-/// The config file as written (every field optional).
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The config file's values (none without a file).
+#[derive(Default)]
 pub struct FileConfig {
-    pub database_url: Option<String>,
-    pub database_pool_size: Option<u32>,
-    pub token: Option<FileTokens>,
-    pub files_storage: Option<FileStorage>,
-    pub server: Option<FileServer>,
-    pub data_dir: Option<PathBuf>,
-    pub limits: Option<FileLimits>,
-    pub rate_limits: Option<FileRates>,
+    path: Option<PathBuf>,
+    values: Dict,
 }
 
-#[derive(Debug, Default, Deserialize)]
+impl FileConfig {
+    /// `text` as the config file at `path`: a JSON object. A `null` is an absent value, and the
+    /// spec's `arguments_serarator` may be spelt `arguments_separator`.
+    pub fn parse(path: &Path, text: &[u8]) -> Result<Self, ConfigError> {
+        let mut values: Dict =
+            serde_json::from_slice(text).map_err(|source| ConfigError::Parse {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        drop_nulls(&mut values);
+        if let Some(Value::Dict(_, storage)) = values.get_mut("files_storage") {
+            if !storage.contains_key("arguments_serarator") {
+                if let Some(separator) = storage.remove("arguments_separator") {
+                    storage.insert("arguments_serarator".into(), separator);
+                }
+            }
+        }
+        Ok(FileConfig {
+            path: Some(path.to_path_buf()),
+            values,
+        })
+    }
+}
+
+fn drop_nulls(dict: &mut Dict) {
+    dict.retain(|_, value| !matches!(value, Value::Empty(..)));
+    for value in dict.values_mut() {
+        if let Value::Dict(_, inner) = value {
+            drop_nulls(inner);
+        }
+    }
+}
+
+/// The merged layers, in the config file's shape: a setting with a declared default is always
+/// there; the others are worked out from the rest.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 #[serde(deny_unknown_fields)]
-pub struct FileTokens {
-    pub basic_token_secret: Option<String>,
-    pub basic_token_minutes_duration: Option<u64>,
-    pub refresh_token_secret: Option<String>,
-    pub refresh_token_days_duration: Option<u64>,
-    /// Development only: start with sample or short secrets (with a warning).
-    pub allow_weak_secrets: Option<bool>,
+struct Layered {
+    database_url: Option<String>,
+    database_pool_size: u32,
+    data_dir: PathBuf,
+    token: TokenLayer,
+    files_storage: StorageLayer,
+    server: ServerLayer,
+    limits: LimitsLayer,
+    rate_limits: RateLayer,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 #[serde(deny_unknown_fields)]
-pub struct FileStorage {
-    /// `region{sep}bucket{sep}key_id{sep}key_secret`; empty or absent: local directory.
-    pub connection_string: Option<String>,
-    /// The spec's spelling, kept for compatibility.
-    #[serde(alias = "arguments_separator")]
-    pub arguments_serarator: Option<String>,
-    /// Endpoint URL of an S3-compatible server.
-    pub endpoint: Option<String>,
-    pub force_path_style: Option<bool>,
-    /// Directory of the local store (when there is no connection string).
-    pub directory: Option<PathBuf>,
-    /// Bytes the local store keeps free (see [`StorageCare::reserve_bytes`]).
-    pub reserve_bytes: Option<u64>,
-    /// Seconds between sweeps of orphan objects; 0: at start-up only.
-    pub sweep_interval_secs: Option<u64>,
-    /// Seconds an unreferenced object is left alone.
-    pub sweep_grace_secs: Option<u64>,
+struct TokenLayer {
+    basic_token_secret: Option<String>,
+    basic_token_minutes_duration: u64,
+    refresh_token_secret: Option<String>,
+    refresh_token_days_duration: u64,
+    allow_weak_secrets: bool,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 #[serde(deny_unknown_fields)]
-pub struct FileServer {
-    pub address: Option<String>,
-    pub port: Option<u16>,
-    pub workers: Option<usize>,
-    pub request_head_timeout_secs: Option<u64>,
-    pub request_body_timeout_secs: Option<u64>,
-    pub keep_alive_secs: Option<u64>,
-    pub disconnect_timeout_secs: Option<u64>,
-    pub shutdown_timeout_secs: Option<u64>,
-    pub max_connections: Option<usize>,
+struct StorageLayer {
+    connection_string: Option<String>,
+    arguments_serarator: String,
+    endpoint: Option<String>,
+    force_path_style: Option<bool>,
+    directory: Option<PathBuf>,
+    reserve_bytes: u64,
+    sweep_interval_secs: u64,
+    sweep_grace_secs: u64,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 #[serde(deny_unknown_fields)]
-pub struct FileLimits {
-    pub program_bytes: Option<usize>,
-    pub inputs_bytes: Option<usize>,
-    pub proof_bytes: Option<usize>,
-    pub execution_bytes: Option<usize>,
-    pub json_bytes: Option<usize>,
-    pub execution_steps: Option<usize>,
-    pub execution_decoded_bytes: Option<u64>,
+struct ServerLayer {
+    address: String,
+    port: u16,
+    workers: Option<usize>,
+    request_head_timeout_secs: u64,
+    request_body_timeout_secs: u64,
+    keep_alive_secs: u64,
+    disconnect_timeout_secs: u64,
+    shutdown_timeout_secs: u64,
+    max_connections: usize,
 }
 
-/// Environment variables the server reads (documented in API.md).
-pub const ENV_VARS: &[&str] = &[
-    "CONFIG_FILE",
-    "DOCKERIZED_DATABASE_URL",
-    "DATABASE_URL",
-    "DATABASE_POOL_SIZE",
-    "BASIC_TOKEN_SECRET",
-    "BASIC_TOKEN_MINUTES_DURATION",
-    "REFRESH_TOKEN_SECRET",
-    "REFRESH_TOKEN_DAYS_DURATION",
-    "ALLOW_WEAK_TOKEN_SECRETS",
-    "FILES_STORAGE_CONNECTION_STRING",
-    "FILES_STORAGE_ARGUMENTS_SEPARATOR",
-    "FILES_STORAGE_DIRECTORY",
-    "S3_ENDPOINT",
-    "S3_FORCE_PATH_STYLE",
-    "FILES_STORAGE_RESERVE_BYTES",
-    "STORAGE_SWEEP_INTERVAL_SECS",
-    "STORAGE_SWEEP_GRACE_SECS",
-    "SERVER_ADDRESS",
-    "SERVER_PORT",
-    "SERVER_WORKERS",
-    "SERVER_REQUEST_HEAD_TIMEOUT_SECS",
-    "SERVER_REQUEST_BODY_TIMEOUT_SECS",
-    "SERVER_KEEP_ALIVE_SECS",
-    "SERVER_DISCONNECT_TIMEOUT_SECS",
-    "SERVER_SHUTDOWN_TIMEOUT_SECS",
-    "SERVER_MAX_CONNECTIONS",
-    "DATA_DIR",
-    "MAX_PROGRAM_BYTES",
-    "MAX_INPUTS_BYTES",
-    "MAX_PROOF_BYTES",
-    "MAX_EXECUTION_BYTES",
-    "MAX_EXECUTION_STEPS",
-    "MAX_EXECUTION_DECODED_BYTES",
-    "RATE_LOGIN_PER_IP",
-    "RATE_LOGIN_PER_USERNAME",
-    "RATE_REGISTER_PER_IP",
-    "RATE_UPLOADS_PER_IP",
-    "RATE_RESERVATIONS_PER_IP",
-    "PASSWORD_HASHING_CONCURRENCY",
-    "PASSWORD_HASHING_WAIT_SECS",
-    "EXECUTION_REPLAY_CONCURRENCY",
-    "EXECUTION_REPLAY_WAIT_SECS",
-    "TRUST_X_FORWARDED_FOR",
-];
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(deny_unknown_fields)]
+struct LimitsLayer {
+    program_bytes: usize,
+    inputs_bytes: usize,
+    proof_bytes: usize,
+    execution_bytes: usize,
+    json_bytes: usize,
+    execution_steps: usize,
+    execution_decoded_bytes: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
+#[serde(deny_unknown_fields)]
+struct RateLayer {
+    login_per_ip: u32,
+    login_per_username: u32,
+    register_per_ip: u32,
+    uploads_per_ip: u32,
+    reservations_per_ip: u32,
+    password_hashing: Option<usize>,
+    password_hashing_wait_secs: u64,
+    execution_replays: Option<usize>,
+    execution_replays_wait_secs: u64,
+    trust_x_forwarded_for: bool,
+}
 
 /// `path` made absolute against the working directory (as given if that cannot be read).
 fn absolute(path: PathBuf) -> PathBuf {
@@ -506,166 +410,37 @@ pub fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
         path: path.to_path_buf(),
         source,
     })?;
-    serde_json::from_slice(&text).map_err(|source| ConfigError::Parse {
-        path: path.to_path_buf(),
-        source,
-    })
+    FileConfig::parse(path, &text)
 }
 
-/// Applies the environment over the file, then the defaults. Generates and persists the token
-/// secrets in the data directory when neither gives them.
+/// Applies the environment over the file, over the declared defaults. Generates and persists
+/// the token secrets in the data directory when neither gives them.
 pub fn resolve(
     file: FileConfig,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Settings, ConfigError> {
-    let var = |name: &'static str| env(name).filter(|v| !v.trim().is_empty());
+    let layered: Layered = Figment::from(layers::defaults())
+        .merge(layers::file(file.values, file.path))
+        .merge(layers::environment(env))
+        .extract()
+        .map_err(|e| ConfigError::Value(Box::new(e)))?;
     // Resolved once, against the working directory at start-up: every path derived from it
     // (the SQLite file, the local objects, the generated secrets) is then absolute, and the
     // server prints it.
-    let data_dir = absolute(
-        var("DATA_DIR")
-            .map(PathBuf::from)
-            .or(file.data_dir)
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
-    );
-
-    let server_file = file.server.unwrap_or_default();
-    let timeouts = server_timeouts(&var, &server_file)?;
-    let server = ServerSettings {
-        address: var("SERVER_ADDRESS")
-            .or(server_file.address)
-            .unwrap_or_else(|| DEFAULT_ADDRESS.to_string()),
-        port: parse_env(&var, "SERVER_PORT")?
-            .or(server_file.port)
-            .unwrap_or(DEFAULT_PORT),
-        workers: parse_env(&var, "SERVER_WORKERS")?.or(server_file.workers),
-        timeouts,
-        max_connections: parse_env(&var, "SERVER_MAX_CONNECTIONS")?
-            .or(server_file.max_connections)
-            .unwrap_or(DEFAULT_MAX_CONNECTIONS),
-    };
-    if server.max_connections == 0 {
-        return Err(ConfigError::Invalid(
-            "server.max_connections must be at least 1".into(),
-        ));
-    }
-
-    let database_url = var("DOCKERIZED_DATABASE_URL")
-        .or_else(|| var("DATABASE_URL"))
-        .or(file.database_url.filter(|u| !u.trim().is_empty()));
+    let data_dir = absolute(layered.data_dir);
+    let server = server(layered.server)?;
     let database = DatabaseSettings {
-        url: match database_url {
+        url: match layered.database_url.filter(|u| !u.trim().is_empty()) {
             Some(url) => DatabaseUrl::parse(&url)?,
             None => DatabaseUrl::Sqlite(data_dir.join("distributor.sqlite3")),
         },
-        pool_size: parse_env(&var, "DATABASE_POOL_SIZE")?
-            .or(file.database_pool_size)
-            .unwrap_or(DEFAULT_POOL_SIZE),
+        pool_size: layered.database_pool_size,
     };
-
-    let token_file = file.token.unwrap_or_default();
-    let basic_secret = var("BASIC_TOKEN_SECRET").or(token_file.basic_token_secret);
-    let refresh_secret = var("REFRESH_TOKEN_SECRET").or(token_file.refresh_token_secret);
-    let (basic_secret, refresh_secret) = match (basic_secret, refresh_secret) {
-        (Some(b), Some(r)) if !b.is_empty() && !r.is_empty() => (b, r),
-        (b, r) => {
-            let generated = generated_secrets(&data_dir)?;
-            (
-                b.filter(|s| !s.is_empty()).unwrap_or(generated.0),
-                r.filter(|s| !s.is_empty()).unwrap_or(generated.1),
-            )
-        }
-    };
-    if basic_secret == refresh_secret {
-        return Err(ConfigError::Invalid(
-            "basic_token_secret and refresh_token_secret must differ".into(),
-        ));
-    }
-    let allow_weak = parse_env::<bool>(&var, "ALLOW_WEAK_TOKEN_SECRETS")?
-        .or(token_file.allow_weak_secrets)
-        .unwrap_or(false);
-    check_secret_strength("basic_token_secret", &basic_secret, allow_weak)?;
-    check_secret_strength("refresh_token_secret", &refresh_secret, allow_weak)?;
-    let tokens = TokenSettings {
-        basic_secret,
-        basic_minutes: parse_env(&var, "BASIC_TOKEN_MINUTES_DURATION")?
-            .or(token_file.basic_token_minutes_duration)
-            .unwrap_or(DEFAULT_BASIC_MINUTES),
-        refresh_secret,
-        refresh_days: parse_env(&var, "REFRESH_TOKEN_DAYS_DURATION")?
-            .or(token_file.refresh_token_days_duration)
-            .unwrap_or(DEFAULT_REFRESH_DAYS),
-    };
-    if tokens.basic_minutes == 0 || tokens.refresh_days == 0 {
-        return Err(ConfigError::Invalid(
-            "token durations must be at least 1 (minute, day)".into(),
-        ));
-    }
-
-    let storage_file = file.files_storage.unwrap_or_default();
-    let storage_care = storage_care(&var, &storage_file)?;
-    let connection_string = var("FILES_STORAGE_CONNECTION_STRING").or(storage_file
-        .connection_string
-        .filter(|s| !s.trim().is_empty()));
-    let storage = match connection_string {
-        Some(connection) => {
-            let separator = var("FILES_STORAGE_ARGUMENTS_SEPARATOR")
-                .or(storage_file.arguments_serarator)
-                .unwrap_or_else(|| ":".to_string());
-            let endpoint = var("S3_ENDPOINT").or(storage_file.endpoint);
-            let force_path_style = parse_env::<bool>(&var, "S3_FORCE_PATH_STYLE")?
-                .or(storage_file.force_path_style)
-                .unwrap_or(endpoint.is_some());
-            let (region, bucket, key_id, key_secret) =
-                parse_connection_string(&connection, &separator)?;
-            StorageSettings::S3(S3Settings {
-                region,
-                bucket,
-                key_id,
-                key_secret,
-                endpoint,
-                force_path_style,
-            })
-        }
-        None => StorageSettings::Local(
-            var("FILES_STORAGE_DIRECTORY")
-                .map(PathBuf::from)
-                .or(storage_file.directory)
-                .unwrap_or_else(|| data_dir.join("objects")),
-        ),
-    };
-
-    let limits_file = file.limits.unwrap_or_default();
-    let defaults = Limits::default();
-    let execution_steps = parse_env(&var, "MAX_EXECUTION_STEPS")?
-        .or(limits_file.execution_steps)
-        .unwrap_or(defaults.execution_steps);
-    if execution_steps == 0 {
-        return Err(ConfigError::Invalid(
-            "limits.execution_steps must be at least 1".into(),
-        ));
-    }
-    let limits = Limits {
-        program_bytes: parse_env(&var, "MAX_PROGRAM_BYTES")?
-            .or(limits_file.program_bytes)
-            .unwrap_or(defaults.program_bytes),
-        inputs_bytes: parse_env(&var, "MAX_INPUTS_BYTES")?
-            .or(limits_file.inputs_bytes)
-            .unwrap_or(defaults.inputs_bytes),
-        proof_bytes: parse_env(&var, "MAX_PROOF_BYTES")?
-            .or(limits_file.proof_bytes)
-            .unwrap_or(defaults.proof_bytes),
-        execution_bytes: parse_env(&var, "MAX_EXECUTION_BYTES")?
-            .or(limits_file.execution_bytes)
-            .unwrap_or(defaults.execution_bytes),
-        json_bytes: limits_file.json_bytes.unwrap_or(defaults.json_bytes),
-        execution_steps,
-        execution_decoded_bytes: parse_env(&var, "MAX_EXECUTION_DECODED_BYTES")?
-            .or(limits_file.execution_decoded_bytes)
-            .unwrap_or(ReadLimits::for_steps(execution_steps).max_decoded_bytes),
-    };
-
-    let rate_limits = rate_settings(&var, file.rate_limits.unwrap_or_default())?;
+    let tokens = token_settings(layered.token, &data_dir)?;
+    let storage_care = storage_care(&layered.files_storage);
+    let storage = storage_settings(layered.files_storage, &data_dir)?;
+    let limits = limits(layered.limits)?;
+    let rate_limits = rate_settings(layered.rate_limits)?;
     Ok(Settings {
         server,
         database,
@@ -678,25 +453,353 @@ pub fn resolve(
     })
 }
 
-fn storage_care(
-    var: &dyn Fn(&'static str) -> Option<String>,
-    file: &FileStorage,
-) -> Result<StorageCare, ConfigError> {
-    let d = StorageCare::default();
-    let interval = parse_env::<u64>(var, "STORAGE_SWEEP_INTERVAL_SECS")?
-        .or(file.sweep_interval_secs)
-        .map_or(d.sweep_interval, |secs| {
-            (secs > 0).then(|| Duration::from_secs(secs))
-        });
-    Ok(StorageCare {
-        sweep_interval: interval,
-        sweep_grace: parse_env::<u64>(var, "STORAGE_SWEEP_GRACE_SECS")?
-            .or(file.sweep_grace_secs)
-            .map_or(d.sweep_grace, Duration::from_secs),
-        reserve_bytes: parse_env(var, "FILES_STORAGE_RESERVE_BYTES")?
-            .or(file.reserve_bytes)
-            .unwrap_or(d.reserve_bytes),
+/// The part `part` reads from the declared defaults alone. Those are checked by this module's
+/// tests, so this cannot fail unless [`SETTINGS`] is broken.
+fn from_declared<T>(part: impl FnOnce(Layered) -> Result<T, ConfigError>) -> T {
+    Figment::from(layers::defaults())
+        .extract()
+        .map_err(|e| ConfigError::Value(Box::new(e)))
+        .and_then(part)
+        .unwrap_or_else(|e| panic!("the declared defaults are not valid settings: {e}"))
+}
+
+fn server(layer: ServerLayer) -> Result<ServerSettings, ConfigError> {
+    let timeouts = ServerTimeouts {
+        request_head: timeout(
+            "server.request_head_timeout_secs",
+            layer.request_head_timeout_secs,
+        )?,
+        request_body: timeout(
+            "server.request_body_timeout_secs",
+            layer.request_body_timeout_secs,
+        )?,
+        keep_alive: timeout("server.keep_alive_secs", layer.keep_alive_secs)?,
+        disconnect: timeout(
+            "server.disconnect_timeout_secs",
+            layer.disconnect_timeout_secs,
+        )?,
+        shutdown: timeout("server.shutdown_timeout_secs", layer.shutdown_timeout_secs)?,
+    };
+    if layer.max_connections == 0 {
+        return Err(ConfigError::Invalid(
+            "server.max_connections must be at least 1".into(),
+        ));
+    }
+    Ok(ServerSettings {
+        address: layer.address,
+        port: layer.port,
+        workers: layer.workers,
+        timeouts,
+        max_connections: layer.max_connections,
     })
+}
+
+/// `secs` of the timeout at `key`, which must be at least one.
+fn timeout(key: &'static str, secs: u64) -> Result<Duration, ConfigError> {
+    if secs == 0 {
+        return Err(ConfigError::Env {
+            name: variable(key).unwrap_or(key),
+            problem: "a timeout must be at least 1 second".into(),
+        });
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+fn token_settings(layer: TokenLayer, data_dir: &Path) -> Result<TokenSettings, ConfigError> {
+    let given = |secret: Option<String>| secret.filter(|s| !s.is_empty());
+    let (basic_secret, refresh_secret) = match (
+        given(layer.basic_token_secret),
+        given(layer.refresh_token_secret),
+    ) {
+        (Some(b), Some(r)) => (b, r),
+        (b, r) => {
+            let generated = generated_secrets(data_dir)?;
+            (b.unwrap_or(generated.0), r.unwrap_or(generated.1))
+        }
+    };
+    if basic_secret == refresh_secret {
+        return Err(ConfigError::Invalid(
+            "basic_token_secret and refresh_token_secret must differ".into(),
+        ));
+    }
+    let allow_weak = layer.allow_weak_secrets;
+    check_secret_strength("basic_token_secret", &basic_secret, allow_weak)?;
+    check_secret_strength("refresh_token_secret", &refresh_secret, allow_weak)?;
+    if layer.basic_token_minutes_duration == 0 || layer.refresh_token_days_duration == 0 {
+        return Err(ConfigError::Invalid(
+            "token durations must be at least 1 (minute, day)".into(),
+        ));
+    }
+    Ok(TokenSettings {
+        basic_secret: basic_secret.into(),
+        basic_minutes: layer.basic_token_minutes_duration,
+        refresh_secret: refresh_secret.into(),
+        refresh_days: layer.refresh_token_days_duration,
+    })
+}
+
+fn storage_care(layer: &StorageLayer) -> StorageCare {
+    StorageCare {
+        sweep_interval: (layer.sweep_interval_secs > 0)
+            .then(|| Duration::from_secs(layer.sweep_interval_secs)),
+        sweep_grace: Duration::from_secs(layer.sweep_grace_secs),
+        reserve_bytes: layer.reserve_bytes,
+    }
+}
+
+/// S3 when there is a connection string, else the local directory.
+fn storage_settings(layer: StorageLayer, data_dir: &Path) -> Result<StorageSettings, ConfigError> {
+    let connection = layer.connection_string.filter(|s| !s.trim().is_empty());
+    let Some(connection) = connection else {
+        let directory = layer.directory.unwrap_or_else(|| data_dir.join("objects"));
+        return Ok(StorageSettings::Local(directory));
+    };
+    let (region, bucket, key_id, key_secret) =
+        parse_connection_string(&connection, &layer.arguments_serarator)?;
+    Ok(StorageSettings::S3(S3Settings {
+        region,
+        bucket,
+        key_id: key_id.into(),
+        key_secret: key_secret.into(),
+        force_path_style: layer.force_path_style.unwrap_or(layer.endpoint.is_some()),
+        endpoint: layer.endpoint,
+    }))
+}
+
+fn limits(layer: LimitsLayer) -> Result<Limits, ConfigError> {
+    if layer.execution_steps == 0 {
+        return Err(ConfigError::Invalid(
+            "limits.execution_steps must be at least 1".into(),
+        ));
+    }
+    let decoded = ReadLimits::for_steps(layer.execution_steps).max_decoded_bytes;
+    Ok(Limits {
+        program_bytes: layer.program_bytes,
+        inputs_bytes: layer.inputs_bytes,
+        proof_bytes: layer.proof_bytes,
+        execution_bytes: layer.execution_bytes,
+        json_bytes: layer.json_bytes,
+        execution_steps: layer.execution_steps,
+        execution_decoded_bytes: layer.execution_decoded_bytes.unwrap_or(decoded),
+    })
+}
+
+fn rate_settings(layer: RateLayer) -> Result<RateSettings, ConfigError> {
+    let cores = || std::thread::available_parallelism().map_or(2, |n| n.get());
+    let settings = RateSettings {
+        login_per_ip: layer.login_per_ip,
+        login_per_username: layer.login_per_username,
+        register_per_ip: layer.register_per_ip,
+        uploads_per_ip: layer.uploads_per_ip,
+        reservations_per_ip: layer.reservations_per_ip,
+        password_hashing: layer.password_hashing.unwrap_or_else(cores),
+        password_hashing_wait: Duration::from_secs(layer.password_hashing_wait_secs),
+        execution_replays: layer.execution_replays.unwrap_or_else(cores),
+        execution_replays_wait: Duration::from_secs(layer.execution_replays_wait_secs),
+        trust_forwarded_for: layer.trust_x_forwarded_for,
+    };
+    for (value, name) in [
+        (settings.password_hashing, "password_hashing"),
+        (settings.execution_replays, "execution_replays"),
+    ] {
+        if value == 0 {
+            return Err(ConfigError::Invalid(format!(
+                "rate_limits.{name} must be at least 1"
+            )));
+        }
+    }
+    Ok(settings)
+}
+
+// ---- The declarations ----
+
+const MIB: u64 = 1024 * 1024;
+
+/// A setting's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    Number(u64),
+    Flag(bool),
+    Text(&'static str),
+    /// Worked out at start-up (from other settings, the machine or the data directory), as
+    /// described.
+    Derived(&'static str),
+}
+
+impl std::fmt::Display for Fallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fallback::Number(n) => write!(f, "{n}"),
+            Fallback::Flag(b) => write!(f, "{b}"),
+            Fallback::Text(text) | Fallback::Derived(text) => f.write_str(text),
+        }
+    }
+}
+
+/// How an environment variable's text is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// As is: paths, URLs and secrets stay text even when they look like numbers.
+    Text,
+    /// A number or `true`/`false` (surrounding spaces ignored); anything else is refused when the
+    /// value is read into the setting's type.
+    Scalar,
+}
+
+/// One setting.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    /// Its place in the config file: `section.field`, or `field` at the top level.
+    pub key: &'static str,
+    /// The environment variable that overrides the file (`None`: the file only).
+    pub env: Option<&'static str>,
+    pub default: Fallback,
+    /// What it does.
+    pub doc: &'static str,
+    kind: Kind,
+}
+
+impl Setting {
+    const fn text(
+        key: &'static str,
+        env: &'static str,
+        default: Fallback,
+        doc: &'static str,
+    ) -> Self {
+        Setting {
+            key,
+            env: Some(env),
+            default,
+            doc,
+            kind: Kind::Text,
+        }
+    }
+
+    const fn scalar(
+        key: &'static str,
+        env: Option<&'static str>,
+        default: Fallback,
+        doc: &'static str,
+    ) -> Self {
+        Setting {
+            key,
+            env,
+            default,
+            doc,
+            kind: Kind::Scalar,
+        }
+    }
+
+    /// `text` (an environment variable's value) as a configuration value.
+    fn value(&self, text: &str) -> Value {
+        match self.kind {
+            Kind::Text => Value::from(text.to_string()),
+            Kind::Scalar => text.parse().unwrap_or_else(|never| match never {}),
+        }
+    }
+}
+
+use Fallback::{Derived, Flag, Number, Text};
+
+const ONE_PER_CORE: Fallback = Derived("one per CPU core");
+const GENERATED: Fallback = Derived("generated, kept in data_dir");
+const IN_DATA_DIR: Fallback = Derived("SQLite file distributor.sqlite3 in data_dir");
+
+/// Every setting, in the order the docs list them. When two variables set the same key, the
+/// first one listed that is set wins.
+#[rustfmt::skip]
+pub const SETTINGS: &[Setting] = &[
+    Setting::text("database_url", "DOCKERIZED_DATABASE_URL", IN_DATA_DIR,
+        "the database: `mysql://user:password@host:port/database` (`mariadb://` too), `sqlite://path` or a file path; wins over `DATABASE_URL`, as in the spec's docker-compose note"),
+    Setting::text("database_url", "DATABASE_URL", IN_DATA_DIR,
+        "the database, when `DOCKERIZED_DATABASE_URL` is not set"),
+    Setting::scalar("database_pool_size", Some("DATABASE_POOL_SIZE"), Number(DEFAULT_POOL_SIZE as u64),
+        "database connections kept open"),
+    Setting::text("data_dir", "DATA_DIR", Text(".data/distributor"),
+        "where the embedded defaults live (SQLite file, local objects, generated token secrets); made absolute at start-up and printed"),
+    Setting::text("token.basic_token_secret", "BASIC_TOKEN_SECRET", GENERATED,
+        "JWT secret of the basic (access) token: at least 32 bytes, not a published sample"),
+    Setting::scalar("token.basic_token_minutes_duration", Some("BASIC_TOKEN_MINUTES_DURATION"), Number(15),
+        "minutes a basic token lasts"),
+    Setting::text("token.refresh_token_secret", "REFRESH_TOKEN_SECRET", GENERATED,
+        "JWT secret of the refresh token: the same rules, and it must differ from the basic one"),
+    Setting::scalar("token.refresh_token_days_duration", Some("REFRESH_TOKEN_DAYS_DURATION"), Number(7),
+        "days until the user must log in again"),
+    Setting::scalar("token.allow_weak_secrets", Some("ALLOW_WEAK_TOKEN_SECRETS"), Flag(false),
+        "development only: start, with a warning, on a sample secret (those of `qa.json` and `.env.example`) or one under 32 bytes, which is otherwise refused"),
+    Setting::text("files_storage.connection_string", "FILES_STORAGE_CONNECTION_STRING", Derived("none: the local directory store"),
+        "S3 `region:bucket:key_id:key_secret`, split at the first three separators (the secret may contain it); the bucket must exist (the start-up checks it with `HeadBucket`)"),
+    Setting::text("files_storage.arguments_serarator", "FILES_STORAGE_ARGUMENTS_SEPARATOR", Text(":"),
+        "separator of the connection string (the spec's spelling; `arguments_separator` is accepted in the file too)"),
+    Setting::text("files_storage.endpoint", "S3_ENDPOINT", Derived("none: AWS"),
+        "endpoint URL of an S3-compatible server"),
+    Setting::scalar("files_storage.force_path_style", Some("S3_FORCE_PATH_STYLE"), Derived("true when an endpoint is set"),
+        "path-style addressing (`endpoint/bucket/key`), what most S3-compatible servers need"),
+    Setting::text("files_storage.directory", "FILES_STORAGE_DIRECTORY", Derived("objects/ in data_dir"),
+        "directory of the local store (used without a connection string)"),
+    Setting::scalar("files_storage.reserve_bytes", Some("FILES_STORAGE_RESERVE_BYTES"), Number(64 * MIB),
+        "local store: a write that would leave fewer bytes free on its file system is refused `507 INSUFFICIENT_STORAGE`, so that deletions (SQLite needs room in its journal to delete) and reads keep working on a full disk; 0 turns it off"),
+    Setting::scalar("files_storage.sweep_interval_secs", Some("STORAGE_SWEEP_INTERVAL_SECS"), Number(3600),
+        "seconds between sweeps of orphan objects (one also runs at start-up); 0: at start-up only; see [Storage consistency](#storage-consistency)"),
+    Setting::scalar("files_storage.sweep_grace_secs", Some("STORAGE_SWEEP_GRACE_SECS"), Number(600),
+        "unreferenced objects younger than this (seconds) are kept: they may belong to an upload in flight"),
+    Setting::text("server.address", "SERVER_ADDRESS", Text("127.0.0.1"),
+        "address to listen on"),
+    Setting::scalar("server.port", Some("SERVER_PORT"), Number(8080),
+        "port to listen on; 0 picks a free one"),
+    Setting::scalar("server.workers", Some("SERVER_WORKERS"), ONE_PER_CORE,
+        "HTTP worker threads"),
+    Setting::scalar("server.request_head_timeout_secs", Some("SERVER_REQUEST_HEAD_TIMEOUT_SECS"), Number(5),
+        "seconds a client has to send the request line and headers"),
+    Setting::scalar("server.request_body_timeout_secs", Some("SERVER_REQUEST_BODY_TIMEOUT_SECS"), Number(120),
+        "seconds a client has to send the whole body (`REQUEST_TIMEOUT`)"),
+    Setting::scalar("server.keep_alive_secs", Some("SERVER_KEEP_ALIVE_SECS"), Number(5),
+        "seconds after which an idle kept-alive connection is closed"),
+    Setting::scalar("server.disconnect_timeout_secs", Some("SERVER_DISCONNECT_TIMEOUT_SECS"), Number(1),
+        "seconds a client has to acknowledge the closing of a connection"),
+    Setting::scalar("server.shutdown_timeout_secs", Some("SERVER_SHUTDOWN_TIMEOUT_SECS"), Number(30),
+        "on SIGTERM or Ctrl-C the server stops accepting connections and gives the requests in progress (uploads) this many seconds to finish, then exits"),
+    Setting::scalar("server.max_connections", Some("SERVER_MAX_CONNECTIONS"), Number(DEFAULT_MAX_CONNECTIONS as u64),
+        "open connections per worker; more wait in the listen backlog"),
+    Setting::scalar("limits.program_bytes", Some("MAX_PROGRAM_BYTES"), Number(16 * MIB),
+        "largest program tar (`POST /program/upload`)"),
+    Setting::scalar("limits.inputs_bytes", Some("MAX_INPUTS_BYTES"), Number(8 * MIB),
+        "largest inputs CSV"),
+    Setting::scalar("limits.proof_bytes", Some("MAX_PROOF_BYTES"), Number(16 * MIB),
+        "largest proof upload"),
+    Setting::scalar("limits.execution_bytes", Some("MAX_EXECUTION_BYTES"), Number(64 * MIB),
+        "largest execution upload"),
+    Setting::scalar("limits.json_bytes", None, Number(64 * 1024),
+        "largest JSON body or multipart `data` field"),
+    Setting::scalar("limits.execution_steps", Some("MAX_EXECUTION_STEPS"), Number(cairo_stark::vm::DEFAULT_MAX_STEPS as u64),
+        "most steps an uploaded execution may claim"),
+    Setting::scalar("limits.execution_decoded_bytes", Some("MAX_EXECUTION_DECODED_BYTES"), Derived("128 bytes a step + 64 MiB"),
+        "most bytes an uploaded execution may inflate to"),
+    Setting::scalar("rate_limits.login_per_ip", Some("RATE_LOGIN_PER_IP"), Number(30),
+        "logins a minute per client address"),
+    Setting::scalar("rate_limits.login_per_username", Some("RATE_LOGIN_PER_USERNAME"), Number(10),
+        "logins a minute per username"),
+    Setting::scalar("rate_limits.register_per_ip", Some("RATE_REGISTER_PER_IP"), Number(10),
+        "registrations a minute per client address"),
+    Setting::scalar("rate_limits.uploads_per_ip", Some("RATE_UPLOADS_PER_IP"), Number(120),
+        "proof and execution uploads a minute per client address"),
+    Setting::scalar("rate_limits.reservations_per_ip", Some("RATE_RESERVATIONS_PER_IP"), Number(120),
+        "reservation requests a minute per client address"),
+    Setting::scalar("rate_limits.password_hashing", Some("PASSWORD_HASHING_CONCURRENCY"), ONE_PER_CORE,
+        "argon2 password hashes (register, login) computed at once"),
+    Setting::scalar("rate_limits.password_hashing_wait_secs", Some("PASSWORD_HASHING_WAIT_SECS"), Number(5),
+        "seconds a login or registration waits for a hashing slot, then `429`"),
+    Setting::scalar("rate_limits.execution_replays", Some("EXECUTION_REPLAY_CONCURRENCY"), ONE_PER_CORE,
+        "execution uploads replayed at once"),
+    Setting::scalar("rate_limits.execution_replays_wait_secs", Some("EXECUTION_REPLAY_WAIT_SECS"), Number(10),
+        "seconds an execution upload waits for a replay slot, then `429`"),
+    Setting::scalar("rate_limits.trust_x_forwarded_for", Some("TRUST_X_FORWARDED_FOR"), Flag(false),
+        "behind a reverse proxy, rate limits go by the last address of `X-Forwarded-For` (the one the proxy added) instead of the connection's peer (the proxy); set it only when nothing but the proxy can reach the server, as in `docker-compose.yml`"),
+];
+
+/// The environment variable of `key` (the first listed), for messages.
+fn variable(key: &str) -> Option<&'static str> {
+    SETTINGS.iter().find(|s| s.key == key).and_then(|s| s.env)
 }
 
 /// Token secrets that are public: the samples checked in (`src/config/qa.json`, `.env.example`).
@@ -728,71 +831,6 @@ fn check_secret_strength(name: &str, secret: &str, allow_weak: bool) -> Result<(
          (`openssl rand -hex 32`), or leave both secrets unset to have them generated, or set \
          ALLOW_WEAK_TOKEN_SECRETS=true for development"
     )))
-}
-
-fn server_timeouts(
-    var: &dyn Fn(&'static str) -> Option<String>,
-    file: &FileServer,
-) -> Result<ServerTimeouts, ConfigError> {
-    let defaults = ServerTimeouts::default();
-    let seconds = |name: &'static str, from_file: Option<u64>, default: Duration| {
-        let secs = parse_env::<u64>(var, name)?.or(from_file);
-        match secs {
-            Some(0) => Err(ConfigError::Env {
-                name,
-                problem: "a timeout must be at least 1 second".into(),
-            }),
-            Some(secs) => Ok(Duration::from_secs(secs)),
-            None => Ok(default),
-        }
-    };
-    Ok(ServerTimeouts {
-        request_head: seconds(
-            "SERVER_REQUEST_HEAD_TIMEOUT_SECS",
-            file.request_head_timeout_secs,
-            defaults.request_head,
-        )?,
-        request_body: seconds(
-            "SERVER_REQUEST_BODY_TIMEOUT_SECS",
-            file.request_body_timeout_secs,
-            defaults.request_body,
-        )?,
-        keep_alive: seconds(
-            "SERVER_KEEP_ALIVE_SECS",
-            file.keep_alive_secs,
-            defaults.keep_alive,
-        )?,
-        disconnect: seconds(
-            "SERVER_DISCONNECT_TIMEOUT_SECS",
-            file.disconnect_timeout_secs,
-            defaults.disconnect,
-        )?,
-        shutdown: seconds(
-            "SERVER_SHUTDOWN_TIMEOUT_SECS",
-            file.shutdown_timeout_secs,
-            defaults.shutdown,
-        )?,
-    })
-}
-
-fn parse_env<T: std::str::FromStr>(
-    var: &dyn Fn(&'static str) -> Option<String>,
-    name: &'static str,
-) -> Result<Option<T>, ConfigError>
-where
-    T::Err: std::fmt::Display,
-{
-    match var(name) {
-        None => Ok(None),
-        Some(value) => value
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|e: T::Err| ConfigError::Env {
-                name,
-                problem: format!("{value:?} is not valid: {e}"),
-            }),
-    }
 }
 
 /// Splits the spec's `region{sep}bucket{sep}key_id{sep}key_secret` (the secret may itself contain
@@ -924,6 +962,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -935,7 +974,11 @@ mod tests {
     }
 
     fn file(json: &str) -> FileConfig {
-        serde_json::from_str(json).unwrap()
+        FileConfig::parse(Path::new("test.json"), json.as_bytes()).unwrap()
+    }
+
+    fn exposed(secret: &SecretString) -> &str {
+        secret.expose_secret()
     }
 
     #[test]
@@ -971,10 +1014,20 @@ mod tests {
         assert!(
             matches!(&settings.storage, StorageSettings::Local(p) if p == &dir.path().join("objects"))
         );
-        assert_ne!(settings.tokens.basic_secret, settings.tokens.refresh_secret);
+        let tokens = &settings.tokens;
+        assert_ne!(
+            exposed(&tokens.basic_secret),
+            exposed(&tokens.refresh_secret)
+        );
         let again = resolve(FileConfig::default(), &env).unwrap();
-        assert_eq!(again.tokens.basic_secret, settings.tokens.basic_secret);
-        assert_eq!(again.tokens.refresh_secret, settings.tokens.refresh_secret);
+        assert_eq!(
+            exposed(&again.tokens.basic_secret),
+            exposed(&tokens.basic_secret)
+        );
+        assert_eq!(
+            exposed(&again.tokens.refresh_secret),
+            exposed(&tokens.refresh_secret)
+        );
     }
 
     #[test]
@@ -1007,8 +1060,8 @@ mod tests {
             (
                 s3.region.as_str(),
                 s3.bucket.as_str(),
-                s3.key_id.as_str(),
-                s3.key_secret.as_str()
+                exposed(&s3.key_id),
+                exposed(&s3.key_secret)
             ),
             ("eu-west-1", "bucket", "id", "sec:ret")
         );
@@ -1038,8 +1091,8 @@ mod tests {
             DatabaseUrl::Mysql("mysql://docker@db/db".into())
         );
         assert_eq!(settings.server.port, 9100);
-        assert_eq!(settings.tokens.basic_secret, "c");
-        assert_eq!(settings.tokens.refresh_secret, "b");
+        assert_eq!(exposed(&settings.tokens.basic_secret), "c");
+        assert_eq!(exposed(&settings.tokens.refresh_secret), "b");
         let StorageSettings::S3(s3) = settings.storage else {
             panic!("expected S3")
         };
@@ -1060,7 +1113,8 @@ mod tests {
         ]);
         let error = resolve(FileConfig::default(), &env).unwrap_err();
         assert!(error.to_string().contains("SERVER_PORT"), "{error}");
-        assert!(serde_json::from_str::<FileConfig>(r#"{"databse_url": "x"}"#).is_err());
+        let typo = resolve(file(r#"{"databse_url": "x"}"#), &env_of(&[])).unwrap_err();
+        assert!(typo.to_string().contains("databse_url"), "{typo}");
         assert!(parse_connection_string("r:b:k", ":").is_err());
         assert!(parse_connection_string("r::k:s", ":").is_err());
         assert!(DatabaseUrl::parse("postgres://x").is_err());
@@ -1166,5 +1220,207 @@ mod tests {
     fn the_checked_in_sample_parses() {
         let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config/qa.json");
         read_file(&sample).unwrap();
+    }
+
+    /// API.md's settings table, as the declarations make it.
+    fn markdown_table() -> String {
+        let mut table = String::from(
+            "| variable | file key | default | meaning |\n| --- | --- | --- | --- |\n",
+        );
+        for setting in SETTINGS {
+            let variable = setting.env.map_or("–".to_string(), |v| format!("`{v}`"));
+            let default = match setting.default {
+                Fallback::Derived(how) => how.to_string(),
+                value => format!("`{value}`"),
+            };
+            table.push_str(&format!(
+                "| {variable} | `{}` | {default} | {} |\n",
+                setting.key, setting.doc
+            ));
+        }
+        table
+    }
+
+    fn api_md() -> String {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("API.md")).unwrap()
+    }
+
+    #[test]
+    fn api_md_lists_every_setting_as_declared_and_nothing_else() {
+        let api = api_md();
+        let start =
+            "<!-- settings table: made from SETTINGS (src/configuration.rs), a test checks it -->";
+        let (_, rest) = api
+            .split_once(start)
+            .expect("API.md marks its settings table");
+        let (table, _) = rest
+            .split_once("<!-- end of the settings table -->")
+            .expect("API.md marks the end of its settings table");
+        let expected = markdown_table();
+        assert_eq!(
+            table.trim(),
+            expected.trim(),
+            "API.md's settings table differs from SETTINGS; it should read:\n{expected}"
+        );
+    }
+
+    /// The keys of `value`'s leaves, dotted.
+    fn leaf_keys(value: &serde_json::Value, prefix: &str, keys: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(fields) => {
+                for (name, inner) in fields {
+                    let key = match prefix {
+                        "" => name.clone(),
+                        _ => format!("{prefix}.{name}"),
+                    };
+                    leaf_keys(inner, &key, keys);
+                }
+            }
+            _ => keys.push(prefix.to_string()),
+        }
+    }
+
+    #[test]
+    fn the_declarations_name_every_key_of_the_file_and_no_other() {
+        let layered: Layered = Figment::from(layers::defaults()).extract().unwrap();
+        let mut shape = Vec::new();
+        leaf_keys(&serde_json::to_value(&layered).unwrap(), "", &mut shape);
+        let mut declared: Vec<String> = SETTINGS.iter().map(|s| s.key.to_string()).collect();
+        declared.dedup();
+        shape.sort();
+        declared.sort();
+        assert_eq!(shape, declared);
+        let mut variables: Vec<_> = SETTINGS.iter().filter_map(|s| s.env).collect();
+        let count = variables.len();
+        variables.sort();
+        variables.dedup();
+        assert_eq!(variables.len(), count, "a variable is declared twice");
+    }
+
+    #[test]
+    fn the_example_in_api_md_is_a_valid_file_with_every_key() {
+        let api = api_md();
+        let (_, rest) = api
+            .split_once("## Configuration")
+            .and_then(|(_, rest)| rest.split_once("```json\n"))
+            .expect("API.md's configuration has a JSON example");
+        let (example, _) = rest.split_once("```").unwrap();
+        let mut keys = Vec::new();
+        leaf_keys(&serde_json::from_str(example).unwrap(), "", &mut keys);
+        keys.sort();
+        let mut declared: Vec<String> = SETTINGS.iter().map(|s| s.key.to_string()).collect();
+        declared.sort();
+        declared.dedup();
+        assert_eq!(keys, declared);
+        let settings = resolve(file(example), &env_of(&[])).unwrap();
+        assert!(matches!(settings.storage, StorageSettings::S3(_)));
+    }
+
+    #[test]
+    fn the_declared_defaults_are_the_documented_values() {
+        let timeouts = ServerTimeouts::default();
+        assert_eq!(
+            [
+                timeouts.request_head,
+                timeouts.request_body,
+                timeouts.keep_alive,
+                timeouts.disconnect,
+                timeouts.shutdown
+            ],
+            [5, 120, 5, 1, 30].map(Duration::from_secs)
+        );
+        let care = StorageCare::default();
+        assert_eq!(care.sweep_interval, Some(Duration::from_secs(3600)));
+        assert_eq!(care.sweep_grace, Duration::from_secs(600));
+        assert_eq!(care.reserve_bytes, 64 << 20);
+        let limits = Limits::default();
+        assert_eq!(
+            (limits.program_bytes, limits.inputs_bytes, limits.json_bytes),
+            (16 << 20, 8 << 20, 64 << 10)
+        );
+        assert_eq!(limits.execution_file(), ReadLimits::default());
+        let rates = RateSettings::default();
+        assert_eq!((rates.login_per_ip, rates.login_per_username), (30, 10));
+        assert!(!rates.trust_forwarded_for);
+    }
+
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let env = env_of(&[
+            (
+                "BASIC_TOKEN_SECRET",
+                "basic-0123456789abcdef0123456789abcdef",
+            ),
+            (
+                "REFRESH_TOKEN_SECRET",
+                "refresh-0123456789abcdef0123456789abcdef",
+            ),
+            ("DATABASE_URL", "mysql://root:db-password@h/d"),
+            (
+                "FILES_STORAGE_CONNECTION_STRING",
+                "r:bucket:key-id:key-secret",
+            ),
+        ]);
+        let shown = format!("{:?}", resolve(FileConfig::default(), &env).unwrap());
+        for secret in [
+            "basic-0123",
+            "refresh-0123",
+            "db-password",
+            "key-id",
+            "key-secret",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(shown.contains("bucket"), "{shown}");
+    }
+
+    #[test]
+    fn variables_are_read_as_their_settings_type() {
+        // A secret of digits stays text; a number takes spaces around it; a flag is true/false.
+        let digits = "01234567890123456789012345678901234";
+        let env = env_of(&[
+            ("BASIC_TOKEN_SECRET", digits),
+            ("REFRESH_TOKEN_SECRET", "fedcba9876543210fedcba9876543210"),
+            ("SERVER_PORT", " 9000 "),
+            ("TRUST_X_FORWARDED_FOR", "true"),
+            ("SERVER_ADDRESS", "   "),
+        ]);
+        let settings = resolve(FileConfig::default(), &env).unwrap();
+        assert_eq!(exposed(&settings.tokens.basic_secret), digits);
+        assert_eq!(settings.server.port, 9000);
+        assert_eq!(settings.server.address, "127.0.0.1", "blanks are ignored");
+        assert!(settings.rate_limits.trust_forwarded_for);
+        let yes = [("TRUST_X_FORWARDED_FOR", "yes")];
+        let error = resolve(FileConfig::default(), &env_of(&yes)).unwrap_err();
+        assert!(
+            error.to_string().contains("TRUST_X_FORWARDED_FOR"),
+            "{error}"
+        );
+        // The file's type errors name the key and the file.
+        let error = resolve(file(r#"{"server": {"port": "x"}}"#), &env_of(&[])).unwrap_err();
+        let error = error.to_string();
+        assert!(
+            error.contains("server.port") && error.contains("test.json"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn either_spelling_of_the_separator_yields_to_the_environment() {
+        let env = env_of(&[
+            ("ALLOW_WEAK_TOKEN_SECRETS", "true"),
+            ("BASIC_TOKEN_SECRET", "a"),
+            ("REFRESH_TOKEN_SECRET", "b"),
+            ("FILES_STORAGE_ARGUMENTS_SEPARATOR", "|"),
+        ]);
+        let config = file(
+            r#"{"files_storage": {"connection_string": "r|b|k|s", "arguments_separator": ";"}}"#,
+        );
+        let StorageSettings::S3(s3) = resolve(config, &env).unwrap().storage else {
+            panic!("expected S3")
+        };
+        assert_eq!(s3.bucket, "b");
+        let nulls = file(r#"{"server": {"port": null}, "database_url": null}"#);
+        assert_eq!(resolve(nulls, &env).unwrap().server.port, 8080);
     }
 }

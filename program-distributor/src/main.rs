@@ -22,22 +22,14 @@ Options:
   -c, --config PATH   JSON config file [env: CONFIG_FILE; default: src/config/dev.json if it exists]
   -V, --version       print the version
   -h, --help          print this help
+";
 
-The settings that matter (environment variables override the config file):
-  listening address   SERVER_ADDRESS, SERVER_PORT          [default: 127.0.0.1, 8080]
-  data directory      DATA_DIR                             [default: .data/distributor, made
-                                                            absolute at start-up and printed]
-  database            DATABASE_URL (mysql://... or a SQLite path)
-                                                           [default: SQLite in the data directory]
-  object storage      FILES_STORAGE_CONNECTION_STRING (region:bucket:key_id:key_secret) and
-                      S3_ENDPOINT for an S3-compatible server, or FILES_STORAGE_DIRECTORY
-                                                           [default: objects/ in the data directory]
-  token secrets       BASIC_TOKEN_SECRET, REFRESH_TOKEN_SECRET
-                                                           [default: generated, kept in the data directory]
-  log                 RUST_LOG [default: info]; LOG_FORMAT=json for one JSON object a line;
-                      colours only on a terminal, never with NO_COLOR
+/// After the settings, in `--help`.
+const LOGGING: &str = "\
+Log: RUST_LOG [default: info]; LOG_FORMAT=json for one JSON object a line; colours only on a
+terminal, never with NO_COLOR.
 
-Every setting and its variable: program-distributor/API.md, section Configuration.
+What each setting does: program-distributor/API.md, section Configuration.
 ";
 
 fn main() -> ExitCode {
@@ -52,7 +44,7 @@ fn main() -> ExitCode {
     let config = match parse_args() {
         Ok(Args::Run(config)) => config,
         Ok(Args::Help) => {
-            print!("{USAGE}");
+            print!("{USAGE}\n{}\n{LOGGING}", settings_help());
             return ExitCode::SUCCESS;
         }
         Ok(Args::Version) => {
@@ -111,6 +103,14 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+/// Every setting: its variable, its file key and its default.
+fn settings_help() -> String {
+    format!(
+        "Settings: environment variable (it overrides the config file), file key, default\n{}",
+        configuration::help()
+    )
 }
 
 /// What the command line asks for.

@@ -174,8 +174,8 @@ pub async fn settings(
             let s3 = S3Settings {
                 region: required_env("TEST_S3_REGION"),
                 bucket: format!("{tag}-test-{}", &unique[..16]),
-                key_id: required_env("TEST_S3_ACCESS_KEY"),
-                key_secret: required_env("TEST_S3_SECRET_KEY"),
+                key_id: required_env("TEST_S3_ACCESS_KEY").into(),
+                key_secret: required_env("TEST_S3_SECRET_KEY").into(),
                 endpoint: Some(required_env("TEST_S3_ENDPOINT")),
                 force_path_style: true,
             };

@@ -6,6 +6,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
+use secrecy::ExposeSecret;
 
 use super::{validate_key, ObjectInfo, ObjectStore, StorageError};
 use crate::configuration::S3Settings;
@@ -21,8 +22,8 @@ pub struct S3Store {
 impl S3Store {
     pub fn new(settings: &S3Settings) -> Self {
         let credentials = Credentials::new(
-            settings.key_id.clone(),
-            settings.key_secret.clone(),
+            settings.key_id.expose_secret(),
+            settings.key_secret.expose_secret(),
             None,
             None,
             "program-distributor-config",

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use program_distributor::configuration::{DatabaseUrl, Settings, StorageSettings};
+use secrecy::ExposeSecret;
 
 /// The variables that start the binary on `settings` (database, storage, secrets, data
 /// directory), listening on a random port of 127.0.0.1, logging JSON.
@@ -21,10 +22,13 @@ pub fn environment(settings: &Settings) -> Vec<(String, String)> {
         ("SERVER_PORT", "0".to_string()),
         ("SERVER_WORKERS", "2".to_string()),
         ("DATA_DIR", settings.data_dir.display().to_string()),
-        ("BASIC_TOKEN_SECRET", settings.tokens.basic_secret.clone()),
+        (
+            "BASIC_TOKEN_SECRET",
+            settings.tokens.basic_secret.expose_secret().to_string(),
+        ),
         (
             "REFRESH_TOKEN_SECRET",
-            settings.tokens.refresh_secret.clone(),
+            settings.tokens.refresh_secret.expose_secret().to_string(),
         ),
         ("ALLOW_WEAK_TOKEN_SECRETS", "true".to_string()),
         ("LOG_FORMAT", "json".to_string()),
@@ -51,11 +55,13 @@ pub fn environment(settings: &Settings) -> Vec<(String, String)> {
             env.push(("FILES_STORAGE_DIRECTORY", dir.display().to_string()));
         }
         StorageSettings::S3(s3) => {
-            let connection = [&s3.region, &s3.bucket, &s3.key_id, &s3.key_secret];
-            env.push((
-                "FILES_STORAGE_CONNECTION_STRING",
-                connection.map(|s| s.as_str()).join(":"),
-            ));
+            let connection = [
+                s3.region.as_str(),
+                s3.bucket.as_str(),
+                s3.key_id.expose_secret(),
+                s3.key_secret.expose_secret(),
+            ];
+            env.push(("FILES_STORAGE_CONNECTION_STRING", connection.join(":")));
             env.push(("S3_ENDPOINT", s3.endpoint.clone().unwrap_or_default()));
             env.push(("S3_FORCE_PATH_STYLE", "true".to_string()));
         }
