@@ -13,7 +13,7 @@
 //! Figures, not assertions: the machine's other load changes them (it is printed too).
 //!
 //! ```sh
-//! CARGO_TARGET_DIR=/work/target-clients cargo bench -p executor-client --bench cpu_share --profile dev
+//! cargo bench -p executor-client --bench cpu_share --profile dev
 //! BENCH_INPUTS=1,17 BENCH_SHARES=0.5,1 ...   # another job, other shares
 //! ```
 

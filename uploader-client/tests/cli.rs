@@ -850,6 +850,26 @@ fn proofs_are_accepted_or_rejected_by_hand_naming_groups_by_name_or_id() {
         "{}",
         String::from_utf8_lossy(&output.stdout)
     );
+    // Nor a confirmation of what was done: the files are the answer.
+    let quiet_split = cli.path("quiet-split");
+    let output = cli.run(&[
+        "-q",
+        "inputs",
+        "split",
+        "--range",
+        "1..5",
+        "--groups",
+        "2",
+        "--out",
+        quiet_split.to_str().expect("path"),
+    ]);
+    common::assert_success(&["inputs", "split"], &output);
+    assert!(
+        output.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    assert_eq!(std::fs::read_dir(&quiet_split).expect("split").count(), 2);
 
     // A name that matches no group is refused with what to do.
     let stderr = cli.fails(&["proofs", "reject", "manual", "no-such-group"], 4);

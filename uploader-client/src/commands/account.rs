@@ -24,7 +24,7 @@ pub async fn register(app: &App, args: Register) -> CliResult<i32> {
         .map_err(|e| CliError::api("cannot register", e))?;
     app.out
         .data(&json!({"registered": args.username, "name": args.name}));
-    app.out.text(format!(
+    app.out.summary(format!(
         "registered {:?} ({}); now run `uploader-client login --username {}`",
         args.username, args.name, args.username
     ));
@@ -61,7 +61,7 @@ pub async fn login(app: &App, args: Login) -> CliResult<i32> {
         "server": file.server,
         "session_file": app.state.session_file(),
     }));
-    app.out.text(format!(
+    app.out.summary(format!(
         "logged in as {} on {} (tokens kept in {})",
         file.username,
         file.server,

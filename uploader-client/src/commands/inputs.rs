@@ -302,7 +302,7 @@ pub async fn delete(app: &App, args: InputsDelete) -> CliResult<i32> {
                 at: ledger::now(),
             })?;
         }
-        app.out.text(format!("deleted input group {id}"));
+        app.out.summary(format!("deleted input group {id}"));
     }
     app.out
         .data(&json!({"program_id": program_id, "deleted": ids}));
@@ -321,7 +321,7 @@ pub async fn retry(app: &App, args: InputsRetry) -> CliResult<i32> {
                 c.retry_input_group(program_id, id).await
             })
             .await?;
-        app.out.text(if group.proven_datetime.is_some() {
+        app.out.summary(if group.proven_datetime.is_some() {
             format!("input group {id} ({}) is proven already", group.name)
         } else {
             format!("input group {id} ({}) is handed out again", group.name)

@@ -318,7 +318,7 @@ pub async fn delete(app: &App, args: ProgramDelete) -> CliResult<i32> {
         })?;
     }
     app.out.data(&json!({"deleted": id}));
-    app.out.text(format!("deleted program {id}"));
+    app.out.summary(format!("deleted program {id}"));
     Ok(0)
 }
 

@@ -625,7 +625,8 @@ pub async fn decide(app: &App, args: ProofsDecide, accept: bool) -> CliResult<i3
                     c.confirm_proof(program_id, id).await
                 })
                 .await?;
-            app.out.text(format!("accepted the proof of {id} {name}"));
+            app.out
+                .summary(format!("accepted the proof of {id} {name}"));
         } else {
             session
                 .call("cannot reject the proof", async |c: &Client| {
@@ -633,7 +634,7 @@ pub async fn decide(app: &App, args: ProofsDecide, accept: bool) -> CliResult<i3
                 })
                 .await?;
             log_rejection(app, program_id, id, &name, &args.reason)?;
-            app.out.text(format!(
+            app.out.summary(format!(
                 "rejected the proof of {id} {name}: offered to donors again"
             ));
         }

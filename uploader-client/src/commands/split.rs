@@ -125,7 +125,7 @@ pub fn split(app: &App, args: InputsSplit) -> CliResult<i32> {
     }
     app.out
         .data(&json!({"groups": written.len(), "files": written}));
-    app.out.text(format!(
+    app.out.summary(format!(
         "wrote {} input group(s) to {}",
         written.len(),
         args.out.display()

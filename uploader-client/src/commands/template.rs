@@ -37,14 +37,14 @@ pub async fn template(app: &App, args: Template) -> CliResult<i32> {
         "extracted": extracted,
     }));
     if let Some(out) = &out {
-        app.out.text(format!(
+        app.out.summary(format!(
             "wrote the guest template to {} ({} bytes)",
             out.display(),
             tar.len()
         ));
     }
     if let Some(dir) = &args.extract {
-        app.out.text(format!(
+        app.out.summary(format!(
             "unpacked {} file(s) into {}",
             extracted.len(),
             dir.display()

@@ -1,7 +1,7 @@
 //! Measures the generic prover on the test AIR (Fibonacci + periodic column + grand product),
 //! widened with extra degree-2 columns to resemble a real VM trace.
 //!
-//! `cargo run --release -p stark --example fib_bench -- [--extra 54] [--keccak] [--blowup 4]
+//! `cargo bench -p stark --bench fib -- [--extra 54] [--keccak] [--blowup 4]
 //! [--fold 4] [--remainder 63] [--queries 41] [--grinding 20] [log2 rows ...]`
 
 #[path = "../tests/common/mod.rs"]
@@ -35,6 +35,8 @@ fn main() {
             "--blowup" => {
                 options.blowup_factor = args.next().and_then(|v| v.parse().ok()).unwrap_or(4)
             }
+            // `cargo bench` passes `--bench`: not ours.
+            "--bench" => {}
             other => sizes.push(other.parse::<u32>().expect("log2 of the row count")),
         }
     }

@@ -1,7 +1,7 @@
 //! Measures the two commitment hashes on the inputs a STARK hashes: LDE rows (leaves), pairs of
 //! digests (inner nodes) and short transcript / proof-of-work messages.
 //!
-//! `cargo run --release -p stark --example hash_bench -- [row width in field elements]`
+//! `cargo bench -p stark --bench hash -- [row width in field elements]`
 
 use sha3::Digest as _;
 use std::hint::black_box;
@@ -16,9 +16,10 @@ fn per_call(iterations: u32, mut f: impl FnMut(u32)) -> f64 {
 }
 
 fn main() {
+    // `cargo bench` adds `--bench`; the width is the first number given.
     let width: usize = std::env::args()
-        .nth(1)
-        .and_then(|w| w.parse().ok())
+        .skip(1)
+        .find_map(|w| w.parse().ok())
         .unwrap_or(60);
     let mut row = vec![7u8; 32 * width];
     let node = [3u8; 64];
