@@ -39,6 +39,7 @@ pub mod vm;
 
 pub use execution_file::{check_execution, read_execution, ExecutionFileError};
 pub use format::{FormatError, ProofFile};
+pub use layout::JMP_REL_0;
 pub use program::{CompiledProgram, ProgramError};
 pub use stark::{Felt, HashFunction, MemoryMode, ProofOptions, SecurityLevel};
 pub use statement::{Claim, Statement, StatementError};

@@ -1,4 +1,5 @@
-//! The file names inside the tars the server hands out, and a reader for the reservation tar.
+//! The file names inside the tars of the protocol, the one writer of those tars (program uploads,
+//! reservations, the guest template), and a reader for the reservation tar.
 
 use std::io::Read;
 
@@ -12,6 +13,22 @@ pub const INPUTS_FILE: &str = "inputs.csv";
 pub const METADATA_FILE: &str = "metadata.json";
 /// The execution to prove, inside a proving reservation tar (execution-only mode).
 pub const EXECUTION_FILE: &str = "execution.bin";
+
+/// Builds a tar of `(path, bytes)` regular files: ustar headers, mode 0644 and a fixed mtime, so
+/// the same files always make the same bytes.
+pub fn write_tar<P: AsRef<str>, B: AsRef<[u8]>>(files: &[(P, B)]) -> std::io::Result<Vec<u8>> {
+    let mut builder = tar::Builder::new(Vec::new());
+    for (path, bytes) in files {
+        let bytes = bytes.as_ref();
+        let mut header = tar::Header::new_ustar();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o644);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_mtime(0);
+        builder.append_data(&mut header, path.as_ref(), bytes)?;
+    }
+    builder.into_inner()
+}
 
 /// What the reservation routes hand out: `GET /program/program-and-inputs/{program_id}` and
 /// `GET /program/inputs-to-execute/{program_id}` (no execution), and

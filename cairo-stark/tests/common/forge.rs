@@ -925,8 +925,9 @@ impl AuxTraceBuilder for Weakened {
     }
 }
 
-/// Encoding of `jmp rel 0`, what proof mode puts at `__end__`.
-pub const JMP_REL_0: u64 = 0x0107_8001_7fff_7fff;
+/// Encoding of `jmp rel 0`, what proof mode puts at `__end__` (the library's own constant).
+#[allow(unused_imports)] // not every test binary that includes this module uses it
+pub use cairo_stark::JMP_REL_0;
 
 /// An instruction word from signed offsets and flag positions.
 pub fn ins(off0: i32, off1: i32, off2: i32, set: &[usize]) -> u64 {

@@ -187,18 +187,9 @@ fn kind_name(entry_type: tar::EntryType) -> &'static str {
     }
 }
 
-/// Builds a tar of `(path, bytes)` regular files (mode 0644, fixed mtime).
+/// Builds a tar of `(path, bytes)` regular files ([`distributor_api::archive::write_tar`]).
 pub fn build_tar(files: &[(&str, &[u8])]) -> std::io::Result<Vec<u8>> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for (path, bytes) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_entry_type(tar::EntryType::Regular);
-        header.set_mtime(0);
-        builder.append_data(&mut header, path, *bytes)?;
-    }
-    builder.into_inner()
+    distributor_api::archive::write_tar(files)
 }
 
 /// Tars written by hand, so that hostile paths and entry types that a tar library refuses to

@@ -1,10 +1,11 @@
 //! Rows to wire types.
 
-use chrono::{DateTime, Utc};
-use distributor_api::{InputGroup, Organization, Program};
+use chrono::{DateTime, NaiveDate, Utc};
+use distributor_api::{Credit, DailyCredit, InputGroup, Organization, Program, HISTORY_DAYS};
 use uuid::Uuid;
 
 use crate::db::models::{InputGroupRow, OrganizationRow, ProgramRow};
+use crate::db::queries::credit::DAY_MILLIS;
 use crate::db::queries::input_groups;
 use crate::error::ApiError;
 
@@ -61,4 +62,24 @@ pub fn all<R, T>(
     f: impl FnMut(R) -> Result<T, ApiError>,
 ) -> Result<Vec<T>, ApiError> {
     rows.into_iter().map(f).collect()
+}
+
+/// Days since the epoch as a date.
+pub(super) fn date(day: i64) -> NaiveDate {
+    time(day.saturating_mul(DAY_MILLIS)).date_naive()
+}
+
+/// The first day of the history pages.
+pub(super) fn history_start(now: i64) -> i64 {
+    now / DAY_MILLIS - (HISTORY_DAYS - 1)
+}
+
+/// Credit per day, as the history pages show it.
+pub(super) fn days(rows: Vec<(i64, i64, i64)>) -> Vec<DailyCredit> {
+    rows.into_iter()
+        .map(|(day, steps, jobs)| DailyCredit {
+            day: date(day),
+            credit: Credit { steps, jobs },
+        })
+        .collect()
 }

@@ -2,17 +2,16 @@
 //! membership (signed by the donor), and the public leaderboards and pages.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::NaiveDate;
 use distributor_api::signing;
 use distributor_api::{
-    CreateTeamRequest, Credit, DailyCredit, DonorProfile, DonorRegistered, DonorsPage, ErrorCode,
+    CreateTeamRequest, Credit, DonorProfile, DonorRegistered, DonorsPage, ErrorCode,
     JoinTeamRequest, LeaderboardQuery, Period, ProgramCredit, RankedDonor, RegisterDonorRequest,
-    RotateKeyRequest, Team, TeamCreated, TeamProfile, TeamsPage, HISTORY_DAYS, TOP_DONORS,
+    RotateKeyRequest, Team, TeamCreated, TeamProfile, TeamsPage, TOP_DONORS,
 };
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::convert::{self, stored_id};
+use super::convert::{self, days, history_start, stored_id};
 use super::success;
 use crate::db::models::{DonorRow, TeamRow};
 use crate::db::now_millis;
@@ -260,25 +259,6 @@ pub(super) fn ranked(
                 team_id: row.team_id.as_deref().map(stored_id).transpose()?,
                 credit,
             })
-        })
-        .collect()
-}
-
-/// Days since the epoch as a date.
-pub(super) fn date(day: i64) -> NaiveDate {
-    convert::time(day.saturating_mul(DAY_MILLIS)).date_naive()
-}
-
-/// The first day of the history pages.
-pub(super) fn history_start(now: i64) -> i64 {
-    now / DAY_MILLIS - (HISTORY_DAYS - 1)
-}
-
-pub(super) fn days(rows: Vec<(i64, i64, i64)>) -> Vec<DailyCredit> {
-    rows.into_iter()
-        .map(|(day, steps, jobs)| DailyCredit {
-            day: date(day),
-            credit: Credit { steps, jobs },
         })
         .collect()
 }

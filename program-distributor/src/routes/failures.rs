@@ -15,7 +15,7 @@ use distributor_api::{
     RefusalsPage, UploadKind,
 };
 
-use super::programs::{owned_group, owned_program};
+use super::services::{owned_group, owned_program};
 use super::{convert, success};
 use crate::auth::Authenticated;
 use crate::db::models::RefusalRow;

@@ -9,7 +9,7 @@ use distributor_api::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::programs::{delete_objects, find_program, group_objects, owned_group, owned_program};
+use super::services::{delete_objects, find_program, group_objects, owned_group, owned_program};
 use super::{convert, file, multipart, success};
 use crate::auth::Authenticated;
 use crate::db::models::NewInputGroup;

@@ -17,6 +17,7 @@ mod programs;
 mod progress;
 mod proofs;
 mod reservation;
+mod services;
 mod uploads;
 
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};

@@ -4,9 +4,8 @@
 use actix_web::{web, HttpResponse};
 use distributor_api::{Credit, ErrorCode, ProgramProgress, ProgressVisibility, TOP_DONORS};
 
-use super::convert::stored_id;
-use super::donors::{days, history_start};
-use super::programs::{find_program, owned_program};
+use super::convert::{days, history_start, stored_id};
+use super::services::{find_program, owned_program};
 use super::success;
 use crate::auth::Authenticated;
 use crate::db::now_millis;

@@ -7,7 +7,7 @@ use cairo_stark::format::FORMAT_VERSION;
 use cairo_stark::{FormatError, SecurityPolicy, VerifyError};
 use distributor_api::{ErrorCode, PageQuery, ProofVersionMismatch, UploadKind};
 
-use super::programs::{delete_objects, list, owned_group};
+use super::services::{delete_objects, list, owned_group};
 use super::{file, success, uploads};
 use crate::auth::Authenticated;
 use crate::db::models::{InputGroupRow, ProgramRow};

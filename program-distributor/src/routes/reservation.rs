@@ -17,7 +17,7 @@ use distributor_api::archive::{EXECUTION_FILE, INPUTS_FILE, METADATA_FILE, PROGR
 use distributor_api::{signing, ErrorCode, ReleaseReservationRequest, ReservationMetadata};
 use uuid::Uuid;
 
-use super::programs::program_json;
+use super::services::program_json;
 use super::{convert, file, success};
 use crate::db::models::ProgramRow;
 use crate::db::queries::input_groups::{self, Reserved, Stage};

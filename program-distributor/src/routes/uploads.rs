@@ -14,8 +14,8 @@ use distributor_api::{signing, ErrorCode, UploadKind, UploadProofData};
 use uuid::Uuid;
 
 use super::multipart::{self, Upload};
-use super::programs::{delete_objects, program_json};
 use super::reservation;
+use super::services::{delete_objects, program_json};
 use crate::db::models::{CreditEntryRow, DonorRow, InputGroupRow, ProgramRow, RefusalRow};
 use crate::db::queries::credit::{self, DAY_MILLIS};
 use crate::db::queries::{input_groups, programs, refusals};

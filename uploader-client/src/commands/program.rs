@@ -109,18 +109,7 @@ fn list_dir(path: &Path) -> CliResult<Vec<PathBuf>> {
 
 /// The tar the server wants: `program.json` at the root, the sources beside it.
 fn build_tar(program_json: &[u8], sources: &[PathBuf]) -> CliResult<Vec<u8>> {
-    let mut builder = tar::Builder::new(Vec::new());
-    let mut add = |name: &str, bytes: &[u8]| -> std::io::Result<()> {
-        let mut header = tar::Header::new_ustar();
-        header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(0);
-        header.set_entry_type(tar::EntryType::Regular);
-        header.set_cksum();
-        builder.append_data(&mut header, name, bytes)
-    };
-    let encode = |e: std::io::Error| CliError::new(format!("cannot build the program tar: {e}"));
-    add(PROGRAM_FILE, program_json).map_err(encode)?;
+    let mut files = vec![(PROGRAM_FILE.to_string(), program_json.to_vec())];
     for source in sources {
         let bytes = std::fs::read(source).map_err(|e| CliError::io("read", source, e))?;
         let name = source
@@ -130,9 +119,10 @@ fn build_tar(program_json: &[u8], sources: &[PathBuf]) -> CliResult<Vec<u8>> {
         if name == PROGRAM_FILE || name.is_empty() {
             continue;
         }
-        add(&name, &bytes).map_err(encode)?;
+        files.push((name, bytes));
     }
-    builder.into_inner().map_err(encode)
+    distributor_api::archive::write_tar(&files)
+        .map_err(|e| CliError::new(format!("cannot build the program tar: {e}")))
 }
 
 pub async fn upload(app: &App, args: ProgramUpload) -> CliResult<i32> {
