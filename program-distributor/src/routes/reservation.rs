@@ -17,7 +17,7 @@ use distributor_api::archive::{EXECUTION_FILE, INPUTS_FILE, METADATA_FILE, PROGR
 use distributor_api::{signing, ErrorCode, ReleaseReservationRequest, ReservationMetadata};
 use uuid::Uuid;
 
-use super::services::program_json;
+use super::services::{end_reservation, program_json};
 use super::{convert, file, success};
 use crate::db::models::ProgramRow;
 use crate::db::queries::input_groups::{self, Reserved, Stage};
@@ -229,7 +229,7 @@ pub async fn release(
     body: web::Json<ReleaseReservationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let request = body.into_inner();
-    let released = end(
+    let released = end_reservation(
         &state,
         &request.program_id.to_string(),
         &request.input_group_id.to_string(),
@@ -244,23 +244,6 @@ pub async fn release(
         ));
     }
     Ok(success(()))
-}
-
-/// Ends the reservation `reservation_id` of the input group if it is the group's live one (see
-/// [`input_groups::release`]). Returns whether it did.
-pub(super) async fn end(
-    state: &AppState,
-    program_id: &str,
-    input_group_id: &str,
-    reservation_id: Uuid,
-) -> Result<bool, ApiError> {
-    let (pid, gid) = (program_id.to_string(), input_group_id.to_string());
-    let rid = reservation_id.to_string();
-    let now = state.clock.now_millis();
-    Ok(state
-        .db
-        .write(move |conn| input_groups::release(conn, &pid, &gid, &rid, now))
-        .await?)
 }
 
 /// `NO_INPUT_GROUP_AVAILABLE`, saying what the program lacks for `stage`.

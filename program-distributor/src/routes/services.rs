@@ -5,10 +5,12 @@
 use actix_web::HttpResponse;
 use bytes::Bytes;
 use distributor_api::{PageQuery, ProgramsPage};
+use uuid::Uuid;
 
 use super::{convert, success};
 use crate::auth::Authenticated;
 use crate::db::models::{InputGroupRow, ProgramRow};
+use crate::db::queries::input_groups;
 use crate::db::queries::programs::{self, Listing};
 use crate::domain::pagination::Pagination;
 use crate::domain::parse_id;
@@ -106,4 +108,21 @@ pub(super) async fn delete_objects(state: &AppState, keys: &[String]) {
             tracing::warn!(%key, %error, "could not delete an object; it is left orphaned");
         }
     }
+}
+
+/// Ends the reservation `reservation_id` of the input group if it is the group's live one (see
+/// [`input_groups::release`]). Returns whether it did.
+pub(super) async fn end_reservation(
+    state: &AppState,
+    program_id: &str,
+    input_group_id: &str,
+    reservation_id: Uuid,
+) -> Result<bool, ApiError> {
+    let (pid, gid) = (program_id.to_string(), input_group_id.to_string());
+    let rid = reservation_id.to_string();
+    let now = state.clock.now_millis();
+    Ok(state
+        .db
+        .write(move |conn| input_groups::release(conn, &pid, &gid, &rid, now))
+        .await?)
 }

@@ -14,8 +14,8 @@ use distributor_api::{signing, ErrorCode, UploadKind, UploadProofData};
 use uuid::Uuid;
 
 use super::multipart::{self, Upload};
-use super::reservation;
-use super::services::{delete_objects, program_json};
+
+use super::services::{delete_objects, end_reservation, program_json};
 use crate::db::models::{CreditEntryRow, DonorRow, InputGroupRow, ProgramRow, RefusalRow};
 use crate::db::queries::credit::{self, DAY_MILLIS};
 use crate::db::queries::{input_groups, programs, refusals};
@@ -180,7 +180,7 @@ pub(super) async fn settle_refusal<T>(
         return outcome;
     }
     if let Some(reservation_id) = sent.reservation_id {
-        reservation::end(
+        end_reservation(
             state,
             &sent.group.program_id,
             &sent.group.id,
