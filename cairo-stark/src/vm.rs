@@ -236,11 +236,59 @@ fn run(
     inputs: &[Felt],
     max_steps: usize,
 ) -> Result<Execution, ExecutionError> {
-    let vm_program = program.vm_program();
-    let mut runner =
-        CairoRunner::new(vm_program, LayoutName::small, None, true, true, true).map_err(failed)?;
-    let end = runner.initialize(false).map_err(failed)?;
+    let (runner, last) = run_to_end(program, inputs, max_steps)?;
+    let table = runner.vm.segments.relocate_segments().map_err(failed)?;
+    let memory: Vec<Option<Felt>> = runner
+        .relocated_memory
+        .iter()
+        .map(|cell| cell.as_ref().map(felt_from_vm))
+        .collect();
+    let trace = register_trace(&runner, &table, last)?;
+    let steps = trace.len() - 1;
+    let execution_base = execution_base(program, inputs.len(), &table)?;
+    let builtins = program.builtins();
+    let segments = builtin_segments(&runner, &builtins, &table, &memory, trace[steps].ap)?;
+    let outputs = match segments.output {
+        Some(seg) => output_cells(&memory, seg)?,
+        None => Vec::new(),
+    };
+    Ok(Execution {
+        bytecode: program.bytecode(),
+        inputs: inputs.to_vec(),
+        builtins,
+        trace,
+        memory,
+        steps,
+        execution_base,
+        start_pc: code_address(program.start_offset()),
+        end_pc: code_address(program.end_offset()),
+        output: segments.output,
+        range_check: segments.range_check,
+        outputs,
+    })
+}
 
+/// The registers `(pc, ap, fp)` at `__end__`, before the runner's end of run.
+type FinalRegisters = (Relocatable, Relocatable, Relocatable);
+
+/// Runs `program` on `inputs` (appended right after the bytecode as `[n, x1..xn]`) until
+/// `__end__`, within `max_steps`, and relocates its memory and trace. Returns the runner and
+/// the registers at `__end__`, read before the end of the run can move them.
+fn run_to_end(
+    program: &CompiledProgram,
+    inputs: &[Felt],
+    max_steps: usize,
+) -> Result<(CairoRunner, FinalRegisters), ExecutionError> {
+    let mut runner = CairoRunner::new(
+        program.vm_program(),
+        LayoutName::small,
+        None,
+        true,
+        true,
+        true,
+    )
+    .map_err(failed)?;
+    let end = runner.initialize(false).map_err(failed)?;
     let mut appended = Vec::with_capacity(inputs.len() + 1);
     appended.push(MaybeRelocatable::from(cairo_vm::Felt252::from(
         inputs.len() as u64,
@@ -263,15 +311,20 @@ fn run(
     if runner.vm.get_pc() != end {
         return Err(ExecutionError::StepLimit(max_steps));
     }
-    let final_pc = runner.vm.get_pc();
-    let final_ap = runner.vm.get_ap();
-    let final_fp = runner.vm.get_fp();
+    let last = (runner.vm.get_pc(), runner.vm.get_ap(), runner.vm.get_fp());
     runner
         .end_run(true, false, &mut hints, false)
         .map_err(failed)?;
     runner.relocate(true, true).map_err(failed)?;
+    Ok((runner, last))
+}
 
-    let table = runner.vm.segments.relocate_segments().map_err(failed)?;
+/// The relocated registers before each step, then the final state `last` (`trace[steps]`).
+fn register_trace(
+    runner: &CairoRunner,
+    table: &[usize],
+    last: FinalRegisters,
+) -> Result<Vec<Registers>, ExecutionError> {
     let relocate = |r: Relocatable| -> Result<u64, ExecutionError> {
         let base = usize::try_from(r.segment_index)
             .ok()
@@ -279,16 +332,14 @@ fn run(
             .ok_or_else(|| unusable("a register points into a temporary segment"))?;
         Ok((base + r.offset) as u64)
     };
-
-    let memory: Vec<Option<Felt>> = runner
-        .relocated_memory
-        .iter()
-        .map(|cell| cell.as_ref().map(felt_from_vm))
-        .collect();
+    let (final_pc, final_ap, final_fp) = last;
     let relocated_trace = runner
         .relocated_trace
         .as_ref()
         .ok_or_else(|| unusable("no trace was recorded"))?;
+    if relocated_trace.is_empty() {
+        return Err(unusable("the program ran no step"));
+    }
     let mut trace: Vec<Registers> = relocated_trace
         .iter()
         .map(|e| Registers {
@@ -297,16 +348,21 @@ fn run(
             fp: e.fp as u64,
         })
         .collect();
-    let steps = trace.len();
     trace.push(Registers {
         pc: relocate(final_pc)?,
         ap: relocate(final_ap)?,
         fp: relocate(final_fp)?,
     });
-    if steps == 0 {
-        return Err(unusable("the program ran no step"));
-    }
+    Ok(trace)
+}
 
+/// Where the execution segment starts, checked against the layout the statement assumes: the
+/// program segment at address 1, then the bytecode, the inputs and nothing else before it.
+fn execution_base(
+    program: &CompiledProgram,
+    inputs: usize,
+    table: &[usize],
+) -> Result<u64, ExecutionError> {
     let program_base = *table
         .first()
         .ok_or_else(|| unusable("no program segment"))? as u64;
@@ -316,27 +372,32 @@ fn run(
     if program_base != 1 {
         return Err(unusable("the program segment does not start at address 1"));
     }
-    let expected_execution_base =
-        crate::statement::execution_base(program.bytecode_len(), inputs.len());
-    if execution_base != expected_execution_base {
+    let expected = crate::statement::execution_base(program.bytecode_len(), inputs);
+    if execution_base != expected {
         return Err(unusable(format!(
-            "the execution segment starts at {execution_base}, expected {expected_execution_base} (the program wrote past its bytecode and inputs)"
+            "the execution segment starts at {execution_base}, expected {expected} (the program wrote past its bytecode and inputs)"
         )));
     }
+    Ok(execution_base)
+}
 
-    // The program's builtins: bases from the runners, stops from the final stack, where main's
-    // return values sit in declaration order just below the final ap.
-    let builtins = program.builtins();
-    let final_ap_rel = trace[steps].ap;
-    let read_u64 = |addr: u64| -> Result<u64, ExecutionError> {
-        memory
-            .get(addr as usize)
-            .and_then(|c| c.as_ref())
-            .and_then(felt_to_u64)
-            .ok_or_else(|| unusable(format!("no pointer at address {addr}")))
-    };
-    let mut output = None;
-    let mut range_check = None;
+/// The segments of the builtins the AIR supports.
+#[derive(Default)]
+struct BuiltinSegments {
+    output: Option<Segment>,
+    range_check: Option<Segment>,
+}
+
+/// The program's builtin segments: bases from the runners, stops from the final stack, where
+/// main's return values sit in declaration order just below the final `ap`.
+fn builtin_segments(
+    runner: &CairoRunner,
+    builtins: &[BuiltinName],
+    table: &[usize],
+    memory: &[Option<Felt>],
+    final_ap: u64,
+) -> Result<BuiltinSegments, ExecutionError> {
+    let mut segments = BuiltinSegments::default();
     for (i, name) in builtins.iter().enumerate() {
         let runner_base = runner
             .vm
@@ -349,10 +410,14 @@ fn run(
             .get(runner_base)
             .ok_or_else(|| unusable("builtin segment was not relocated"))?
             as u64;
-        let stop_addr = (final_ap_rel as usize + i)
+        let stop_addr = (final_ap as usize + i)
             .checked_sub(builtins.len())
             .ok_or_else(|| unusable("final ap below the builtin pointers"))?;
-        let stop = read_u64(stop_addr as u64)?;
+        let stop = memory
+            .get(stop_addr)
+            .and_then(|c| c.as_ref())
+            .and_then(felt_to_u64)
+            .ok_or_else(|| unusable(format!("no pointer at address {stop_addr}")))?;
         if stop < base {
             return Err(unusable(format!(
                 "the {} pointer moved backwards",
@@ -361,36 +426,23 @@ fn run(
         }
         let segment = Some(Segment { base, stop });
         match *name {
-            BuiltinName::output => output = segment,
-            BuiltinName::range_check => range_check = segment,
+            BuiltinName::output => segments.output = segment,
+            BuiltinName::range_check => segments.range_check = segment,
             other => return Err(ExecutionError::UnsupportedBuiltin(other.to_str().into())),
         }
     }
-    let outputs = match output {
-        Some(seg) => (seg.base..seg.stop)
-            .map(|a| {
-                memory
-                    .get(a as usize)
-                    .copied()
-                    .flatten()
-                    .ok_or_else(|| unusable(format!("output cell {a} was never written")))
-            })
-            .collect::<Result<Vec<_>, _>>()?,
-        None => Vec::new(),
-    };
+    Ok(segments)
+}
 
-    Ok(Execution {
-        bytecode: program.bytecode(),
-        inputs: inputs.to_vec(),
-        builtins,
-        trace,
-        memory,
-        steps,
-        execution_base,
-        start_pc: code_address(program.start_offset()),
-        end_pc: code_address(program.end_offset()),
-        output,
-        range_check,
-        outputs,
-    })
+/// The values written to the output builtin's segment.
+fn output_cells(memory: &[Option<Felt>], segment: Segment) -> Result<Vec<Felt>, ExecutionError> {
+    (segment.base..segment.stop)
+        .map(|a| {
+            memory
+                .get(a as usize)
+                .copied()
+                .flatten()
+                .ok_or_else(|| unusable(format!("output cell {a} was never written")))
+        })
+        .collect()
 }
