@@ -10,6 +10,9 @@ use distributor_api::{FailureReason, MAX_FAILURE_MESSAGE_CHARS};
 
 use crate::worker::FailureKind;
 
+/// How `cairo_stark::ExecutionError::ProgramFailed` begins: it says nothing about this failure.
+const VM_PREAMBLE: &str = "the program failed in cairo-vm: ";
+
 /// The longest summary line, in characters (the first line of the cause is cut there).
 const SUMMARY_CHARS: usize = 160;
 
@@ -24,9 +27,12 @@ pub struct Diagnosis {
 }
 
 impl Diagnosis {
-    /// The cause as the server takes it: at most [`MAX_FAILURE_MESSAGE_CHARS`] characters.
+    /// The cause as the server takes it (without the words every failed run starts with): at
+    /// most [`MAX_FAILURE_MESSAGE_CHARS`] characters.
     pub fn report_message(&self) -> String {
-        self.cause.chars().take(MAX_FAILURE_MESSAGE_CHARS).collect()
+        let cause = self.cause.trim_start();
+        let cause = cause.strip_prefix(VM_PREAMBLE).unwrap_or(cause);
+        cause.chars().take(MAX_FAILURE_MESSAGE_CHARS).collect()
     }
 }
 
@@ -63,9 +69,7 @@ pub fn diagnose(kind: FailureKind, message: &str) -> Diagnosis {
 /// The line without the words that say nothing about this failure (every failed run, or every
 /// failed hint, has them; a hint's come after the source position).
 fn without_preamble(line: &str) -> String {
-    let line = line
-        .strip_prefix("the program failed in cairo-vm: ")
-        .unwrap_or(line);
+    let line = line.strip_prefix(VM_PREAMBLE).unwrap_or(line);
     line.replacen("Got an exception while executing a hint: ", "", 1)
 }
 
@@ -135,6 +139,9 @@ mod tests {
             "{}",
             diagnosis.summary
         );
+        // The server gets the cause from the source position on.
+        let reported = diagnosis.report_message();
+        assert!(reported.starts_with("collatz.cairo:58:5: "), "{reported}");
         let steps = failure_of(&collatz, &[1, 1000], 50);
         assert_eq!(
             diagnose(FailureKind::Execution, &steps).reason,
