@@ -20,6 +20,9 @@ function num(n) {
 
 // An organization's basic token, for this browser tab only.
 const TOKEN_KEY = "distributor-token";
+// The refresh token ({token_id, token}): it buys a new basic token when one expires (after
+// minutes), so the page stays logged in for the session's days; logging out revokes it.
+const REFRESH_KEY = "distributor-refresh";
 
 async function api(path, options) {
   const headers = { Accept: "application/json" };
@@ -34,6 +37,34 @@ async function api(path, options) {
     throw error;
   }
   return body.data;
+}
+
+/** `api` with the basic token; an expired one is renewed once with the refresh token. */
+async function authed(path) {
+  try {
+    return await api(path, { auth: true });
+  } catch (error) {
+    if (error.code !== "INVALID_TOKEN" || !(await renewToken())) throw error;
+    return api(path, { auth: true });
+  }
+}
+
+async function renewToken() {
+  const refresh = JSON.parse(sessionStorage.getItem(REFRESH_KEY) || "null");
+  if (!refresh) return false;
+  try {
+    const body = JSON.stringify({ refresh_token: refresh.token });
+    const basic = await api("/account/refresh-token", { method: "POST", body });
+    sessionStorage.setItem(TOKEN_KEY, basic.token);
+    return true;
+  } catch (error) {
+    return false;
+  }
+}
+
+function forgetSession() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(REFRESH_KEY);
 }
 
 /** The hash route: its path segments and its query. */
@@ -222,14 +253,21 @@ async function login(form) {
   try {
     const data = await api("/account/login", { method: "POST", body });
     sessionStorage.setItem(TOKEN_KEY, data.basic_token.token);
+    sessionStorage.setItem(REFRESH_KEY, JSON.stringify(data.refresh_token));
     location.hash = "#/mine";
   } catch (e) {
     error.textContent = e.message;
   }
 }
 
-function logoutPage() {
-  sessionStorage.removeItem(TOKEN_KEY);
+async function logoutPage() {
+  const refresh = JSON.parse(sessionStorage.getItem(REFRESH_KEY) || "null");
+  forgetSession();
+  if (refresh) {
+    const body = JSON.stringify({ token_id: refresh.token_id, refresh_token: refresh.token });
+    // Revokes the session on the server; already revoked or expired is as good.
+    await api("/account/refresh-token", { method: "DELETE", body }).catch(() => null);
+  }
   return `<h1>Logged out</h1><p><a href="#/login">Log in again</a></p>`;
 }
 
@@ -239,17 +277,17 @@ async function minePage() {
   if (!sessionStorage.getItem(TOKEN_KEY)) return loginPage(route());
   let data;
   try {
-    data = await api(`/program/mine?limit=50`, { auth: true });
+    data = await authed(`/program/mine?limit=50`);
   } catch (error) {
     if (error.code !== "INVALID_TOKEN") throw error;
-    sessionStorage.removeItem(TOKEN_KEY);
+    forgetSession();
     return loginPage({ query: new URLSearchParams("expired=1") });
   }
   const details = await Promise.all(data.programs.map(async (p) => {
     const [status, groups, refused] = await Promise.all([
-      api(`/program/status/${p.program_id}`, { auth: true }),
-      api(`/program/inputs/all/${p.program_id}?limit=50`, { auth: true }),
-      api(`/program/refusals/${p.program_id}?limit=10`, { auth: true }),
+      authed(`/program/status/${p.program_id}`),
+      authed(`/program/inputs/all/${p.program_id}?limit=50`),
+      authed(`/program/refusals/${p.program_id}?limit=10`),
     ]);
     return { p, status, groups: groups.program_input_groups, refused };
   }));

@@ -291,6 +291,7 @@ async fn the_dashboard_shows_what_the_api_answers_and_moves_with_the_work(backen
         "{refusal}"
     );
     screenshot(&browser, "dashboard-organization").await;
+    the_session_outlives_its_basic_token_until_logout(&browser, &app.client, &base).await;
 
     // At a phone's width nothing overflows sideways.
     browser.set_window_size(390, 844).await.unwrap();
@@ -330,4 +331,51 @@ async fn the_dashboard_shows_what_the_api_answers_and_moves_with_the_work(backen
         .unwrap();
     assert_eq!(foreign, json!([]));
     browser.close().await.unwrap();
+}
+
+/// An expired (here: spoiled) basic token is renewed with the refresh token, so the page stays
+/// logged in; logging out revokes the refresh token on the server.
+async fn the_session_outlives_its_basic_token_until_logout(
+    browser: &Browser,
+    api: &distributor_api::Client,
+    base: &str,
+) {
+    let stored = |key: &'static str| async move {
+        browser
+            .execute(
+                "return sessionStorage.getItem(arguments[0]);",
+                vec![json!(key)],
+            )
+            .await
+            .unwrap()
+    };
+    let refresh: distributor_api::Token =
+        serde_json::from_str(stored("distributor-refresh").await.as_str().expect("kept"))
+            .expect("a refresh token");
+    browser
+        .execute(
+            "sessionStorage.setItem('distributor-token', 'spoiled');",
+            vec![],
+        )
+        .await
+        .unwrap();
+    browser.goto(&format!("{base}/#/")).await.unwrap();
+    browser.goto(&format!("{base}/#/mine")).await.unwrap();
+    assert!(text(browser, "[data-test=my-program-row]")
+        .await
+        .contains("doubling"));
+    assert_ne!(stored("distributor-token").await, json!("spoiled"));
+
+    browser.goto(&format!("{base}/#/logout")).await.unwrap();
+    text_when(browser, "h1", |t| t == "Logged out").await;
+    let mut revoked = false;
+    for _ in 0..50 {
+        if api.refresh_token(&refresh.token).await.is_err() {
+            revoked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(revoked, "logging out revokes the session");
+    assert_eq!(stored("distributor-refresh").await, Value::Null);
 }
