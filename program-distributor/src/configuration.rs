@@ -928,8 +928,9 @@ fn generated_secrets(data_dir: &Path) -> Result<(String, String), ConfigError> {
     }
     tracing::warn!(
         path = %path.display(),
-        "no token secrets configured: generated random ones and kept them in the data directory; \
-         set BASIC_TOKEN_SECRET and REFRESH_TOKEN_SECRET (or the config file's `token`) in production"
+        "a token secret is not configured: random ones are generated and kept in the data \
+         directory for what is missing; set BASIC_TOKEN_SECRET and REFRESH_TOKEN_SECRET (or the \
+         config file's `token`) in production"
     );
     let kept = Kept {
         basic_token_secret: random_secret().map_err(io)?,
