@@ -21,6 +21,7 @@ struct Page<T> {
     items: Vec<T>,
 }
 
+/// `programs`: one page of the programs, all or an organization's, optionally by name prefix.
 pub async fn programs(
     client: &Client,
     settings: &Settings,
@@ -28,48 +29,7 @@ pub async fn programs(
     reporter: &Reporter,
 ) -> Result<(), AppError> {
     let size = settings.page_size(args.page.page_size)?;
-    let url = client.base_url().to_string();
-    let organization = match &args.organization {
-        Some(given) => Some(find_organization(client, given).await?),
-        None => None,
-    };
-    let (programs, total) = match (organization, &args.name) {
-        (None, name) => {
-            let mut query = PageQuery::new(size, args.page.page);
-            query.name_filter = name.clone();
-            let page = client
-                .all_programs(&query)
-                .await
-                .map_err(|e| app_error(e, &url))?;
-            (page.programs, page.total_elements_amount)
-        }
-        (Some(id), None) => {
-            let page = client
-                .organization_programs(id, &PageQuery::new(size, args.page.page))
-                .await
-                .map_err(|e| app_error(e, &url))?;
-            (page.programs, page.total_elements_amount)
-        }
-        // The server filters by name or by organization, not both: filter here.
-        (Some(id), Some(prefix)) => {
-            let all = crate::server::programs(client, Some(id))
-                .await
-                .map_err(|e| app_error(e, &url))?;
-            let matching: Vec<Program> = all
-                .into_iter()
-                .filter(|p| p.name.starts_with(prefix.as_str()))
-                .collect();
-            let total = matching.len() as i64;
-            let start = ((args.page.page - 1) * size) as usize;
-            let page = matching
-                .into_iter()
-                .skip(start)
-                .take(size as usize)
-                .collect();
-            (page, total)
-        }
-    };
-
+    let (programs, total) = program_page(client, args, size).await?;
     if reporter.mode() == Mode::Json {
         reporter.json_line(&Page {
             page: args.page.page,
@@ -102,6 +62,61 @@ pub async fn programs(
     );
     print_footer(reporter, "program", &args.page, size, total);
     Ok(())
+}
+
+/// The asked page of programs and the total that match, from the server's own paging where it
+/// can filter.
+async fn program_page(
+    client: &Client,
+    args: &ProgramsArgs,
+    size: i64,
+) -> Result<(Vec<Program>, i64), AppError> {
+    let url = client.base_url().to_string();
+    let organization = match &args.organization {
+        Some(given) => Some(find_organization(client, given).await?),
+        None => None,
+    };
+    match (organization, &args.name) {
+        (None, name) => {
+            let mut query = PageQuery::new(size, args.page.page);
+            query.name_filter = name.clone();
+            let page = client
+                .all_programs(&query)
+                .await
+                .map_err(|e| app_error(e, &url))?;
+            Ok((page.programs, page.total_elements_amount))
+        }
+        (Some(id), None) => {
+            let page = client
+                .organization_programs(id, &PageQuery::new(size, args.page.page))
+                .await
+                .map_err(|e| app_error(e, &url))?;
+            Ok((page.programs, page.total_elements_amount))
+        }
+        (Some(id), Some(prefix)) => {
+            let all = crate::server::programs(client, Some(id))
+                .await
+                .map_err(|e| app_error(e, &url))?;
+            Ok(prefix_page(all, prefix, args.page.page, size))
+        }
+    }
+}
+
+/// The server filters by name or by organization, not both: an organization's programs are
+/// filtered by name prefix and paged here.
+fn prefix_page(all: Vec<Program>, prefix: &str, page: i64, size: i64) -> (Vec<Program>, i64) {
+    let matching: Vec<Program> = all
+        .into_iter()
+        .filter(|p| p.name.starts_with(prefix))
+        .collect();
+    let total = matching.len() as i64;
+    let start = ((page - 1) * size) as usize;
+    let page = matching
+        .into_iter()
+        .skip(start)
+        .take(size as usize)
+        .collect();
+    (page, total)
 }
 
 pub async fn organizations(

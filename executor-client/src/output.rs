@@ -348,7 +348,34 @@ impl Reporter {
         }
     }
 
+    /// Text mode: each family of events has its own step, listed here so that a new kind of
+    /// event must be given one.
     fn human(&self, event: &Event) {
+        match event {
+            Event::Reserved { .. }
+            | Event::Executed { .. }
+            | Event::Proving { .. }
+            | Event::Uploading { .. } => self.job_progress(event),
+            Event::Paused { .. } | Event::Resumed => self.pause_state(event),
+            Event::Job { .. } => self.job_line(event),
+            Event::ProofWritten { .. } | Event::Verified { .. } => self.proof_lines(event),
+            Event::BackingOff { .. }
+            | Event::NoWork { .. }
+            | Event::Retrying { .. }
+            | Event::ProgramSkipped { .. }
+            | Event::Stopping { .. }
+            | Event::Summary { .. }
+            | Event::Calibrated { .. } => {
+                if let Some(line) = notice(event) {
+                    self.err(&line);
+                }
+            }
+        }
+    }
+
+    /// A job's stages before it ends: the spinner starts at the reservation and its message
+    /// follows the run, the proof and the upload.
+    fn job_progress(&self, event: &Event) {
         match event {
             Event::Reserved {
                 program_id,
@@ -387,18 +414,6 @@ impl Reporter {
                     show_proving(job, phase, *fraction, *rows, *eta_secs, *rows_per_sec)
                 });
             }
-            Event::Paused { others_cpu_pct } => {
-                let message =
-                    format!("paused: the rest of the machine uses {others_cpu_pct:.0}% of the CPU");
-                if !self.with_job(|job| job.bar.set_message(message.clone())) {
-                    self.err(&message);
-                }
-            }
-            Event::Resumed => {
-                if !self.with_job(|job| job.bar.set_message("resumed proving")) {
-                    self.err("resumed proving");
-                }
-            }
             Event::Uploading { artifact, bytes } => {
                 self.with_job(|job| {
                     job.bar.set_message(format!(
@@ -408,103 +423,69 @@ impl Reporter {
                     ));
                 });
             }
-            Event::Job {
-                result,
-                input_group_name,
-                program_id,
-                steps,
-                secs,
-                steps_per_sec,
-                message,
-                cause,
-                ..
-            } => {
-                let label = self
-                    .take_job()
-                    .map(|job| {
-                        job.bar.finish_and_clear();
-                        job.label
-                    })
-                    .unwrap_or_else(|| format!("{}/{input_group_name}", short_id(program_id)));
-                let mut line = format!("{:<9} {label}  {secs:.1}s", result.as_str());
-                if let Some(steps) = steps {
-                    line.push_str(&format!("  {steps} steps"));
-                }
-                if let Some(speed) = steps_per_sec {
-                    line.push_str(&format!("  {speed:.0} steps/s"));
-                }
-                if let Some(message) = message {
-                    line.push_str(&format!("  ({message})"));
-                }
-                self.out(&line);
-                if let Some(cause) = cause.as_ref().filter(|_| self.verbose) {
-                    for cause_line in cause.lines() {
-                        self.out(&format!("    {cause_line}"));
-                    }
-                }
+            _ => {}
+        }
+    }
+
+    /// Pausing and resuming for a busy machine: on the spinner during a job, else on stderr.
+    fn pause_state(&self, event: &Event) {
+        let message = match event {
+            Event::Paused { others_cpu_pct } => {
+                format!("paused: the rest of the machine uses {others_cpu_pct:.0}% of the CPU")
             }
-            Event::BackingOff {
-                program_id,
-                program_name,
-                failed_in_a_row,
-                retry_in_secs,
-            } => self.err(&format!(
-                "leaving program {} alone for {} after {failed_in_a_row} unsuccessful job{} in a \
-                 row",
-                program_name.clone().unwrap_or_else(|| short_id(program_id)),
-                secs(*retry_in_secs),
-                if *failed_in_a_row == 1 { "" } else { "s" }
-            )),
-            Event::NoWork {
-                programs,
-                retry_in_secs,
-            } => self.err(&format!(
-                "no work available on {programs} program{}; asking again in {}",
-                if *programs == 1 { "" } else { "s" },
-                secs(*retry_in_secs)
-            )),
-            Event::Retrying {
-                what,
-                error,
-                attempt,
-                retry_in_secs,
-            } => self.err(&format!(
-                "warning: {what} failed (attempt {attempt}): {error}; retrying in {}",
-                secs(*retry_in_secs)
-            )),
-            Event::ProgramSkipped { program_id, error } => self.err(&format!(
-                "warning: leaving program {program_id} out: {error}"
-            )),
-            Event::Stopping { now: false } => {
-                self.err("stopping after the current job (press Ctrl-C again to stop at once)")
+            Event::Resumed => "resumed proving".to_string(),
+            _ => return,
+        };
+        if !self.with_job(|job| job.bar.set_message(message.clone())) {
+            self.err(&message);
+        }
+    }
+
+    /// The one stdout line of an ended job (it clears the spinner), and with -v the full cause
+    /// of a failure under it.
+    fn job_line(&self, event: &Event) {
+        let Event::Job {
+            result,
+            input_group_name,
+            program_id,
+            steps,
+            secs,
+            steps_per_sec,
+            message,
+            cause,
+            ..
+        } = event
+        else {
+            return;
+        };
+        let label = self
+            .take_job()
+            .map(|job| {
+                job.bar.finish_and_clear();
+                job.label
+            })
+            .unwrap_or_else(|| format!("{}/{input_group_name}", short_id(program_id)));
+        let mut line = format!("{:<9} {label}  {secs:.1}s", result.as_str());
+        if let Some(steps) = steps {
+            line.push_str(&format!("  {steps} steps"));
+        }
+        if let Some(speed) = steps_per_sec {
+            line.push_str(&format!("  {speed:.0} steps/s"));
+        }
+        if let Some(message) = message {
+            line.push_str(&format!("  ({message})"));
+        }
+        self.out(&line);
+        if let Some(cause) = cause.as_ref().filter(|_| self.verbose) {
+            for cause_line in cause.lines() {
+                self.out(&format!("    {cause_line}"));
             }
-            Event::Stopping { now: true } => self.err("stopping now"),
-            Event::Summary {
-                jobs,
-                accepted,
-                rejected,
-                failed,
-                dropped,
-                skipped,
-                interrupted,
-            } => self.err(&format!(
-                "{jobs} job{}: {accepted} accepted, {rejected} rejected, {failed} failed, \
-                 {dropped} dropped, {skipped} skipped{}",
-                if *jobs == 1 { "" } else { "s" },
-                if *interrupted > 0 {
-                    format!(", {interrupted} interrupted")
-                } else {
-                    String::new()
-                }
-            )),
-            Event::Calibrated {
-                rows,
-                secs,
-                rows_per_sec,
-            } => self.err(&format!(
-                "this machine proves about {rows_per_sec:.0} rows/s at this CPU share ({rows} \
-                 rows in {secs:.1}s); kept for the deadline estimates"
-            )),
+        }
+    }
+
+    /// What `prove` and `verify` report on stdout: the proof's figures and its outputs.
+    fn proof_lines(&self, event: &Event) {
+        match event {
             Event::ProofWritten {
                 path,
                 steps,
@@ -540,6 +521,7 @@ impl Reporter {
                 ));
                 self.out(&format!("outputs: {}", outputs.join(", ")));
             }
+            _ => {}
         }
     }
 
@@ -587,6 +569,86 @@ impl Reporter {
             None => f(),
         }
     }
+}
+
+/// The stderr line of an event about the loop rather than one job (waits, retries, stopping,
+/// the summary, the calibration); `None` for the other events.
+fn notice(event: &Event) -> Option<String> {
+    let line = match event {
+        Event::BackingOff {
+            program_id,
+            program_name,
+            failed_in_a_row,
+            retry_in_secs,
+        } => format!(
+            "leaving program {} alone for {} after {failed_in_a_row} unsuccessful job{} in a \
+             row",
+            program_name.clone().unwrap_or_else(|| short_id(program_id)),
+            secs(*retry_in_secs),
+            if *failed_in_a_row == 1 { "" } else { "s" }
+        ),
+        Event::NoWork {
+            programs,
+            retry_in_secs,
+        } => format!(
+            "no work available on {programs} program{}; asking again in {}",
+            if *programs == 1 { "" } else { "s" },
+            secs(*retry_in_secs)
+        ),
+        Event::Retrying {
+            what,
+            error,
+            attempt,
+            retry_in_secs,
+        } => format!(
+            "warning: {what} failed (attempt {attempt}): {error}; retrying in {}",
+            secs(*retry_in_secs)
+        ),
+        Event::ProgramSkipped { program_id, error } => {
+            format!("warning: leaving program {program_id} out: {error}")
+        }
+        Event::Stopping { now: false } => {
+            "stopping after the current job (press Ctrl-C again to stop at once)".to_string()
+        }
+        Event::Stopping { now: true } => "stopping now".to_string(),
+        Event::Summary { .. } => summary_line(event)?,
+        Event::Calibrated {
+            rows,
+            secs,
+            rows_per_sec,
+        } => format!(
+            "this machine proves about {rows_per_sec:.0} rows/s at this CPU share ({rows} \
+             rows in {secs:.1}s); kept for the deadline estimates"
+        ),
+        _ => return None,
+    };
+    Some(line)
+}
+
+/// The work loop's closing tally of its jobs by result.
+fn summary_line(event: &Event) -> Option<String> {
+    let Event::Summary {
+        jobs,
+        accepted,
+        rejected,
+        failed,
+        dropped,
+        skipped,
+        interrupted,
+    } = event
+    else {
+        return None;
+    };
+    Some(format!(
+        "{jobs} job{}: {accepted} accepted, {rejected} rejected, {failed} failed, \
+         {dropped} dropped, {skipped} skipped{}",
+        if *jobs == 1 { "" } else { "s" },
+        if *interrupted > 0 {
+            format!(", {interrupted} interrupted")
+        } else {
+            String::new()
+        }
+    ))
 }
 
 /// The job's display as a bar of the proof done: phase, percentage, time left, rows/s.

@@ -15,9 +15,10 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-use tokio::process::Child;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStderr, ChildStdout};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::exit::AppError;
@@ -111,103 +112,159 @@ pub async fn run(
     deadline: Option<Instant>,
     stop: &mut watch::Receiver<StopLevel>,
     kill_at: StopLevel,
-    mut on_progress: impl FnMut(Progress) -> Flow,
+    on_progress: impl FnMut(Progress) -> Flow,
 ) -> Result<Outcome, AppError> {
-    let mut child = spawn(job, controls.share.threads())?;
-    let pid = child
-        .id()
-        .ok_or_else(|| AppError::local("the proving worker exited before it could be watched"))?
-        as libc::pid_t;
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| AppError::local("the proving worker has no stdout"))?;
-    let stderr_task = child.stderr.take().map(|mut stderr| {
-        tokio::spawn(async move {
-            // Drain it all (a full pipe would block the worker) and keep the end: a panic
-            // message, for the error report.
-            const KEEP: usize = 8 * 1024;
-            let mut tail: Vec<u8> = Vec::new();
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut chunk).await {
-                if n == 0 {
-                    break;
-                }
-                tail.extend_from_slice(&chunk[..n]);
-                if tail.len() > 2 * KEEP {
-                    tail.drain(..tail.len() - KEEP);
-                }
-            }
-            String::from_utf8_lossy(&tail).into_owned()
-        })
-    });
-
+    let mut running = Running::start(job, controls.share.threads())?;
     if *stop.borrow() >= kill_at {
-        kill(&mut child, pid).await;
+        running.kill().await;
         return Ok(Outcome::Stopped);
     }
-    let mut lines = BufReader::new(stdout).lines();
-    let mut throttle = Throttle::new(pid, controls);
-    let mut tick = tokio::time::interval(TICK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut stop_open = true;
-    let mut last: Option<WorkerEvent> = None;
-    let deadline_sleep = tokio::time::sleep_until(deadline.unwrap_or_else(far_future));
-    tokio::pin!(deadline_sleep);
-
-    let ended_early = 'watch: loop {
-        tokio::select! {
-            line = lines.next_line() => match line {
-                Ok(Some(line)) => {
-                    let Ok(event) = serde_json::from_str::<WorkerEvent>(&line) else {
-                        continue; // not ours (a library printing); ignore
-                    };
-                    let flow = on_progress(Progress::Worker(event.clone()));
-                    last = Some(event);
-                    if let Flow::Abandon(reason) = flow {
-                        break Some(Outcome::Abandoned(reason));
-                    }
-                }
-                Ok(None) | Err(_) => break None,
-            },
-            _ = tick.tick() => {
-                for change in throttle.tick() {
-                    if let Flow::Abandon(reason) = on_progress(change) {
-                        break 'watch Some(Outcome::Abandoned(reason));
-                    }
-                }
-            }
-            _ = &mut deadline_sleep, if deadline.is_some() => break Some(Outcome::DeadlinePassed),
-            changed = stop.changed(), if stop_open => match changed {
-                Ok(()) if *stop.borrow() >= kill_at => break Some(Outcome::Stopped),
-                Ok(()) => {}
-                Err(_) => stop_open = false,
-            },
-        }
-    };
-
-    if let Some(outcome) = ended_early {
-        kill(&mut child, pid).await;
-        return Ok(outcome);
-    }
-    // The worker closed its stdout: it is exiting. It must not be left stopped.
-    signal(pid, libc::SIGCONT);
-    let status = child
-        .wait()
+    match running
+        .watch(controls, deadline, stop, kill_at, on_progress)
         .await
-        .map_err(|e| AppError::local(format!("cannot wait for the proving worker: {e}")))?;
-    let stderr = match stderr_task {
-        Some(task) => task.await.unwrap_or_default(),
-        None => String::new(),
-    };
-    Ok(match last {
-        Some(event @ (WorkerEvent::Proved { .. } | WorkerEvent::Recorded { .. }))
-            if status.success() =>
-        {
-            Outcome::Finished(event)
+    {
+        Watched::Early(outcome) => {
+            running.kill().await;
+            Ok(outcome)
         }
-        Some(WorkerEvent::Failed { kind, message }) => Outcome::Failed { kind, message },
-        _ => Outcome::Crashed(crash_message(status, &stderr)),
+        Watched::Closed(last) => running.finish(last).await,
+    }
+}
+
+/// A started worker: its process, its stdout as event lines, and the task draining its stderr.
+struct Running {
+    child: Child,
+    pid: libc::pid_t,
+    lines: Lines<BufReader<ChildStdout>>,
+    stderr_task: Option<JoinHandle<String>>,
+}
+
+/// How watching the worker ended.
+enum Watched {
+    /// Before the worker was done (deadline, stop, the caller's abandon): it must be killed.
+    Early(Outcome),
+    /// The worker closed its stdout, after this last event of its own.
+    Closed(Option<WorkerEvent>),
+}
+
+impl Running {
+    /// Spawns the worker and takes its pipes; its stderr is drained from here on.
+    fn start(job: WorkerJob<'_>, threads: usize) -> Result<Self, AppError> {
+        let mut child = spawn(job, threads)?;
+        let pid = child.id().ok_or_else(|| {
+            AppError::local("the proving worker exited before it could be watched")
+        })? as libc::pid_t;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| AppError::local("the proving worker has no stdout"))?;
+        let stderr_task = child.stderr.take().map(drain_stderr);
+        Ok(Running {
+            child,
+            pid,
+            lines: BufReader::new(stdout).lines(),
+            stderr_task,
+        })
+    }
+
+    /// Follows the worker's events while holding it to its share, until it closes its stdout
+    /// or something ends the job first.
+    async fn watch(
+        &mut self,
+        controls: Controls,
+        deadline: Option<Instant>,
+        stop: &mut watch::Receiver<StopLevel>,
+        kill_at: StopLevel,
+        mut on_progress: impl FnMut(Progress) -> Flow,
+    ) -> Watched {
+        let mut throttle = Throttle::new(self.pid, controls);
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut stop_open = true;
+        let mut last: Option<WorkerEvent> = None;
+        let deadline_sleep = tokio::time::sleep_until(deadline.unwrap_or_else(far_future));
+        tokio::pin!(deadline_sleep);
+        let early = 'watch: loop {
+            tokio::select! {
+                line = self.lines.next_line() => match line {
+                    Ok(Some(line)) => {
+                        let Ok(event) = serde_json::from_str::<WorkerEvent>(&line) else {
+                            continue; // not ours (a library printing); ignore
+                        };
+                        let flow = on_progress(Progress::Worker(event.clone()));
+                        last = Some(event);
+                        if let Flow::Abandon(reason) = flow {
+                            break Outcome::Abandoned(reason);
+                        }
+                    }
+                    Ok(None) | Err(_) => return Watched::Closed(last),
+                },
+                _ = tick.tick() => {
+                    for change in throttle.tick() {
+                        if let Flow::Abandon(reason) = on_progress(change) {
+                            break 'watch Outcome::Abandoned(reason);
+                        }
+                    }
+                }
+                _ = &mut deadline_sleep, if deadline.is_some() => break Outcome::DeadlinePassed,
+                changed = stop.changed(), if stop_open => match changed {
+                    Ok(()) if *stop.borrow() >= kill_at => break Outcome::Stopped,
+                    Ok(()) => {}
+                    Err(_) => stop_open = false,
+                },
+            }
+        };
+        Watched::Early(early)
+    }
+
+    /// After the worker closed its stdout: waits for it to exit and tells how the job ended
+    /// from its last event, its exit status and the end of its stderr.
+    async fn finish(mut self, last: Option<WorkerEvent>) -> Result<Outcome, AppError> {
+        // The worker is exiting. It must not be left stopped.
+        signal(self.pid, libc::SIGCONT);
+        let status = self
+            .child
+            .wait()
+            .await
+            .map_err(|e| AppError::local(format!("cannot wait for the proving worker: {e}")))?;
+        let stderr = match self.stderr_task {
+            Some(task) => task.await.unwrap_or_default(),
+            None => String::new(),
+        };
+        Ok(match last {
+            Some(event @ (WorkerEvent::Proved { .. } | WorkerEvent::Recorded { .. }))
+                if status.success() =>
+            {
+                Outcome::Finished(event)
+            }
+            Some(WorkerEvent::Failed { kind, message }) => Outcome::Failed { kind, message },
+            _ => Outcome::Crashed(crash_message(status, &stderr)),
+        })
+    }
+
+    /// Kills the worker and reaps it.
+    async fn kill(&mut self) {
+        kill(&mut self.child, self.pid).await;
+    }
+}
+
+/// Reads all of the worker's stderr (a full pipe would block the worker) and keeps the end: a
+/// panic message, for the error report.
+fn drain_stderr(mut stderr: ChildStderr) -> JoinHandle<String> {
+    tokio::spawn(async move {
+        const KEEP: usize = 8 * 1024;
+        let mut tail: Vec<u8> = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut chunk).await {
+            if n == 0 {
+                break;
+            }
+            tail.extend_from_slice(&chunk[..n]);
+            if tail.len() > 2 * KEEP {
+                tail.drain(..tail.len() - KEEP);
+            }
+        }
+        String::from_utf8_lossy(&tail).into_owned()
     })
 }
 

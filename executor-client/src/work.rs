@@ -155,6 +155,18 @@ impl Counts {
     }
 }
 
+/// How one turn of the work loop went, for the loop's count of turns without work.
+enum Turn {
+    /// A job was reserved and done.
+    Worked,
+    /// The program had no job to give.
+    NoWork,
+    /// Neither: the request is to be retried later, or the program was left out.
+    Other,
+    /// Asked to stop while waiting to retry.
+    Stop,
+}
+
 struct WorkLoop<'a> {
     mode: Mode,
     client: &'a Client,
@@ -251,6 +263,8 @@ pub async fn run(
 }
 
 impl WorkLoop<'_> {
+    /// The work loop: one reserved job at a time, taking the programs in turn, until a stop,
+    /// the job limit or an error.
     async fn run(&mut self) -> Result<(), AppError> {
         let mut no_work = Backoff::new(self.args.retry_delay, self.args.max_backoff);
         let mut idle_streak = 0usize;
@@ -258,42 +272,16 @@ impl WorkLoop<'_> {
             return Ok(());
         }
         loop {
-            if self.stopping(StopLevel::AfterJob) {
+            if self.finished()? {
                 return Ok(());
-            }
-            if self.args.jobs.is_some_and(|n| self.counts.jobs >= n) {
-                return Ok(());
-            }
-            if self.targets.is_empty() {
-                if let Selection::Ids(_) = self.selection {
-                    return Err(AppError::new(
-                        Exit::Refused,
-                        "none of the programs given can be worked on (see the warnings above)",
-                    )
-                    .with_hint("list the programs with `executor-client programs`"));
-                }
             }
             if idle_streak >= self.targets.len() {
-                // A whole round without work (or with every program left alone after failures:
-                // then the wait ends no later than the first of them may be asked again).
-                let delay = no_work.next_delay();
-                let delay = self
-                    .cooling_left()
-                    .map_or(delay, |left| left.min(delay).max(MIN_DELAY_SECS));
-                self.reporter.event(&Event::NoWork {
-                    programs: self.targets.len(),
-                    retry_in_secs: delay,
-                });
-                if self.wait(delay, StopLevel::AfterJob).await {
+                if self.wait_for_work(&mut no_work).await? {
                     return Ok(());
                 }
                 idle_streak = 0;
-                if !matches!(self.selection, Selection::Ids(_)) && !self.load_targets().await? {
-                    return Ok(());
-                }
                 continue;
             }
-
             let index = self.next % self.targets.len();
             let target = self.targets[index].clone();
             if self.is_cooling(target.id) {
@@ -301,50 +289,110 @@ impl WorkLoop<'_> {
                 self.next = index + 1;
                 continue;
             }
-            match server::reserve(self.client, self.mode.reservation_route(), target.id).await {
-                Ok(reserved) => {
-                    self.failures = 0;
-                    self.network_backoff.reset();
+            match self.take_turn(index, &target).await? {
+                Turn::Worked => {
                     no_work.reset();
                     idle_streak = 0;
-                    self.next = index + 1;
-                    self.counts.jobs += 1;
-                    let result = match self.job(&target, reserved).await {
-                        Ok(result) => result,
-                        Err(error) => {
-                            // A job stopped at once ends the loop, but still counts.
-                            if error.exit == Exit::Interrupted {
-                                self.counts.add(JobResult::Interrupted);
-                            }
-                            return Err(error);
-                        }
-                    };
-                    self.counts.add(result);
-                    self.after_job(&target, result);
                 }
-                Err(error) if error.code() == Some(ErrorCode::NoInputGroupAvailable) => {
-                    self.failures = 0;
-                    idle_streak += 1;
-                    self.next = index + 1;
-                }
-                Err(error) if is_transient(&error) => {
-                    let what = format!("reserving a job of program {}", target.id);
-                    if self.retry_later(&what, &error, StopLevel::AfterJob).await? {
-                        return Ok(());
-                    }
-                }
-                Err(error) => {
-                    self.failures = 0;
-                    self.reporter.event(&Event::ProgramSkipped {
-                        program_id: target.id,
-                        error: describe(&error, self.client.base_url()),
-                    });
-                    self.excluded.insert(target.id);
-                    self.targets.remove(index);
-                    self.next = index;
-                }
+                Turn::NoWork => idle_streak += 1,
+                Turn::Other => {}
+                Turn::Stop => return Ok(()),
             }
         }
+    }
+
+    /// Whether the loop is done before its next turn: asked to stop, or the job limit reached.
+    /// Fails when every program given by id was left out.
+    fn finished(&self) -> Result<bool, AppError> {
+        if self.stopping(StopLevel::AfterJob) {
+            return Ok(true);
+        }
+        if self.args.jobs.is_some_and(|n| self.counts.jobs >= n) {
+            return Ok(true);
+        }
+        if self.targets.is_empty() {
+            if let Selection::Ids(_) = self.selection {
+                return Err(AppError::new(
+                    Exit::Refused,
+                    "none of the programs given can be worked on (see the warnings above)",
+                )
+                .with_hint("list the programs with `executor-client programs`"));
+            }
+        }
+        Ok(false)
+    }
+
+    /// After a whole round without work (or with every program left alone after failures:
+    /// then the wait ends no later than the first of them may be asked again): waits, then
+    /// reloads the programs unless they were given by id. True if asked to stop meanwhile.
+    async fn wait_for_work(&mut self, no_work: &mut Backoff) -> Result<bool, AppError> {
+        let delay = no_work.next_delay();
+        let delay = self
+            .cooling_left()
+            .map_or(delay, |left| left.min(delay).max(MIN_DELAY_SECS));
+        self.reporter.event(&Event::NoWork {
+            programs: self.targets.len(),
+            retry_in_secs: delay,
+        });
+        if self.wait(delay, StopLevel::AfterJob).await {
+            return Ok(true);
+        }
+        Ok(!matches!(self.selection, Selection::Ids(_)) && !self.load_targets().await?)
+    }
+
+    /// One turn on the program at `index`: reserve a job of it and do the job, or learn that it
+    /// has none, or retry later, or leave it out for good.
+    async fn take_turn(&mut self, index: usize, target: &Target) -> Result<Turn, AppError> {
+        match server::reserve(self.client, self.mode.reservation_route(), target.id).await {
+            Ok(reserved) => {
+                self.failures = 0;
+                self.network_backoff.reset();
+                self.next = index + 1;
+                self.reserved_job(target, reserved).await?;
+                Ok(Turn::Worked)
+            }
+            Err(error) if error.code() == Some(ErrorCode::NoInputGroupAvailable) => {
+                self.failures = 0;
+                self.next = index + 1;
+                Ok(Turn::NoWork)
+            }
+            Err(error) if is_transient(&error) => {
+                let what = format!("reserving a job of program {}", target.id);
+                if self.retry_later(&what, &error, StopLevel::AfterJob).await? {
+                    return Ok(Turn::Stop);
+                }
+                Ok(Turn::Other)
+            }
+            Err(error) => {
+                self.failures = 0;
+                self.reporter.event(&Event::ProgramSkipped {
+                    program_id: target.id,
+                    error: describe(&error, self.client.base_url()),
+                });
+                self.excluded.insert(target.id);
+                self.targets.remove(index);
+                self.next = index;
+                Ok(Turn::Other)
+            }
+        }
+    }
+
+    /// Does a reserved job and counts its result; a job stopped at once ends the loop, but
+    /// still counts.
+    async fn reserved_job(&mut self, target: &Target, reserved: Reserved) -> Result<(), AppError> {
+        self.counts.jobs += 1;
+        let result = match self.job(target, reserved).await {
+            Ok(result) => result,
+            Err(error) => {
+                if error.exit == Exit::Interrupted {
+                    self.counts.add(JobResult::Interrupted);
+                }
+                return Err(error);
+            }
+        };
+        self.counts.add(result);
+        self.after_job(target, result);
+        Ok(())
     }
 
     /// (Re)loads the programs to work on; false if asked to stop meanwhile.

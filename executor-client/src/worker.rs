@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use cairo_stark::cost;
-use cairo_stark::{CompiledProgram, ProofOptions, ProvePhase, ProveProgress};
+use cairo_stark::{CompiledProgram, Execution, ProofOptions, ProvePhase, ProveProgress};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
@@ -149,39 +149,10 @@ pub fn main(args: &WorkerArgs) -> i32 {
 
 type Failure = (FailureKind, String);
 
+/// The worker's job: the run (or the recorded one), then the execution file or the proof.
 fn work(args: &WorkerArgs) -> Result<(), Failure> {
     let started = Instant::now();
-    let read = |path: &PathBuf| {
-        std::fs::read(path).map_err(|e| {
-            (
-                FailureKind::Io,
-                format!("cannot read {}: {e}", path.display()),
-            )
-        })
-    };
-    let program = CompiledProgram::parse(&read(&args.program)?)
-        .map_err(|e| (FailureKind::Program, e.to_string()))?;
-    let inputs = cairo_stark::inputs::parse_csv(&read(&args.inputs)?).map_err(|e| {
-        (
-            FailureKind::Inputs,
-            format!("the input CSV is not valid: {e}"),
-        )
-    })?;
-
-    let execution = match &args.execution {
-        // The file's binding to this program and these inputs is checked; a run that is wrong
-        // anywhere else yields a proof the server refuses (it replayed the run on upload).
-        Some(path) => {
-            cairo_stark::read_execution(&read(path)?, &program, &inputs).map_err(|e| {
-                (
-                    FailureKind::Execution,
-                    format!("the recorded execution cannot be used: {e}"),
-                )
-            })?
-        }
-        None => cairo_stark::execute(&program, &inputs)
-            .map_err(|e| (FailureKind::Execution, e.to_string()))?,
-    };
+    let execution = load_execution(args)?;
     let steps = execution.steps as u64;
     let estimate = cost::Cost::of(&execution, &proof_options());
     let rows = estimate.rows as u64;
@@ -193,20 +164,67 @@ fn work(args: &WorkerArgs) -> Result<(), Failure> {
         estimated_memory,
     });
     if args.execute_only {
-        let bytes = execution.to_file_bytes();
-        write_output(&args.output, &bytes)?;
-        emit(&WorkerEvent::Recorded {
-            steps,
-            worker_secs: started.elapsed().as_secs_f64(),
-            execution_bytes: bytes.len() as u64,
-            outputs: decimal(&execution.outputs),
-        });
-        return Ok(());
+        return record(args, &execution, started);
     }
     if let Some(failure) = too_big(steps, rows, args.memory_limit) {
         return Err((FailureKind::Memory, failure));
     }
+    prove(args, execution, started)
+}
 
+/// Reads the program and inputs and runs the program, or reads the run recorded for them.
+fn load_execution(args: &WorkerArgs) -> Result<Execution, Failure> {
+    let program = CompiledProgram::parse(&read_input(&args.program)?)
+        .map_err(|e| (FailureKind::Program, e.to_string()))?;
+    let inputs = cairo_stark::inputs::parse_csv(&read_input(&args.inputs)?).map_err(|e| {
+        (
+            FailureKind::Inputs,
+            format!("the input CSV is not valid: {e}"),
+        )
+    })?;
+    match &args.execution {
+        // The file's binding to this program and these inputs is checked; a run that is wrong
+        // anywhere else yields a proof the server refuses (it replayed the run on upload).
+        Some(path) => {
+            cairo_stark::read_execution(&read_input(path)?, &program, &inputs).map_err(|e| {
+                (
+                    FailureKind::Execution,
+                    format!("the recorded execution cannot be used: {e}"),
+                )
+            })
+        }
+        None => cairo_stark::execute(&program, &inputs)
+            .map_err(|e| (FailureKind::Execution, e.to_string())),
+    }
+}
+
+/// One of the worker's input files, whole.
+fn read_input(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path).map_err(|e| {
+        (
+            FailureKind::Io,
+            format!("cannot read {}: {e}", path.display()),
+        )
+    })
+}
+
+/// Execution-only mode: writes the execution file and reports it.
+fn record(args: &WorkerArgs, execution: &Execution, started: Instant) -> Result<(), Failure> {
+    let bytes = execution.to_file_bytes();
+    write_output(&args.output, &bytes)?;
+    emit(&WorkerEvent::Recorded {
+        steps: execution.steps as u64,
+        worker_secs: started.elapsed().as_secs_f64(),
+        execution_bytes: bytes.len() as u64,
+        outputs: decimal(&execution.outputs),
+    });
+    Ok(())
+}
+
+/// Proves the run on the asked threads, reporting progress, then writes the proof file and
+/// reports it. The run is dropped before the proof is serialized, to free its memory.
+fn prove(args: &WorkerArgs, execution: Execution, started: Instant) -> Result<(), Failure> {
+    let steps = execution.steps as u64;
     // The pool must exist before the prover's first parallel call; failing to size it (a pool
     // already built) only loses the thread limit, which the parent's duty cycle still enforces.
     let _ = rayon::ThreadPoolBuilder::new()

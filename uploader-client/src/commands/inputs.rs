@@ -57,6 +57,8 @@ fn stem(path: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// `inputs upload`: uploads CSV files as input groups of a program this machine's ledger
+/// holds; a file that fails is reported and the others go on.
 pub async fn upload(app: &App, args: InputsUpload) -> CliResult<i32> {
     let files = collect_csvs(&args.paths)?;
     if args.name.is_some() && files.len() != 1 {
@@ -87,44 +89,66 @@ pub async fn upload(app: &App, args: InputsUpload) -> CliResult<i32> {
             args.force,
         )
         .await;
-        let entry = match outcome {
-            Ok((id, fresh)) => Uploaded {
-                file: file.clone(),
-                name,
-                outcome: if fresh {
-                    "uploaded"
-                } else {
-                    "already uploaded"
-                },
-                input_group_id: Some(id),
-                error: None,
-            },
-            // Losing the server or the session stops the batch: the rest would fail the same way.
-            Err(e) if [exit::AUTH, exit::UNREACHABLE].contains(&e.code) => {
+        let entry = match upload_entry(file, name, outcome) {
+            Ok(entry) => entry,
+            Err(e) => {
                 bar.finish_and_clear();
                 return Err(e);
             }
-            Err(e) => Uploaded {
-                file: file.clone(),
-                name,
-                outcome: "failed",
-                input_group_id: None,
-                error: Some(e.message),
-            },
         };
-        bar.suspend(|| match (&entry.input_group_id, &entry.error) {
-            (Some(id), _) => app.out.note(format!(
-                "{:>16}  {}  {id}",
-                entry.outcome,
-                entry.file.display()
-            )),
-            (None, Some(error)) => app.out.warn(format!("{}: {error}", entry.file.display())),
-            _ => {}
-        });
+        bar.suspend(|| show_entry(app, &entry));
         bar.inc(1);
         report.push(entry);
     }
     bar.finish_and_clear();
+    upload_summary(app, program_id, &report)
+}
+
+/// The report entry of one file's upload; an error that stops the batch is passed on.
+fn upload_entry(
+    file: &Path,
+    name: String,
+    outcome: CliResult<(Uuid, bool)>,
+) -> CliResult<Uploaded> {
+    Ok(match outcome {
+        Ok((id, fresh)) => Uploaded {
+            file: file.to_path_buf(),
+            name,
+            outcome: if fresh {
+                "uploaded"
+            } else {
+                "already uploaded"
+            },
+            input_group_id: Some(id),
+            error: None,
+        },
+        // Losing the server or the session stops the batch: the rest would fail the same way.
+        Err(e) if [exit::AUTH, exit::UNREACHABLE].contains(&e.code) => return Err(e),
+        Err(e) => Uploaded {
+            file: file.to_path_buf(),
+            name,
+            outcome: "failed",
+            input_group_id: None,
+            error: Some(e.message),
+        },
+    })
+}
+
+/// One file's line: its outcome and group id, or a warning with its error.
+fn show_entry(app: &App, entry: &Uploaded) {
+    match (&entry.input_group_id, &entry.error) {
+        (Some(id), _) => app.out.note(format!(
+            "{:>16}  {}  {id}",
+            entry.outcome,
+            entry.file.display()
+        )),
+        (None, Some(error)) => app.out.warn(format!("{}: {error}", entry.file.display())),
+        _ => {}
+    }
+}
+
+/// The batch's counts and entries; an error when any file failed.
+fn upload_summary(app: &App, program_id: Uuid, report: &[Uploaded]) -> CliResult<i32> {
     let count = |o: &str| report.iter().filter(|r| r.outcome == o).count();
     let (uploaded, skipped, failed) = (
         count("uploaded"),

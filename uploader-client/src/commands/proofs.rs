@@ -158,49 +158,15 @@ struct Skip {
     reason: String,
 }
 
+/// `proofs verify`: verifies the waiting proofs of one program or of all, saving each result
+/// before confirming its proof; a Ctrl-C stops after the proof in progress.
 pub async fn verify(app: &App, args: ProofsVerify) -> CliResult<i32> {
     app.state.ensure()?;
     let _lock = FileLock::try_acquire(&app.state.verify_lock(), "`proofs verify`")?;
     let mut session = app.session()?;
     let ledger = app.ledger()?;
-
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let flag = interrupted.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                flag.store(true, Ordering::SeqCst);
-                eprintln!(
-                    "\ninterrupted: finishing the proof in progress, then stopping \
-                     (Ctrl-C again to stop at once: nothing saved is lost)"
-                );
-                // Stopping at once is safe too: a result is fsynced before its proof is
-                // confirmed, and a rerun confirms what was saved.
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(exit::INTERRUPTED);
-                }
-            }
-        });
-    }
-
-    let programs = match &args.program {
-        Some(reference) => {
-            vec![resolve_program(Some(&mut session), &ledger, reference).await?]
-        }
-        None => all_pages(
-            &mut session,
-            "cannot list the programs with proofs",
-            async |c: &Client, q: PageQuery| {
-                c.programs_with_proofs(&q)
-                    .await
-                    .map(|p| (p.programs, p.total_elements_amount))
-            },
-        )
-        .await?
-        .into_iter()
-        .map(|p| p.program_id)
-        .collect(),
-    };
+    let interrupted = watch_interrupts();
+    let programs = programs_to_verify(&mut session, &ledger, &args).await?;
     if programs.is_empty() {
         app.out.data(&json!({"programs": []}));
         app.out.text("no proofs waiting");
@@ -228,7 +194,60 @@ pub async fn verify(app: &App, args: ProofsVerify) -> CliResult<i32> {
         .await?;
         summaries.push(summary);
     }
+    verify_outcome(app, &summaries, interrupted.load(Ordering::SeqCst))
+}
 
+/// The flag a first Ctrl-C raises (the run stops after the proof in progress); a second one
+/// exits at once.
+fn watch_interrupts() -> Arc<AtomicBool> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = interrupted.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::SeqCst);
+            eprintln!(
+                "\ninterrupted: finishing the proof in progress, then stopping \
+                 (Ctrl-C again to stop at once: nothing saved is lost)"
+            );
+            // Stopping at once is safe too: a result is fsynced before its proof is
+            // confirmed, and a rerun confirms what was saved.
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(exit::INTERRUPTED);
+            }
+        }
+    });
+    interrupted
+}
+
+/// The programs to verify: the one given, or every program with proofs waiting.
+async fn programs_to_verify(
+    session: &mut Session,
+    ledger: &Ledger,
+    args: &ProofsVerify,
+) -> CliResult<Vec<Uuid>> {
+    Ok(match &args.program {
+        Some(reference) => {
+            vec![resolve_program(Some(session), ledger, reference).await?]
+        }
+        None => all_pages(
+            session,
+            "cannot list the programs with proofs",
+            async |c: &Client, q: PageQuery| {
+                c.programs_with_proofs(&q)
+                    .await
+                    .map(|p| (p.programs, p.total_elements_amount))
+            },
+        )
+        .await?
+        .into_iter()
+        .map(|p| p.program_id)
+        .collect(),
+    })
+}
+
+/// Reports the summaries and turns them into the exit status: a recheck mismatch, an
+/// interruption and proofs left unverified are errors, rejections an exit code of their own.
+fn verify_outcome(app: &App, summaries: &[Summary], stopped: bool) -> CliResult<i32> {
     let verified: usize = summaries.iter().map(|s| s.verified).sum();
     let earlier: usize = summaries.iter().map(|s| s.confirmed_earlier_results).sum();
     let rejected: usize = summaries.iter().map(|s| s.rejected.len()).sum();
@@ -238,7 +257,6 @@ pub async fn verify(app: &App, args: ProofsVerify) -> CliResult<i32> {
         .filter_map(|s| s.recheck.as_ref())
         .flat_map(|r| &r.mismatches)
         .collect();
-    let stopped = interrupted.load(Ordering::SeqCst);
     app.out
         .data(&json!({"programs": summaries, "interrupted": stopped}));
     if !app.out.json {
@@ -280,6 +298,8 @@ pub async fn verify(app: &App, args: ProofsVerify) -> CliResult<i32> {
     Ok(if rejected > 0 { exit::REJECTED } else { 0 })
 }
 
+/// Verifies the waiting proofs of one program against the ledger's copies of it and its
+/// inputs, under its policy, saving the results to `results_path`.
 async fn verify_program(
     app: &App,
     session: &mut Session,
@@ -305,13 +325,58 @@ async fn verify_program(
         });
         return Ok(summary);
     };
-    let program_json = ledger.load_stored(Kind::Program, &record.hash)?;
-    let program = Arc::new(CompiledProgram::parse(&program_json).map_err(|e| {
-        CliError::new(format!(
-            "the local copy of program {program_id} does not parse: {e}"
-        ))
-    })?);
-    let mut results = ResultsFile::open(results_path)?;
+    let program = stored_program(ledger, program_id, &record.hash)?;
+    let results = open_results(app, results_path)?;
+    summary.policy = program_policy(session, program_id, args).await?;
+    let policy = SecurityPolicy {
+        min_conjectured_bits: summary.policy.min_conjectured_security_bits,
+        min_provable_bits: summary.policy.min_provable_security_bits,
+    };
+    let sampler = args.recheck.map(Sampler::new);
+    summary.recheck = args.recheck.map(|f| RecheckSummary {
+        fraction: f.value(),
+        ..RecheckSummary::default()
+    });
+    let groups = waiting_groups(session, program_id, sampler.is_some()).await?;
+    let mut run = ProgramRun {
+        program,
+        policy,
+        sampler,
+        results,
+        summary,
+    };
+    let bar = app.out.progress(groups.len() as u64, "verifying");
+    for group in groups {
+        if interrupted.load(Ordering::SeqCst) {
+            break;
+        }
+        bar.set_message(group.name.clone());
+        run.verify_group(app, session, ledger, &bar, group).await?;
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(run.summary)
+}
+
+/// The ledger's copy of the program, parsed.
+fn stored_program(
+    ledger: &Ledger,
+    program_id: Uuid,
+    hash: &str,
+) -> CliResult<Arc<CompiledProgram>> {
+    let program_json = ledger.load_stored(Kind::Program, hash)?;
+    Ok(Arc::new(CompiledProgram::parse(&program_json).map_err(
+        |e| {
+            CliError::new(format!(
+                "the local copy of program {program_id} does not parse: {e}"
+            ))
+        },
+    )?))
+}
+
+/// Opens the results file, warning about lines it could not read.
+fn open_results(app: &App, results_path: &std::path::Path) -> CliResult<ResultsFile> {
+    let results = ResultsFile::open(results_path)?;
     if results.broken_lines > 0 {
         app.out.warn(format!(
             "{} unreadable line(s) in {} were skipped",
@@ -319,19 +384,16 @@ async fn verify_program(
             results_path.display()
         ));
     }
+    Ok(results)
+}
 
-    summary.policy = program_policy(session, program_id, args).await?;
-    let policy = SecurityPolicy {
-        min_conjectured_bits: summary.policy.min_conjectured_security_bits,
-        min_provable_bits: summary.policy.min_provable_security_bits,
-    };
-    let mut sampler = args.recheck.map(Sampler::new);
-    summary.recheck = args.recheck.map(|f| RecheckSummary {
-        fraction: f.value(),
-        ..RecheckSummary::default()
-    });
-
-    // A snapshot of the waiting proofs: confirming shrinks the listing while we page through it.
+/// A snapshot of the waiting proofs: confirming shrinks the listing while we page through it.
+/// Shuffled when rechecking: the sample is random because the order is (see `recheck`).
+async fn waiting_groups(
+    session: &mut Session,
+    program_id: Uuid,
+    shuffle: bool,
+) -> CliResult<Vec<InputGroup>> {
     let mut groups: Vec<InputGroup> = all_pages(
         session,
         "cannot list the proven input groups",
@@ -342,181 +404,228 @@ async fn verify_program(
         },
     )
     .await?;
-    if sampler.is_some() {
-        // The sample is random because the order is (see `recheck`).
+    if shuffle {
         fastrand::shuffle(&mut groups);
     }
-    let bar = app.out.progress(groups.len() as u64, "verifying");
-    for group in groups {
-        if interrupted.load(Ordering::SeqCst) {
-            break;
-        }
-        bar.set_message(group.name.clone());
+    Ok(groups)
+}
+
+/// What verifying one program's proofs works with, and its tally.
+struct ProgramRun {
+    program: Arc<CompiledProgram>,
+    policy: SecurityPolicy,
+    sampler: Option<Sampler>,
+    results: ResultsFile,
+    summary: Summary,
+}
+
+impl ProgramRun {
+    /// One waiting proof: confirmed at once if an earlier run saved its result, else
+    /// downloaded, judged and settled; skipped when this machine cannot check it.
+    async fn verify_group(
+        &mut self,
+        app: &App,
+        session: &mut Session,
+        ledger: &Ledger,
+        bar: &ProgressBar,
+        group: InputGroup,
+    ) -> CliResult<()> {
+        let program_id = self.summary.program_id;
         let group_id = group.input_group_id;
-
-        if results.contains(group_id) {
+        if self.results.contains(group_id) {
             confirm(session, program_id, group_id).await?;
-            summary.confirmed_earlier_results += 1;
-            bar.inc(1);
-            continue;
+            self.summary.confirmed_earlier_results += 1;
+            return Ok(());
         }
+        let Some((name, inputs)) = self.local_inputs(app, ledger, &group, bar)? else {
+            return Ok(());
+        };
+        let Some(proof) = self.download_proof(session, group_id).await? else {
+            return Ok(());
+        };
+        let verdict = judge(
+            proof,
+            &self.program,
+            inputs,
+            self.policy,
+            self.sampler.as_mut(),
+        )
+        .await?;
+        self.settle(app, session, bar, (group_id, name), verdict)
+            .await
+    }
 
-        let Some(inputs_record) = ledger.input_group(program_id, group_id) else {
+    /// The group's name and inputs from the ledger; `None`, with a warning and a skip, when
+    /// the ledger does not have the group.
+    fn local_inputs(
+        &mut self,
+        app: &App,
+        ledger: &Ledger,
+        group: &InputGroup,
+        bar: &ProgressBar,
+    ) -> CliResult<Option<(String, Vec<Felt>)>> {
+        let group_id = group.input_group_id;
+        let Some(inputs_record) = ledger.input_group(self.summary.program_id, group_id) else {
             bar.suspend(|| {
                 app.out.warn(format!(
                     "input group {group_id} ({:?}) is not in this machine's ledger: left waiting",
                     group.name
                 ))
             });
-            summary.skipped.push(Skip {
+            self.summary.skipped.push(Skip {
                 input_group_id: Some(group_id),
                 reason: "input group not in the ledger".into(),
             });
-            bar.inc(1);
-            continue;
+            return Ok(None);
         };
-        let name = inputs_record.name.clone();
         let inputs_csv = ledger.load_stored(Kind::Inputs, &inputs_record.hash)?;
         let inputs = parse_csv(&inputs_csv).map_err(|e| {
             CliError::new(format!(
                 "the local copy of input group {group_id} does not parse: {e}"
             ))
         })?;
+        Ok(Some((inputs_record.name.clone(), inputs)))
+    }
 
-        let proof = match session
+    /// The group's proof; `None`, with a skip, when it was confirmed or rejected meanwhile.
+    async fn download_proof(
+        &mut self,
+        session: &mut Session,
+        group_id: Uuid,
+    ) -> CliResult<Option<Vec<u8>>> {
+        let program_id = self.summary.program_id;
+        match session
             .try_call(async |c: &Client| c.proof(program_id, group_id).await)
             .await?
         {
-            Ok(bytes) => bytes,
+            Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.code() == Some(ErrorCode::ProofNotFound) => {
-                summary.skipped.push(Skip {
+                self.summary.skipped.push(Skip {
                     input_group_id: Some(group_id),
                     reason: "the proof was confirmed or rejected meanwhile".into(),
                 });
-                bar.inc(1);
-                continue;
+                Ok(None)
             }
-            Err(e) => return Err(CliError::api("cannot download a proof", e)),
-        };
-
-        let verdict = judge(proof, &program, inputs, policy, sampler.as_mut()).await?;
-        let target = (group_id, name);
-        settle(
-            app,
-            session,
-            &mut results,
-            &mut summary,
-            &bar,
-            target,
-            verdict,
-        )
-        .await?;
-        bar.inc(1);
+            Err(e) => Err(CliError::api("cannot download a proof", e)),
+        }
     }
-    bar.finish_and_clear();
-    Ok(summary)
-}
 
-/// Acts on the verdict on one proof: saves the result and confirms, or rejects and logs, or leaves
-/// the proof waiting; and records what it did in `summary`.
-async fn settle(
-    app: &App,
-    session: &mut Session,
-    results: &mut ResultsFile,
-    summary: &mut Summary,
-    bar: &ProgressBar,
-    (group_id, name): (Uuid, String),
-    verdict: Verdict,
-) -> CliResult<()> {
-    let program_id = summary.program_id;
-    match verdict {
-        Verdict::Valid {
-            verified,
+    /// Acts on the verdict on one proof: saves the result and confirms, or rejects and logs, or
+    /// leaves the proof waiting; and records what it did in the summary.
+    async fn settle(
+        &mut self,
+        app: &App,
+        session: &mut Session,
+        bar: &ProgressBar,
+        (group_id, name): (Uuid, String),
+        verdict: Verdict,
+    ) -> CliResult<()> {
+        let program_id = self.summary.program_id;
+        match verdict {
+            Verdict::Valid {
+                verified,
+                rechecked,
+            } => {
+                self.keep(app, session, bar, (group_id, name), verified, rechecked)
+                    .await?
+            }
+            Verdict::Invalid(reason) => {
+                let rejection =
+                    reject_and_log(app, session, program_id, group_id, name, reason).await?;
+                bar.suspend(|| {
+                    app.out.warn(format!(
+                        "rejected {} ({group_id}): {}",
+                        rejection.name, rejection.reason
+                    ))
+                });
+                self.summary.rejected.push(rejection);
+            }
+            Verdict::Contradicted(mismatch) => {
+                let reason = format!("RECHECK MISMATCH: {mismatch}");
+                let rejection =
+                    reject_and_log(app, session, program_id, group_id, name, reason).await?;
+                bar.suspend(|| {
+                    app.out.warn(format!(
+                        "RECHECK MISMATCH in {} ({group_id}): {mismatch}; the proof is rejected \
+                         and nothing is saved for it",
+                        rejection.name
+                    ))
+                });
+                if let Some(recheck) = self.summary.recheck.as_mut() {
+                    recheck.rechecked += 1;
+                    recheck.mismatches.push(rejection.clone());
+                }
+                self.summary.rejected.push(rejection);
+            }
+            Verdict::Unreadable(mismatch) => {
+                bar.suspend(|| {
+                    app.out.warn(format!(
+                        "input group {group_id} ({name}): {mismatch}: left waiting; update \
+                         uploader-client to verify it"
+                    ))
+                });
+                self.summary.skipped.push(Skip {
+                    input_group_id: Some(group_id),
+                    reason: format!("{mismatch}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// A valid proof: its result is saved (and fsynced) first, only then is the proof
+    /// confirmed, so the server never forgets a proof whose result is not kept.
+    async fn keep(
+        &mut self,
+        app: &App,
+        session: &mut Session,
+        bar: &ProgressBar,
+        (group_id, name): (Uuid, String),
+        verified: Verified,
+        rechecked: bool,
+    ) -> CliResult<()> {
+        let program_id = self.summary.program_id;
+        let line = ResultLine {
+            program_id,
+            input_group_id: group_id,
+            name: name.clone(),
+            outputs: verified
+                .outputs
+                .iter()
+                .map(cairo_stark::inputs::to_decimal)
+                .collect(),
+            steps: verified.steps,
+            security_bits: verified.security_bits,
+            provable_security_bits: verified.provable_security_bits,
             rechecked,
-        } => {
-            let line = ResultLine {
-                program_id,
-                input_group_id: group_id,
-                name: name.clone(),
-                outputs: verified
-                    .outputs
-                    .iter()
-                    .map(cairo_stark::inputs::to_decimal)
-                    .collect(),
-                steps: verified.steps,
-                security_bits: verified.security_bits,
-                provable_security_bits: verified.provable_security_bits,
-                rechecked,
-                verified_at: ledger::now(),
-            };
-            // Saved and fsynced first: only then may the server forget the proof.
-            results.append(line)?;
-            confirm(session, program_id, group_id).await?;
-            summary.verified += 1;
-            if let Some(recheck) = summary.recheck.as_mut().filter(|_| rechecked) {
-                recheck.rechecked += 1;
-            }
-            let again = if rechecked {
-                ", re-executed: same outputs"
-            } else {
-                ""
-            };
-            bar.suspend(|| {
-                app.out.note(format!(
-                    "verified  {name}  {group_id}  ({} bits conjectured, {} bits provable{again})",
-                    verified.security_bits, verified.provable_security_bits
-                ))
-            });
-            summary.verified_groups.push(VerifiedGroup {
-                input_group_id: group_id,
-                name,
-                security_bits: verified.security_bits,
-                provable_security_bits: verified.provable_security_bits,
-                rechecked,
-            });
+            verified_at: ledger::now(),
+        };
+        self.results.append(line)?;
+        confirm(session, program_id, group_id).await?;
+        self.summary.verified += 1;
+        if let Some(recheck) = self.summary.recheck.as_mut().filter(|_| rechecked) {
+            recheck.rechecked += 1;
         }
-        Verdict::Invalid(reason) => {
-            let rejection =
-                reject_and_log(app, session, program_id, group_id, name, reason).await?;
-            bar.suspend(|| {
-                app.out.warn(format!(
-                    "rejected {} ({group_id}): {}",
-                    rejection.name, rejection.reason
-                ))
-            });
-            summary.rejected.push(rejection);
-        }
-        Verdict::Contradicted(mismatch) => {
-            let reason = format!("RECHECK MISMATCH: {mismatch}");
-            let rejection =
-                reject_and_log(app, session, program_id, group_id, name, reason).await?;
-            bar.suspend(|| {
-                app.out.warn(format!(
-                    "RECHECK MISMATCH in {} ({group_id}): {mismatch}; the proof is rejected \
-                     and nothing is saved for it",
-                    rejection.name
-                ))
-            });
-            if let Some(recheck) = summary.recheck.as_mut() {
-                recheck.rechecked += 1;
-                recheck.mismatches.push(rejection.clone());
-            }
-            summary.rejected.push(rejection);
-        }
-        Verdict::Unreadable(mismatch) => {
-            bar.suspend(|| {
-                app.out.warn(format!(
-                    "input group {group_id} ({name}): {mismatch}: left waiting; update \
-                     uploader-client to verify it"
-                ))
-            });
-            summary.skipped.push(Skip {
-                input_group_id: Some(group_id),
-                reason: format!("{mismatch}"),
-            });
-        }
+        let again = if rechecked {
+            ", re-executed: same outputs"
+        } else {
+            ""
+        };
+        bar.suspend(|| {
+            app.out.note(format!(
+                "verified  {name}  {group_id}  ({} bits conjectured, {} bits provable{again})",
+                verified.security_bits, verified.provable_security_bits
+            ))
+        });
+        self.summary.verified_groups.push(VerifiedGroup {
+            input_group_id: group_id,
+            name,
+            security_bits: verified.security_bits,
+            provable_security_bits: verified.provable_security_bits,
+            rechecked,
+        });
+        Ok(())
     }
-    Ok(())
 }
 
 /// The least security proofs of `program_id` must have: its policy on the server, each bound
