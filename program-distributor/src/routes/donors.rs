@@ -207,7 +207,7 @@ pub async fn leaderboard(
 ) -> Result<HttpResponse, ApiError> {
     let window = Pagination::parse(query.limit, query.page)?.window();
     let period = query.period.unwrap_or_default();
-    let since = now_millis() - DAY_MILLIS;
+    let since = state.clock.now_millis() - DAY_MILLIS;
     let (donors, total) = state
         .db
         .run(move |conn| match period {
@@ -279,7 +279,7 @@ pub async fn profile(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = parse_id(&path).ok_or_else(donor_not_found)?.to_string();
-    let now = now_millis();
+    let now = state.clock.now_millis();
     let found = state
         .db
         .run(move |conn| {

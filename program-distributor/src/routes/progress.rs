@@ -8,7 +8,6 @@ use super::convert::{days, history_start, stored_id};
 use super::services::{find_program, owned_program};
 use super::success;
 use crate::auth::Authenticated;
-use crate::db::now_millis;
 use crate::db::queries::credit::{self, Scope};
 use crate::db::queries::{donors, input_groups, Window};
 use crate::error::ApiError;
@@ -21,7 +20,7 @@ pub async fn progress(
 ) -> Result<HttpResponse, ApiError> {
     let program = find_program(&state, &path).await?;
     let (id, account) = (program.id.clone(), program.account_id.clone());
-    let now = now_millis();
+    let now = state.clock.now_millis();
     let found = state
         .db
         .run(move |conn| {
