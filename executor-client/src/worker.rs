@@ -245,9 +245,13 @@ fn prove(args: &WorkerArgs, execution: Execution, started: Instant) -> Result<()
             reporter.report(progress)
         })
         .map_err(|e| match e {
-            cairo_stark::ProveError::TooLarge { rows, .. } => (
+            cairo_stark::ProveError::TooLarge {
+                rows,
+                needed,
+                limit,
+            } => (
                 FailureKind::Memory,
-                too_big(steps, rows as u64, args.memory_limit).unwrap_or_else(|| e.to_string()),
+                memory_failure(steps, rows as u64, needed, limit),
             ),
             e => (FailureKind::Prove, e.to_string()),
         })?;
@@ -313,13 +317,16 @@ impl ProgressReporter {
 fn too_big(steps: u64, rows: u64, limit: Option<u64>) -> Option<String> {
     let needed = cost::memory_bytes(rows as usize, &proof_options());
     let limit = limit?;
-    (needed > limit).then(|| {
-        format!(
-            "proving {steps} steps ({rows} trace rows) needs about {}, but only {} is available",
-            human_bytes(needed),
-            human_bytes(limit)
-        )
-    })
+    (needed > limit).then(|| memory_failure(steps, rows, needed, limit))
+}
+
+/// The memory failure of a job whose proof needs `needed` bytes where `limit` are available.
+fn memory_failure(steps: u64, rows: u64, needed: u64, limit: u64) -> String {
+    format!(
+        "proving {steps} steps ({rows} trace rows) needs about {}, but only {} is available",
+        human_bytes(needed),
+        human_bytes(limit)
+    )
 }
 
 /// Writes `bytes` next to `path` and renames it into place, so that a killed worker never leaves

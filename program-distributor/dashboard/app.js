@@ -49,8 +49,13 @@ async function authed(path) {
   }
 }
 
+/** The kept refresh token ({token_id, token}), or null. */
+function storedRefresh() {
+  return JSON.parse(sessionStorage.getItem(REFRESH_KEY) || "null");
+}
+
 async function renewToken() {
-  const refresh = JSON.parse(sessionStorage.getItem(REFRESH_KEY) || "null");
+  const refresh = storedRefresh();
   if (!refresh) return false;
   try {
     const body = JSON.stringify({ refresh_token: refresh.token });
@@ -261,7 +266,7 @@ async function login(form) {
 }
 
 async function logoutPage() {
-  const refresh = JSON.parse(sessionStorage.getItem(REFRESH_KEY) || "null");
+  const refresh = storedRefresh();
   forgetSession();
   if (refresh) {
     const body = JSON.stringify({ token_id: refresh.token_id, refresh_token: refresh.token });
